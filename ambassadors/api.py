@@ -1,0 +1,105 @@
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from tenancy.models import Role
+from tenancy.roles import MinimumRole
+
+from .models import Ambassador, AmbassadorGroup, Kind, SocialProfile, Status
+from .services import programme
+
+
+class SocialProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SocialProfile
+        fields = ["network", "handle", "url", "followers"]
+
+
+class AmbassadorSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    groups = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    social_profiles = SocialProfileSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Ambassador
+        fields = ["id", "email", "display_name", "title", "kind", "status", "hourly_rate", "groups",
+                  "social_profiles", "created_at", "joined_at"]
+        read_only_fields = fields
+
+
+class StatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices)
+
+
+class GroupSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AmbassadorGroup
+        fields = ["id", "name", "description"]
+
+
+class AmbassadorFilter(filters.FilterSet):
+    # Declared, not generated from Meta.fields: generation queries the scoped manager at import.
+    status = filters.ChoiceFilter(choices=Status.choices)
+    kind = filters.ChoiceFilter(choices=Kind.choices)
+    group = filters.CharFilter(field_name="groups__name", lookup_expr="iexact")
+
+    class Meta:
+        model = Ambassador
+        fields: list[str] = []
+
+
+class AmbassadorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The organisation's ambassadors (managers and up)."""
+
+    serializer_class = AmbassadorSerializer
+    permission_classes = [MinimumRole(Role.MANAGER)]
+    filterset_class = AmbassadorFilter
+    lookup_field = "public_id"
+
+    def get_queryset(self):
+        return Ambassador.objects.prefetch_related("groups", "social_profiles").order_by("display_name")
+
+    @extend_schema(request=StatusSerializer, responses=AmbassadorSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[MinimumRole(Role.ADMIN)])
+    def status(self, request, org_slug=None, public_id=None):
+        """Approve, pause, reactivate or remove an ambassador (admins)."""
+        ambassador = self.get_object()
+        body = StatusSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            programme.set_status(ambassador, body.validated_data["status"])
+        except programme.TransitionError as error:
+            raise ValidationError({"status": [str(error)]}) from error
+        return Response(AmbassadorSerializer(ambassador).data)
+
+
+class GroupViewSet(viewsets.ModelViewSet):
+    """Ambassador groups: managers read, admins write."""
+
+    serializer_class = GroupSerializer
+
+    def get_permissions(self):
+        minimum = Role.MANAGER if self.request.method in ("GET", "HEAD", "OPTIONS") else Role.ADMIN
+        return [MinimumRole(minimum)()]
+
+    def get_queryset(self):
+        return AmbassadorGroup.objects.order_by("name")
+
+    def perform_create(self, serializer):
+        self._check_unique(serializer)
+        serializer.save(organization=self.request.organization)
+
+    def perform_update(self, serializer):
+        self._check_unique(serializer)
+        serializer.save()
+
+    def _check_unique(self, serializer):
+        name = serializer.validated_data.get("name", "")
+        clash = AmbassadorGroup.objects.filter(name__iexact=name)
+        if serializer.instance is not None:
+            clash = clash.exclude(pk=serializer.instance.pk)
+        if clash.exists():
+            raise ValidationError({"name": [f"There is already a group called “{name}”."]})

@@ -1,0 +1,1 @@
+"""Writes on ambassadors, a module per operation (as pretix does)."""

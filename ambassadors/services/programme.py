@@ -1,0 +1,80 @@
+"""Joining through the public page, and the status changes admins make."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tenancy.models import Role
+from tenancy.services import ensure_membership
+
+from ..models import Ambassador, JoinPage, Status
+
+# Which status changes an admin may make, from → allowed targets.
+TRANSITIONS = {
+    Status.PENDING: {Status.ACTIVE, Status.REMOVED},
+    Status.ACTIVE: {Status.PAUSED, Status.REMOVED},
+    Status.PAUSED: {Status.ACTIVE, Status.REMOVED},
+    Status.REMOVED: {Status.ACTIVE},
+    Status.INVITED: {Status.REMOVED},
+}
+
+
+class TransitionError(ValueError):
+    pass
+
+
+def join_page_of(organization) -> JoinPage:
+    page, _ = JoinPage.objects.get_or_create(organization=organization)
+    return page
+
+
+def apply(*, organization, user, display_name: str, kind: str | None = None, title: str = "") -> Ambassador:
+    """The user asks to join the programme through its public page. They become active
+    at once or wait for approval, as the organisation chose. Applying twice returns the
+    existing profile."""
+    page = join_page_of(organization)
+    existing = Ambassador.objects.filter(organization=organization, user=user).first()
+    if existing is not None:
+        return existing
+    status = Status.PENDING if page.requires_approval else Status.ACTIVE
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            invited = (Ambassador.objects.select_for_update()
+                       .filter(organization=organization, email__iexact=user.email, user__isnull=True).first())
+            if invited is not None:
+                # They were invited, then found the public page: the invitation already vouched for them.
+                ambassador = invited
+                ambassador.user, ambassador.status = user, Status.ACTIVE
+                ambassador.joined_at = ambassador.status_changed_at = now
+                ambassador.save()
+            else:
+                ambassador = Ambassador.objects.create(
+                    organization=organization, user=user, email=user.email.lower(),
+                    display_name=display_name.strip() or user.email.split("@")[0],
+                    kind=kind or page.default_kind, status=status, title=title,
+                    joined_at=now if status == Status.ACTIVE else None, status_changed_at=now,
+                )
+                ambassador.groups.set(page.default_groups.all())
+            ensure_membership(organization=organization, user=user, role=Role.AMBASSADOR)
+    except IntegrityError:  # a double submit raced us
+        return Ambassador.objects.get(organization=organization, user=user)
+    return ambassador
+
+
+def set_status(ambassador: Ambassador, status: str) -> Ambassador:
+    if status == ambassador.status:
+        return ambassador
+    if status not in TRANSITIONS.get(ambassador.status, set()):
+        raise TransitionError(
+            f"An ambassador who is {ambassador.get_status_display().lower()} can't become "
+            f"{Status(status).label.lower()}."
+        )
+    if status == Status.ACTIVE and ambassador.user_id is None:
+        raise TransitionError("This person has not accepted their invitation yet.")
+    now = timezone.now()
+    ambassador.status = status
+    ambassador.status_changed_at = now
+    if status == Status.ACTIVE and ambassador.joined_at is None:
+        ambassador.joined_at = now
+    ambassador.save(update_fields=["status", "status_changed_at", "joined_at"])
+    return ambassador

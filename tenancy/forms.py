@@ -1,0 +1,52 @@
+import zoneinfo
+
+from django import forms
+
+from .models import Membership, Organization, Role
+
+TIME_ZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"]
+
+
+class OrganizationForm(forms.ModelForm):
+    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC",
+                                  help_text="Reports count days and months in this time zone.")
+
+    class Meta:
+        model = Organization
+        fields = ["name", "slug", "time_zone", "currency"]
+        help_texts = {
+            "slug": "The organisation's address: /o/<slug>/. Lower-case letters, digits and hyphens.",
+            "currency": "Costs, rewards and revenue are recorded in this currency.",
+        }
+
+
+class NewOrganizationForm(OrganizationForm):
+    class Meta(OrganizationForm.Meta):
+        fields = ["name", "slug", "time_zone", "currency"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = "Optional: we make one from the name."
+
+
+class RoleForm(forms.ModelForm):
+    role = forms.ChoiceField(choices=Role.choices)
+
+    class Meta:
+        model = Membership
+        fields = ["role"]
+
+
+def scoped_formfield(db_field, **kwargs):
+    """formfield_callback for ModelForms with relations to tenant models: building the
+    form class must not query (no scope exists at import), so the choice fields start
+    empty and the form sets its queryset inside the request's scope."""
+    from django.db import models
+    from django_scopes.forms import SafeModelChoiceField, SafeModelMultipleChoiceField
+
+    if isinstance(db_field, models.ManyToManyField):
+        kwargs.setdefault("form_class", SafeModelMultipleChoiceField)
+    elif isinstance(db_field, models.ForeignKey):
+        kwargs.setdefault("form_class", SafeModelChoiceField)
+    return db_field.formfield(**kwargs)
