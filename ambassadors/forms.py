@@ -26,7 +26,7 @@ class InviteForm(GroupChoiceMixin, forms.Form):
 class CsvInviteForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text="Columns: email, name, kind (internal/external), group (several separated by “;”).",
+        help_text="Columns: email, name, kind (internal/external), group (several separated by “;” or “|”).",
     )
 
 
@@ -52,6 +52,7 @@ class ProfileForm(forms.ModelForm):
 
 
 class SocialProfileForm(forms.ModelForm):
+    url = forms.URLField(max_length=300, required=False, assume_scheme="https")
     class Meta:
         model = SocialProfile
         fields = ["network", "handle", "url", "followers"]

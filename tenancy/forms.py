@@ -2,7 +2,7 @@ import zoneinfo
 
 from django import forms
 
-from .models import Membership, Organization, Role
+from .models import Organization, Role
 
 TIME_ZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz or tz == "UTC"]
 
@@ -30,12 +30,10 @@ class NewOrganizationForm(OrganizationForm):
         self.fields["slug"].help_text = "Optional: we make one from the name."
 
 
-class RoleForm(forms.ModelForm):
+class RoleForm(forms.Form):
+    # A plain form: a ModelForm would write the new role onto the instance while
+    # validating, before the service checks the old one.
     role = forms.ChoiceField(choices=Role.choices)
-
-    class Meta:
-        model = Membership
-        fields = ["role"]
 
 
 def scoped_formfield(db_field, **kwargs):

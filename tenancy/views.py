@@ -51,7 +51,7 @@ def members(request, org_slug):
 @role_required(Role.ADMIN)
 def member_role(request, org_slug, membership_id):
     membership = get_object_or_404(Membership, pk=membership_id)
-    form = RoleForm(request.POST, instance=membership)
+    form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Pick one of the listed roles.")
         return redirect("org_members", org_slug=org_slug)

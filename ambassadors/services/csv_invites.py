@@ -1,4 +1,5 @@
-"""Inviting many people at once from a CSV file (columns: email, name, kind, group).
+"""Inviting many people at once from a CSV file (columns: email, name, kind, group;
+several groups separated by ';' or '|').
 
 Every row is checked first; then the good rows are invited and the bad rows reported
 with their line numbers (the header is line 1). Good rows are kept even when others are
@@ -7,6 +8,7 @@ already an ambassador is reported too, so uploading the same file twice invites 
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -101,7 +103,7 @@ def parse(organization, data: bytes) -> tuple[list[_Row], list[RowError]]:
         if kind is None:
             problems.append(f"kind “{values['kind']}” is not internal or external")
         groups = []
-        for name in filter(None, (g.strip() for g in values.get("group", "").split(";"))):
+        for name in filter(None, (g.strip() for g in re.split(r"[;|]", values.get("group", "")))):
             group = groups_by_name.get(name.lower())
             if group is None:
                 problems.append(f"group “{name}” does not exist (create it first)")

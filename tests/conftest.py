@@ -1,0 +1,72 @@
+import os
+
+import pytest
+from django.core.cache import cache
+
+from tenancy.models import Role
+from tenancy.scoping import tenant_scope
+
+from .factories import OrganizationFactory, member
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def need_service(name: str, available: bool, why: str = "") -> None:
+    """Skip a test whose service is missing, or fail it when CI demands real services."""
+    if available:
+        return
+    message = f"{name} is not available{': ' + why if why else ''}"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def org(db):
+    return OrganizationFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_org(db):
+    return OrganizationFactory(name="Rival", slug="rival")
+
+
+@pytest.fixture
+def scoped():
+    """Enter an organisation's scope in a test: `with scoped(org): ...`."""
+    return tenant_scope
+
+
+@pytest.fixture
+def owner(org):
+    return member(org, Role.OWNER, email="owner@acme.test")
+
+
+@pytest.fixture
+def admin_user(org):
+    return member(org, Role.ADMIN, email="admin@acme.test")
+
+
+@pytest.fixture
+def manager(org):
+    return member(org, Role.MANAGER, email="manager@acme.test")
+
+
+@pytest.fixture
+def ambassador_user(org):
+    return member(org, Role.AMBASSADOR, ambassador=True, email="amb@acme.test")
+
+
+@pytest.fixture
+def login(client):
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
