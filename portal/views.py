@@ -1,3 +1,4 @@
+from django.db.models import F
 from django.shortcuts import render
 
 from ambassadors import selectors as ambassador_selectors
@@ -17,6 +18,6 @@ def org_home(request, org_slug):
             "external": ambassadors.filter(kind=Kind.EXTERNAL).count(),
             "groups": ambassador_selectors.groups_with_counts(),
             "pending": ambassador_selectors.ambassadors_for_list(status="pending")[:10],
-            "recent": ambassadors.order_by("-joined_at")[:8],
+            "recent": ambassadors.order_by(F("joined_at").desc(nulls_last=True))[:8],
         })
     return render(request, "portal/home.html", {"me": me})

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import factory
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from accounts.models import User
 from ambassadors.models import Ambassador, AmbassadorGroup, Kind, Status
@@ -27,7 +28,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     def verified(self, create, extracted, **kwargs):
         if create:
             self.save()
-            EmailAddress.objects.get_or_create(user=self, email=self.email, defaults={"verified": True, "primary": True})
+            EmailAddress.objects.get_or_create(
+                user=self, email=self.email, defaults={"verified": True, "primary": True}
+            )
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -78,6 +81,7 @@ class AmbassadorFactory(TenantFactory):
     kind = Kind.INTERNAL
     status = Status.ACTIVE
     hourly_rate = Decimal("60.00")
+    joined_at = factory.LazyAttribute(lambda o: timezone.now() if o.status == Status.ACTIVE else None)
 
 
 def member(organization, role=Role.AMBASSADOR, *, ambassador=False, **user_kwargs):

@@ -60,8 +60,9 @@ def test_invitee_signs_up_through_the_link_and_lands_as_ambassador(client, org, 
     path = token_path(invitation)
     page = client.get(path)
     assert page.status_code == 200 and "Acme invites you" in page.content.decode()
+    password = "a-Strong-pass-9"
     signup = client.post(reverse("account_signup") + f"?next={path}",
-                         {"email": "new.person@example.com", "password1": "a-Strong-pass-9", "password2": "a-Strong-pass-9"})
+                         {"email": "new.person@example.com", "password1": password, "password2": password})
     # The invitation vouched for the address: no verification e-mail round trip, straight back to the link.
     assert signup.status_code == 302 and signup["Location"] == path, signup.content[:500]
     accepted = client.post(path)

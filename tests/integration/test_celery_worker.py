@@ -63,9 +63,11 @@ def worker_database_url() -> str:
     if db.get("PASSWORD"):
         credentials += ":" + quote(db["PASSWORD"], safe="")
     host = db.get("HOST") or ""
-    if ":" in host and not host.startswith("/"):  # an IPv6 address
+    if host.startswith("/"):  # a Unix socket directory travels percent-encoded
+        host = quote(host, safe="")
+    elif ":" in host:  # an IPv6 address
         host = f"[{host}]"
-    netloc = (credentials + "@" if credentials else "") + quote(host, safe="/[]:")
+    netloc = (credentials + "@" if credentials else "") + host
     if db.get("PORT"):
         netloc += f":{db['PORT']}"
     # Plain connection options (sslmode, ...) travel as query parameters; the pool, if any,
@@ -143,7 +145,8 @@ class Worker:
 
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
-        while not re.search(r"^\[.*\] \S+@\S+ ready\.$", self.log(), re.MULTILINE):
+        ready = re.compile(rf"^\[.*\] {re.escape(self.queue)}@\S+ ready\.$", re.MULTILINE)
+        while not ready.search(self.log()):
             self._check_alive()
             if time.monotonic() > deadline:
                 self._fail(f"The Celery worker wasn't ready after {timeout} s.")
