@@ -27,7 +27,7 @@ venv: $(VENV)/.runtime
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f Procfile
 
 ## Chromium from Debian's packages, for the browser tests (playwright cannot download browsers here).
 chromium:

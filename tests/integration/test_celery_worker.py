@@ -93,12 +93,16 @@ def redis_url() -> str:
 
 
 def filesystem_broker_options(var_dir: Path) -> dict:
-    """The folders settings.py gives the filesystem broker under VAR_DIR (it creates them)."""
+    """The folders settings.py gives the filesystem broker under VAR_DIR (it creates them).
+    kombu keeps its exchange tables in `control_folder`, "control" relative to the current
+    directory unless told: the worker runs in VAR_DIR/celery, so both sides use the same one
+    and neither writes into the repository."""
     folder = var_dir / "celery"
     return {
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),
         "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
         "store_processed": False,
     }
 
@@ -206,6 +210,8 @@ def start_worker(tmp_path):
     def start(broker: str) -> Worker:
         queue = f"it-{uuid.uuid4().hex[:12]}"
         var_dir = tmp_path / f"var-{queue}"  # the worker's own VAR_DIR: nothing shared with the repo's var/
+        workdir = var_dir / "celery"  # and its current directory, where kombu may leave files
+        workdir.mkdir(parents=True)
         env = dict(os.environ)
         for name in ("CELERY_TASK_ALWAYS_EAGER", "EMAIL_HOST", "CELERY_BROKER_URL", "REDIS_URL"):
             env.pop(name, None)  # EMAIL_HOST unset: the console backend prints the mail to the log
@@ -237,7 +243,7 @@ def start_worker(tmp_path):
             "--queues", queue, "--hostname", f"{queue}@%h",
         ]
         with log_path.open("wb") as log_file:
-            process = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env, stdin=subprocess.DEVNULL,
+            process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
                                        stdout=log_file, stderr=subprocess.STDOUT)
         worker = Worker(broker, url, transport_options, queue, log_path, process)
         workers.append(worker)
