@@ -85,6 +85,10 @@ class Ambassador(TenantModel):
         return self.display_name
 
     @property
+    def kind_short(self) -> str:
+        return "Internal" if self.kind == Kind.INTERNAL else "External"
+
+    @property
     def total_followers(self) -> int:
         return sum(p.followers for p in self.social_profiles.all())
 

@@ -3,6 +3,7 @@ an admin, a manager and 24 internal and external ambassadors in groups, plus a
 consultant who is a member of both. Runs once; --reset rebuilds it."""
 
 import random
+import unicodedata
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
@@ -39,6 +40,11 @@ LAST = ["Lima", "Okafor", "Martin", "Ivanov", "Kaya", "Haddad", "Berg", "Sato", 
 TITLES_INTERNAL = ["Account Executive", "Solutions Engineer", "Staff Engineer", "VP Sales", "CTO", "SDR",
                    "Product Manager", "Developer Advocate"]
 TITLES_EXTERNAL = ["Customer, Head of Data", "Partner, Consultant", "Creator", "Customer, CIO", "Reseller"]
+
+
+def ascii_email(local: str, domain: str) -> str:
+    plain = unicodedata.normalize("NFKD", local).encode("ascii", "ignore").decode()
+    return f"{plain.lower()}@{domain}"
 
 
 def make_user(email: str, first: str, last: str) -> User:
@@ -95,9 +101,7 @@ class Command(BaseCommand):
             for i, (first, last) in enumerate(names[:24]):
                 is_internal = i < 14
                 kind = Kind.INTERNAL if is_internal else Kind.EXTERNAL
-                email = (f"{first.lower()}.{last.lower()}@{d}" if is_internal
-                         else f"{first.lower()}.{last.lower()}@customer.{d}")
-                email = email.replace("é", "e").replace("í", "i")
+                email = ascii_email(f"{first}.{last}", d if is_internal else f"customer.{d}")
                 if i == 0:
                     email = f"ambassador@{d}"  # the easy demo login
                 user = make_user(email, first, last)
@@ -124,13 +128,13 @@ class Command(BaseCommand):
             consultant_ambassador.groups.set([external[-1]])
             # Two applicants waiting for approval and two invitations not yet accepted.
             for first, last in names[24:26]:
-                email = f"{first.lower()}.{last.lower()}@applicant.example"
+                email = ascii_email(f"{first}.{last}", "applicant.example")
                 user = make_user(email, first, last)
                 Membership.objects.create(organization=org, user=user, role=Role.AMBASSADOR)
                 Ambassador.objects.create(organization=org, user=user, email=email, display_name=f"{first} {last}",
                                           kind=Kind.EXTERNAL, status=Status.PENDING, status_changed_at=now)
             for first, last in names[26:28]:
-                email = f"{first.lower()}.{last.lower()}@invited.example"
+                email = ascii_email(f"{first}.{last}", "invited.example")
                 ambassador = Ambassador.objects.create(organization=org, email=email,
                                                        display_name=f"{first} {last}", kind=Kind.INTERNAL)
                 Invitation.objects.create(organization=org, ambassador=ambassador, email=email, invited_by=owner,
