@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "accounts",
     "tenancy",
     "ambassadors",
+    "campaigns",
+    "tracking",
     "portal",
 ]
 
