@@ -12,9 +12,16 @@ from .models import Campaign, Domain, TrackedLink
 @receiver([post_save, post_delete], sender=TrackedLink)
 @receiver([post_save, post_delete], sender=Domain)
 def _links_changed(sender, **kwargs):
-    transaction.on_commit(invalidate_links)
+    _invalidate()
 
 
 @receiver(m2m_changed, sender=Campaign.target_groups.through)
 def _targets_changed(sender, **kwargs):
+    _invalidate()
+
+
+def _invalidate():
+    # Now, so this process never serves the old target again; and after the commit, so a
+    # process that reloaded in between (and saw the old row) drops it too.
+    invalidate_links()
     transaction.on_commit(invalidate_links)

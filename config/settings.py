@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "tracking.middleware.PortalVisitorMiddleware",
     "tenancy.middleware.TenantMiddleware",
 ]
 
@@ -203,6 +204,18 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # --- Product settings -------------------------------------------------------------------------
 INVITATION_MAX_AGE = timedelta(days=int(os.environ.get("INVITATION_MAX_AGE_DAYS", "14")))
 CSV_INVITE_MAX_ROWS = int(os.environ.get("CSV_INVITE_MAX_ROWS", "5000"))
+
+# --- Click capture (see tracking/capture.py for the durability promise of each) ----------
+CLICK_CAPTURE = os.environ.get("CLICK_CAPTURE", "db")  # "db" or "spool"
+if CLICK_CAPTURE not in ("db", "spool"):
+    raise ImproperlyConfigured("CLICK_CAPTURE must be 'db' or 'spool'.")
+CLICK_SPOOL_DIR = Path(os.environ.get("CLICK_SPOOL_DIR", VAR_DIR / "spool"))
+CLICK_SPOOL_DRAIN_SECONDS = float(os.environ.get("CLICK_SPOOL_DRAIN_SECONDS", "0.5"))
+CLICK_SPOOL_FSYNC = env_bool("CLICK_SPOOL_FSYNC")
+# Hosts that serve every organisation's links; any other host must be a verified custom
+# domain of the link's organisation.
+PLATFORM_HOSTS = frozenset(env_list("PLATFORM_HOSTS", "localhost,127.0.0.1,testserver"))
+BENCH_VIEWS = env_bool("BENCH_VIEWS")  # the bare baseline view of bench/redirect
 
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

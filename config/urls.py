@@ -25,6 +25,7 @@ urlpatterns = [
     path("orgs/new/", tenancy_views.new_organization, name="new_organization"),
     path("o/<slug:org_slug>/", include(org_patterns)),
     *ambassadors_public,
+    path("", include("tracking.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/me/", tenancy_api.MeView.as_view(), name="api_me"),

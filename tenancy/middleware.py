@@ -12,6 +12,9 @@ from .scoping import tenant_scope
 from .selectors import membership_in, organization_by_slug
 
 
+UNTENANTED_PREFIXES = ("/l/", "/static/", "/_bench/")
+
+
 def public_tenant_view(view):
     view.tenant_public = True
     return view
@@ -24,6 +27,8 @@ class TenantMiddleware:
     def __call__(self, request):
         request.organization = None
         request.membership = None
+        if request.path_info.startswith(UNTENANTED_PREFIXES):
+            return self.get_response(request)  # the redirect's hot path: no tenant URL there
         try:
             match = resolve(request.path_info)
         except Resolver404:

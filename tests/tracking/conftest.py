@@ -1,0 +1,33 @@
+import pytest
+
+from campaigns.linkcache import link_cache
+from campaigns.models import Campaign, CampaignStatus, TrackedLink
+from tenancy.scoping import tenant_scope
+from tracking.salts import forget_cached_salt
+from tests.factories import AmbassadorFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Each test has its own database, so no link or salt may survive from the last one."""
+    link_cache.clear()
+    forget_cached_salt()
+    yield
+    link_cache.clear()
+    forget_cached_salt()
+
+
+@pytest.fixture
+def campaign(org):
+    with tenant_scope(org):
+        return Campaign.objects.create(
+            organization=org, name="Spring launch", slug="spring", status=CampaignStatus.ACTIVE,
+            destination_url="https://shop.example.com/spring?ref=home#top",
+        )
+
+
+@pytest.fixture
+def link(org, campaign):
+    ambassador = AmbassadorFactory(organization=org)
+    with tenant_scope(org):
+        return TrackedLink.objects.create(organization=org, campaign=campaign, ambassador=ambassador, code="Ab3dEf7h")

@@ -1,0 +1,114 @@
+"""GET /l/<code>[/<suffix>]: the hot path. Look the link up in process memory, make a
+click id, write one durable record, answer 302. Everything else happens in Celery."""
+
+import time
+
+from django.conf import settings
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed
+from django.http.request import split_domain_port
+from django.shortcuts import render
+
+from campaigns.channels import SUFFIX_TO_CHANNEL, channel_from_referrer
+from campaigns.codes import is_valid_code
+from campaigns.linkcache import link_cache
+
+from . import capture
+from .ids import is_valid_id, new_click_id, new_visitor_id
+from .models import REFERRER_HOST_MAX, UA_MAX
+from .salts import hash_ip
+
+VISITOR_COOKIE = "amb_vid"
+VISITOR_COOKIE_AGE = 365 * 24 * 3600
+
+
+def client_ip(request) -> str:
+    """REMOTE_ADDR, or the address our trusted proxies saw (never a client-supplied header otherwise)."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def referrer_host(request) -> str:
+    referrer = request.META.get("HTTP_REFERER", "")
+    if not referrer:
+        return ""
+    # Cheaper than urlsplit and enough for a host: scheme://host[:port]/...
+    rest = referrer.partition("//")[2] if "//" in referrer else referrer
+    host = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2].split(":", 1)[0]
+    return capture.clean_text(host.lower(), REFERRER_HOST_MAX)
+
+
+def request_host(request) -> str:
+    return split_domain_port(request.get_host())[0]
+
+
+def redirect(request, code, suffix=None):
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    channel_hint = ""
+    if suffix is not None:
+        channel_hint = SUFFIX_TO_CHANNEL.get(suffix, "")
+        if not channel_hint:
+            raise Http404("Unknown link.")
+    if not is_valid_code(code):
+        raise Http404("Unknown link.")
+    target = link_cache.get(code)
+    if target is None:
+        raise Http404("Unknown link.")
+    host = request_host(request)
+    if host not in settings.PLATFORM_HOSTS and host not in target.hosts:
+        raise Http404("Unknown link.")  # a code of another organisation on this custom domain
+
+    now = time.time()
+    if not target.is_live(now):
+        return inactive(request, target)
+
+    visitor_id = request.COOKIES.get(VISITOR_COOKIE, "")
+    new_visitor = not is_valid_id(visitor_id)
+    if new_visitor:
+        visitor_id = new_visitor_id()
+    referrer = referrer_host(request)
+    click_id = new_click_id(now)
+    capture.record(capture.ClickRecord(
+        click_id=click_id,
+        organization_id=target.organization_id,
+        link_id=target.link_id,
+        clicked_at=now,
+        visitor_id=visitor_id,
+        ip_hash=hash_ip(client_ip(request), now),
+        user_agent=capture.clean_text(request.META.get("HTTP_USER_AGENT", ""), UA_MAX),
+        referrer_host=referrer,
+        channel_hint=channel_hint,
+        is_head=request.method == "HEAD",
+    ))
+
+    response = HttpResponse(status=302)
+    response["Location"] = target.destination(channel_hint or channel_from_referrer(referrer) or "direct", click_id)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer-when-downgrade"
+    if new_visitor:
+        response.set_cookie(VISITOR_COOKIE, visitor_id, max_age=VISITOR_COOKIE_AGE, httponly=True, samesite="Lax",
+                            secure=request.is_secure())
+    return response
+
+
+def inactive(request, target):
+    """A paused or ended campaign: its fallback address, or a friendly page."""
+    if target.fallback_url:
+        response = HttpResponse(status=302)
+        response["Location"] = target.fallback_url
+    else:
+        response = render(request, "tracking/link_inactive.html", status=410)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def bare_redirect(request):
+    """Benchmark baseline only (BENCH_VIEWS=1): a fixed 302 through the same stack."""
+    response = HttpResponse(status=302)
+    response["Location"] = "https://www.example.com/landing?utm_source=bench"
+    response["Cache-Control"] = "no-store"
+    return response
