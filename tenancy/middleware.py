@@ -11,7 +11,6 @@ from django_scopes import scopes_disabled
 from .scoping import tenant_scope
 from .selectors import membership_in, organization_by_slug
 
-
 UNTENANTED_PREFIXES = ("/l/", "/static/", "/_bench/")
 
 

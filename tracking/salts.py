@@ -2,8 +2,9 @@
 
 A random salt per UTC day, kept in the database so every web process hashes alike, and
 deleted once its day has been over for 24 hours, so at most 48 hours after it was made
-(tracking.tasks.delete_old_salts); after that nobody — us included — can tell whether a hash belongs to an address. Each process keeps today's
-salt in memory: one query per process per day."""
+(tracking.tasks.delete_old_salts); after that nobody, us included, can tell whether a
+hash belongs to an address. Each process keeps today's salt in memory: one query per
+process per day."""
 
 import hashlib
 import secrets

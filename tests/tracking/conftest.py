@@ -3,8 +3,8 @@ import pytest
 from campaigns.linkcache import link_cache
 from campaigns.models import Campaign, CampaignStatus, TrackedLink
 from tenancy.scoping import tenant_scope
-from tracking.salts import forget_cached_salt
 from tests.factories import AmbassadorFactory
+from tracking.salts import forget_cached_salt
 
 
 @pytest.fixture(autouse=True)
