@@ -206,12 +206,13 @@ INVITATION_MAX_AGE = timedelta(days=int(os.environ.get("INVITATION_MAX_AGE_DAYS"
 CSV_INVITE_MAX_ROWS = int(os.environ.get("CSV_INVITE_MAX_ROWS", "5000"))
 
 # --- Click capture (see tracking/capture.py for the durability promise of each) ----------
-CLICK_CAPTURE = os.environ.get("CLICK_CAPTURE", "db")  # "db" or "spool"
+CLICK_CAPTURE = os.environ.get("CLICK_CAPTURE", "spool")  # "spool" (fast, see its promise) or "db"
 if CLICK_CAPTURE not in ("db", "spool"):
     raise ImproperlyConfigured("CLICK_CAPTURE must be 'db' or 'spool'.")
 CLICK_SPOOL_DIR = Path(os.environ.get("CLICK_SPOOL_DIR", VAR_DIR / "spool"))
 CLICK_SPOOL_DRAIN_SECONDS = float(os.environ.get("CLICK_SPOOL_DRAIN_SECONDS", "0.5"))
 CLICK_SPOOL_FSYNC = env_bool("CLICK_SPOOL_FSYNC")
+CLICK_SPOOL_DRAIN_THREAD = env_bool("CLICK_SPOOL_DRAIN_THREAD", True)  # tests drain by hand
 # Hosts that serve every organisation's links; any other host must be a verified custom
 # domain of the link's organisation.
 PLATFORM_HOSTS = frozenset(env_list("PLATFORM_HOSTS", "localhost,127.0.0.1,testserver"))

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection, transaction
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +84,19 @@ def clean_text(value: str, limit: int) -> str:
     return value[:limit]
 
 
+COPY_SQL = ("COPY tracking_rawclick (click_id, organization_id, link_id, clicked_at, visitor_id, ip_hash, "
+            "user_agent, referrer_host, channel_hint, is_head) FROM STDIN")
+
+
 def insert_rows(rows: list[tuple]) -> None:
     with connection.cursor() as cursor:
         if len(rows) == 1:
             cursor.execute(INSERT_SQL, rows[0])
+        elif connection.vendor == "postgresql":
+            # COPY: a fraction of the server's work of as many INSERTs.
+            with cursor.cursor.copy(COPY_SQL) as copy:
+                for row in rows:
+                    copy.write_row(row)
         else:
             cursor.executemany(INSERT_SQL, rows)
 
@@ -95,8 +104,9 @@ def insert_rows(rows: list[tuple]) -> None:
 class Spool:
     """This process's spool file and the thread that drains it."""
 
-    def __init__(self, directory: Path, drain_seconds: float, fsync: bool):
+    def __init__(self, directory: Path, drain_seconds: float, fsync: bool, drain_in_thread: bool = True):
         self.directory = Path(directory)
+        self.drain_in_thread = drain_in_thread
         self.drain_seconds = drain_seconds
         self.fsync = fsync
         self._pid = None
@@ -119,7 +129,7 @@ class Spool:
             if self.fsync:
                 os.fsync(self._fd)
             self._written += 1
-        if self._thread is None or not self._thread.is_alive():
+        if self.drain_in_thread and (self._thread is None or not self._thread.is_alive()):
             self._start_thread()
 
     def _after_fork(self) -> None:
@@ -202,8 +212,9 @@ def read_spool(path: Path) -> list[ClickRecord]:
 def drain_file(path: Path) -> int:
     records = read_spool(path)
     rows = [r.row() for r in records]
-    for start in range(0, len(rows), 1000):
-        insert_rows(rows[start:start + 1000])
+    with transaction.atomic():  # all of the file or none of it
+        for start in range(0, len(rows), 5000):
+            insert_rows(rows[start:start + 5000])
     return len(rows)
 
 
@@ -235,9 +246,16 @@ _spool: Spool | None = None
 def spool() -> Spool:
     global _spool
     if _spool is None:
-        _spool = Spool(settings.CLICK_SPOOL_DIR, settings.CLICK_SPOOL_DRAIN_SECONDS, settings.CLICK_SPOOL_FSYNC)
+        _spool = Spool(settings.CLICK_SPOOL_DIR, settings.CLICK_SPOOL_DRAIN_SECONDS, settings.CLICK_SPOOL_FSYNC,
+                       drain_in_thread=settings.CLICK_SPOOL_DRAIN_THREAD)
         atexit.register(_drain_at_exit)
     return _spool
+
+
+def reset_spool() -> None:
+    """Forget this process's spool object (tests: each test gets its own directory)."""
+    global _spool
+    _spool = None
 
 
 def _drain_at_exit() -> None:

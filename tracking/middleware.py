@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 
 from .ids import is_valid_id, new_visitor_id
 from .models import PortalVisitor
-from .views import VISITOR_COOKIE, VISITOR_COOKIE_AGE
+from .views import VISITOR_COOKIE, set_visitor_cookie
 
 SESSION_KEY = "amb_vid_recorded"
 
@@ -34,6 +34,5 @@ class PortalVisitorMiddleware:
             request.session[SESSION_KEY] = visitor_id
         response = self.get_response(request)
         if new_cookie:
-            response.set_cookie(VISITOR_COOKIE, visitor_id, max_age=VISITOR_COOKIE_AGE, httponly=True,
-                                samesite="Lax", secure=request.is_secure())
+            set_visitor_cookie(response, visitor_id, request.is_secure())
         return response

@@ -90,9 +90,20 @@ def redirect(request, code, suffix=None):
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer-when-downgrade"
     if new_visitor:
-        response.set_cookie(VISITOR_COOKIE, visitor_id, max_age=VISITOR_COOKIE_AGE, httponly=True, samesite="Lax",
-                            secure=request.is_secure())
+        set_visitor_cookie(response, visitor_id, request.is_secure())
     return response
+
+
+def set_visitor_cookie(response, visitor_id: str, secure: bool) -> None:
+    # The morsel by hand: half the cost of set_cookie(), which also formats an Expires date.
+    response.cookies[VISITOR_COOKIE] = visitor_id
+    morsel = response.cookies[VISITOR_COOKIE]
+    morsel["max-age"] = VISITOR_COOKIE_AGE
+    morsel["path"] = "/"
+    morsel["httponly"] = True
+    morsel["samesite"] = "Lax"
+    if secure:
+        morsel["secure"] = True
 
 
 def inactive(request, target):

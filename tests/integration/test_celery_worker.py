@@ -20,7 +20,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
 import pytest
 from django.conf import settings
@@ -33,6 +32,7 @@ from ambassadors.tasks import send_invitation_email
 from config.celery import app
 from tenancy.scoping import tenant_scope
 from tests.conftest import need_service
+from tests.subprocesses import subprocess_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,39 +43,6 @@ POLL = 0.1
 
 
 # --- Where the worker finds the database and the broker ----------------------------------------
-
-
-def worker_database_url() -> str:
-    """The URL of the database this test runs on (the test database, not the configured one)."""
-    db = connection.settings_dict
-    name = str(db["NAME"])
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        if name == ":memory:" or name.startswith("file:") or "mode=memory" in name:
-            pytest.fail(f"The SQLite test database {name!r} is in memory; a worker process can't share it.")
-        return f"sqlite:///{Path(name).resolve()}"
-    scheme = {
-        "django.db.backends.postgresql": "postgres",
-        "django.db.backends.mysql": "mysql",
-    }.get(db["ENGINE"])
-    if scheme is None:
-        pytest.fail(f"Don't know how to hand the database engine {db['ENGINE']} to a worker.")
-    credentials = quote(db.get("USER") or "", safe="")
-    if db.get("PASSWORD"):
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db.get("HOST") or ""
-    if host.startswith("/"):  # a Unix socket directory travels percent-encoded
-        host = quote(host, safe="")
-    elif ":" in host:  # an IPv6 address
-        host = f"[{host}]"
-    netloc = (credentials + "@" if credentials else "") + host
-    if db.get("PORT"):
-        netloc += f":{db['PORT']}"
-    # Plain connection options (sslmode, ...) travel as query parameters; the pool, if any,
-    # is rebuilt by the worker's own settings from DB_POOL, which it inherits.
-    options = {key: value for key, value in (db.get("OPTIONS") or {}).items()
-               if isinstance(value, str | int) and not isinstance(value, bool)}
-    query = f"?{urlencode(options)}" if options else ""
-    return f"{scheme}://{netloc}/{quote(name, safe='')}{query}"
 
 
 def redis_url() -> str:
@@ -219,7 +186,7 @@ def start_worker(tmp_path):
             DJANGO_SETTINGS_MODULE="config.settings",
             SECRET_KEY=settings.SECRET_KEY,
             DEBUG="0",
-            DATABASE_URL=worker_database_url(),  # explicit: VAR_DIR no longer leads to the test DB
+            DATABASE_URL=subprocess_database_url(),  # explicit: VAR_DIR no longer leads to the test DB
             VAR_DIR=str(var_dir),
             LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",

@@ -4,6 +4,7 @@ from campaigns.linkcache import link_cache
 from campaigns.models import Campaign, CampaignStatus, TrackedLink
 from tenancy.scoping import tenant_scope
 from tests.factories import AmbassadorFactory
+from tracking import capture
 from tracking.salts import forget_cached_salt
 
 
@@ -15,6 +16,23 @@ def _fresh_process_caches():
     yield
     link_cache.clear()
     forget_cached_salt()
+
+
+@pytest.fixture(params=["spool", "db"], autouse=True)
+def click_capture(request, settings, tmp_path):
+    """Every tracking test runs with both capture modes; the spool is drained by hand
+    (`drain_spool()`), in the test's own database transaction."""
+    settings.CLICK_CAPTURE = request.param
+    settings.CLICK_SPOOL_DIR = tmp_path / "spool"
+    settings.CLICK_SPOOL_DRAIN_THREAD = False
+    capture.reset_spool()
+    yield request.param
+    capture.reset_spool()
+
+
+def drain_spool() -> int:
+    moved = capture.spool().flush_now()
+    return moved
 
 
 @pytest.fixture

@@ -11,11 +11,14 @@ from tracking.ids import click_id_time, is_valid_id
 from tracking.models import DailySalt, RawClick
 from tracking.salts import delete_old_salts, forget_cached_salt
 
+from .conftest import drain_spool
+
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
           "Chrome/131.0.0.0 Safari/537.36")
 
 
 def raw_clicks():
+    drain_spool()
     with scopes_disabled():
         return list(RawClick.objects.order_by("id"))
 
@@ -224,9 +227,9 @@ def test_unknown_code_flood_does_not_hit_the_database_twice(client, link, django
 
 
 @pytest.mark.django_db
-def test_hot_path_makes_one_query_once_warm(client, link, django_assert_num_queries):
+def test_hot_path_makes_at_most_the_insert_once_warm(client, link, django_assert_num_queries, click_capture):
     client.get(f"/l/{link.code}")
-    with django_assert_num_queries(1):  # the INSERT, nothing else
+    with django_assert_num_queries(1 if click_capture == "db" else 0):  # the INSERT, or nothing at all
         client.get(f"/l/{link.code}")
 
 
