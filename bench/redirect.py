@@ -22,8 +22,11 @@ GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 
 
 def sh(*args, env=None, check=True, capture=False):
-    return subprocess.run(args, env=env, check=check, cwd=ROOT, text=True,
+    done = subprocess.run(args, env=env, check=False, cwd=ROOT, text=True,
                           stdout=subprocess.PIPE if capture else None, stderr=subprocess.STDOUT if capture else None)
+    if check and done.returncode:
+        raise SystemExit(f"{' '.join(args[:3])}… failed ({done.returncode}):\n{done.stdout or ''}")
+    return done
 
 
 def free_port() -> int:
@@ -103,12 +106,14 @@ def stop_gunicorn(proc):
 
 
 def to_ms(value: str) -> float:
-    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    number, unit = re.match(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
 def wrk(url, seconds, connections, threads):
     out = sh("wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url, capture=True).stdout
+    if "Requests/sec" not in out or "50%" not in out:
+        raise SystemExit(f"wrk gave no figures for {url}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     p50 = to_ms(re.search(r"50%\s+(\S+)", out).group(1))
