@@ -1,3 +1,5 @@
+import re
+import string
 import uuid
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -20,12 +22,57 @@ def validate_destination(url: str) -> None:
     if any(ch in url for ch in "\r\n\t\x00 "):
         raise ValidationError("An address can't contain spaces or control characters.")
     parts = urlsplit(url)
+    if not parts.scheme:
+        raise ValidationError("Enter the full address, starting with https:// (e.g. https://www.example.com/page); "
+                              "relative addresses can't be destinations.")
     if parts.scheme.lower() not in ("http", "https"):
         raise ValidationError(f"Only http:// and https:// addresses can be destinations, not “{parts.scheme or url}”.")
     if not parts.hostname or "." not in parts.hostname.strip(".") and parts.hostname != "localhost":
         raise ValidationError("The address needs a host name, e.g. https://www.example.com/.")
     if parts.username or parts.password:
         raise ValidationError("An address with a user name or password in it is not allowed.")
+
+
+UTM_PLACEHOLDERS = ("channel", "campaign", "ambassador", "kind")
+
+
+def validate_utm_template(value: str) -> None:
+    """A UTM template may use {channel}, {campaign}, {ambassador} and {kind}, nothing else."""
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
+    except ValueError as error:
+        raise ValidationError("Unbalanced braces: write placeholders as {channel}, {campaign}, {ambassador} "
+                              "or {kind}.") from error
+    unknown = sorted({name for name in names if name not in UTM_PLACEHOLDERS})
+    if unknown:
+        raise ValidationError(f"Unknown placeholder “{{{unknown[0]}}}”: use {{channel}}, {{campaign}}, "
+                              f"{{ambassador}} or {{kind}}.")
+
+
+HOST_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+TLD_RE = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
+
+
+def normalize_host(value: str) -> str:
+    host = (value or "").strip().lower().rstrip(".")
+    try:
+        return host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        return host
+
+
+def validate_host(value: str) -> None:
+    """A bare DNS host name with at least two labels (links.example.com): no scheme, port,
+    path, IP address or wildcard."""
+    host = normalize_host(value)
+    if not host:
+        raise ValidationError("Enter a host name, e.g. links.example.com.")
+    if "://" in host or "/" in host or ":" in host or "@" in host:
+        raise ValidationError("Enter just the host name, e.g. links.example.com, without https://, a port or a path.")
+    labels = host.split(".")
+    if len(host) > 253 or len(labels) < 2 or not all(HOST_LABEL_RE.match(label) for label in labels) \
+            or not TLD_RE.match(labels[-1]):
+        raise ValidationError(f"“{value.strip()}” is not a valid host name; use something like links.example.com.")
 
 
 class CampaignStatus(models.TextChoices):
@@ -45,12 +92,14 @@ class Campaign(TenantModel):
         max_length=2000, blank=True, validators=[validate_destination],
         help_text="Where links go once the campaign is paused or ended (empty: a friendly page).",
     )
-    utm_source = models.CharField(max_length=100, blank=True, default="{channel}",
+    utm_source = models.CharField(max_length=100, blank=True, default="{channel}", validators=[validate_utm_template],
                                   help_text="Placeholders: {channel}, {campaign}, {ambassador}, {kind}.")
-    utm_medium = models.CharField(max_length=100, blank=True, default="ambassador")
-    utm_campaign = models.CharField(max_length=100, blank=True, default="{campaign}")
-    utm_content = models.CharField(max_length=100, blank=True, default="{ambassador}")
-    utm_term = models.CharField(max_length=100, blank=True)
+    utm_medium = models.CharField(max_length=100, blank=True, default="ambassador", validators=[validate_utm_template])
+    utm_campaign = models.CharField(max_length=100, blank=True, default="{campaign}",
+                                    validators=[validate_utm_template])
+    utm_content = models.CharField(max_length=100, blank=True, default="{ambassador}",
+                                   validators=[validate_utm_template])
+    utm_term = models.CharField(max_length=100, blank=True, validators=[validate_utm_template])
     starts_at = models.DateTimeField(null=True, blank=True)
     ends_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
@@ -79,6 +128,7 @@ class Campaign(TenantModel):
         validate_destination(self.destination_url)
         if self.fallback_url:
             validate_destination(self.fallback_url)
+        self.clean()
         super().save(*args, **kwargs)
 
     def is_live(self, at=None) -> bool:
@@ -91,6 +141,7 @@ class Campaign(TenantModel):
 class CampaignMessage(TenantModel):
     """A suggested post for one network; the link goes where {link} is, or at the end."""
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages")
     channel = models.CharField(max_length=10, choices=[(c.value, c.label) for c in MESSAGE_LIMITS])
     subject = models.CharField(max_length=200, blank=True, help_text="E-mail only.")
@@ -127,6 +178,7 @@ class CostCategory(models.TextChoices):
 class CampaignCost(TenantModel):
     """The spend ledger: one row per expense, in the organisation's currency."""
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="costs")
     date = models.DateField()
     category = models.CharField(max_length=12, choices=CostCategory.choices, default=CostCategory.OTHER)
@@ -180,8 +232,10 @@ class ShareEvent(TenantModel):
 class Domain(TenantModel):
     """A custom short-link host of one organisation (links.example.com)."""
 
-    host = models.CharField(max_length=253, unique=True)
-    verified = models.BooleanField(default=False)
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    host = models.CharField(max_length=253, unique=True, validators=[validate_host],
+                            help_text="A host name you point at the platform, e.g. links.example.com.")
+    verified = models.BooleanField(default=False, help_text="Set by platform staff once DNS points here.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -191,5 +245,6 @@ class Domain(TenantModel):
         return self.host
 
     def save(self, *args, **kwargs):
-        self.host = self.host.strip().lower().rstrip(".")
+        self.host = normalize_host(self.host)
+        validate_host(self.host)
         super().save(*args, **kwargs)

@@ -1,30 +1,58 @@
 """Writes on campaigns: links on first need, shares."""
 
+from datetime import timedelta
+
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.text import slugify
 
-from .channels import Channel
+from ambassadors.models import Status as AmbassadorStatus
+
+from .channels import SHARE_CHANNELS, Channel
 from .codes import new_code
-from .models import Campaign, ShareEvent, TrackedLink
+from .models import Campaign, CampaignStatus, ShareEvent, TrackedLink
+
+# A second click on the same share button within this many seconds is the same share.
+SHARE_REPEAT_SECONDS = 60
 
 
-def link_for(*, ambassador, campaign: Campaign) -> TrackedLink:
-    """The ambassador's link for the campaign, created on first need. Safe under races:
-    the unique (ambassador, campaign) constraint decides, and the loser reads the winner's row."""
-    existing = TrackedLink.objects.filter(ambassador=ambassador, campaign=campaign).first()
+class NotAllowed(Exception):
+    """An ambassador may not get a link for, or share, a campaign. `reason` is one of
+    no_profile, ambassador_inactive, not_found, not_targeted, closed, not_started."""
+
+    def __init__(self, message: str, *, reason: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _existing_link(ambassador, campaign) -> TrackedLink | None:
+    return TrackedLink.objects.filter(ambassador=ambassador, campaign=campaign).first()
+
+
+def get_or_create_link(*, ambassador, campaign: Campaign) -> tuple[TrackedLink, bool]:
+    """The ambassador's link for the campaign and whether this call created it. Safe under
+    races: the unique (ambassador, campaign) constraint decides, and the loser reads the
+    winner's row (on PostgreSQL the loser's INSERT waits for the winner's commit)."""
+    existing = _existing_link(ambassador, campaign)
     if existing is not None:
-        return existing
+        return existing, False
     for _ in range(5):
         try:
             with transaction.atomic():
-                return TrackedLink.objects.create(organization_id=campaign.organization_id, campaign=campaign,
+                link = TrackedLink.objects.create(organization_id=campaign.organization_id, campaign=campaign,
                                                   ambassador=ambassador, code=new_code())
+                return link, True
         except IntegrityError:
-            existing = TrackedLink.objects.filter(ambassador=ambassador, campaign=campaign).first()
+            existing = _existing_link(ambassador, campaign)
             if existing is not None:
-                return existing
+                return existing, False
             # Otherwise the random code collided with another link's: draw again.
     raise RuntimeError("Could not create a unique link code after 5 attempts.")
+
+
+def link_for(*, ambassador, campaign: Campaign) -> TrackedLink:
+    """The ambassador's link for the campaign, created on first need (see get_or_create_link)."""
+    return get_or_create_link(ambassador=ambassador, campaign=campaign)[0]
 
 
 def record_share(*, link: TrackedLink, channel: str, at=None) -> ShareEvent:
@@ -32,3 +60,97 @@ def record_share(*, link: TrackedLink, channel: str, at=None) -> ShareEvent:
         raise ValueError(f"“{channel}” is not a network you can share on.")
     return ShareEvent.objects.create(organization_id=link.organization_id, link=link, campaign_id=link.campaign_id,
                                      ambassador_id=link.ambassador_id, channel=channel, shared_at=at or timezone.now())
+
+
+def share(*, link: TrackedLink, channel: str) -> tuple[ShareEvent, bool]:
+    """Record that the ambassador used the share button of `channel`, once: pressing it
+    again within SHARE_REPEAT_SECONDS (a double click, a reload) returns the same event."""
+    if channel not in SHARE_CHANNELS:
+        raise ValueError(f"“{channel}” is not a network you can share on.")
+    now = timezone.now()
+    recent = (ShareEvent.objects.filter(link=link, channel=channel,
+                                        shared_at__gte=now - timedelta(seconds=SHARE_REPEAT_SECONDS))
+              .order_by("-shared_at").first())
+    if recent is not None:
+        return recent, False
+    return record_share(link=link, channel=channel, at=now), True
+
+
+# --- Who may share what -------------------------------------------------------------------------
+
+def is_targeted(ambassador, campaign: Campaign) -> bool:
+    """A campaign without target groups is for every ambassador; otherwise for its groups' members."""
+    targets = set(campaign.target_groups.values_list("pk", flat=True))
+    if not targets:
+        return True
+    return ambassador.groups.filter(pk__in=targets).exists()
+
+
+def check_ambassador(ambassador) -> None:
+    """Only active ambassadors get links and share. Raise NotAllowed with a message they can act on."""
+    if ambassador is None:
+        raise NotAllowed("You have no ambassador profile in this organisation.", reason="no_profile")
+    if ambassador.status != AmbassadorStatus.ACTIVE:
+        messages = {
+            AmbassadorStatus.PENDING: "Your application is waiting for an admin's approval; you can share links "
+                                      "once you are approved.",
+            AmbassadorStatus.PAUSED: "Your ambassador account is paused, so you can't share links for now.",
+        }
+        raise NotAllowed(messages.get(ambassador.status, "You are not an active ambassador of this organisation."),
+                         reason="ambassador_inactive")
+
+
+def check_can_get_link(ambassador, campaign: Campaign | None, *, at=None) -> None:
+    """Raise NotAllowed with a message the ambassador can act on, or return."""
+    check_ambassador(ambassador)
+    if campaign is None or campaign.status == CampaignStatus.DRAFT:
+        raise NotAllowed("No such campaign.", reason="not_found")
+    if not is_targeted(ambassador, campaign):
+        raise NotAllowed(f"“{campaign.name}” is for other groups of ambassadors.", reason="not_targeted")
+    at = at or timezone.now()
+    if campaign.status != CampaignStatus.ACTIVE or (campaign.ends_at is not None and campaign.ends_at <= at):
+        state = "is paused" if campaign.status == CampaignStatus.PAUSED else "has ended"
+        raise NotAllowed(f"“{campaign.name}” {state}: its links can't be shared any more.", reason="closed")
+
+
+def check_can_share(ambassador, campaign: Campaign, *, at=None) -> None:
+    at = at or timezone.now()
+    check_can_get_link(ambassador, campaign, at=at)
+    if campaign.starts_at is not None and campaign.starts_at > at:
+        when = dateformat.format(timezone.localtime(campaign.starts_at), "j M Y, H:i T")
+        raise NotAllowed(f"“{campaign.name}” starts on {when}; share it from then on.", reason="not_started")
+
+
+def link_for_ambassador(*, ambassador, campaign: Campaign) -> tuple[TrackedLink, bool]:
+    """An ambassador asks for their link: the checks above, then get-or-create."""
+    check_can_get_link(ambassador, campaign)
+    return get_or_create_link(ambassador=ambassador, campaign=campaign)
+
+
+def share_as_ambassador(*, ambassador, link: TrackedLink, channel: str) -> tuple[ShareEvent, bool]:
+    check_can_share(ambassador, link.campaign)
+    return share(link=link, channel=channel)
+
+
+# --- Campaigns ----------------------------------------------------------------------------------
+
+def unique_campaign_slug(name: str, *, exclude_pk=None) -> str:
+    """A slug from the name that no other campaign of the organisation (current scope) uses."""
+    base = (slugify(name) or "campaign")[:50].strip("-") or "campaign"
+    taken = set(Campaign.objects.filter(slug__startswith=base).exclude(pk=exclude_pk)
+                .values_list("slug", flat=True))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def campaign_slug_taken(slug: str, *, exclude_pk=None) -> bool:
+    return Campaign.objects.filter(slug=slug).exclude(pk=exclude_pk).exists()
+
+
+def deletable(campaign: Campaign) -> bool:
+    """A campaign with links has history (clicks, shares, credit): end it rather than delete it."""
+    return not campaign.links.exists()

@@ -235,6 +235,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "AmbassadorStatusEnum": "ambassadors.models.Status",
+        "CampaignStatusEnum": "campaigns.models.CampaignStatus",
+    },
 }
 
 # --- i18n, static ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from ambassadors import api as ambassadors_api
 from ambassadors.urls import public_urlpatterns as ambassadors_public
+from campaigns import api as campaigns_api
 from portal import views as portal_views
 from tenancy import api as tenancy_api
 from tenancy import views as tenancy_views
@@ -12,12 +13,21 @@ from tenancy import views as tenancy_views
 router = DefaultRouter(trailing_slash=True)
 router.register("ambassadors", ambassadors_api.AmbassadorViewSet, basename="ambassador")
 router.register("groups", ambassadors_api.GroupViewSet, basename="group")
+router.register("campaigns", campaigns_api.CampaignViewSet, basename="campaign")
+router.register(rf"campaigns/(?P<campaign_id>{campaigns_api.UUID_RE})/messages", campaigns_api.CampaignMessageViewSet,
+                basename="campaign-message")
+router.register(rf"campaigns/(?P<campaign_id>{campaigns_api.UUID_RE})/costs", campaigns_api.CampaignCostViewSet,
+                basename="campaign-cost")
+router.register("my/campaigns", campaigns_api.MyCampaignViewSet, basename="my-campaign")
+router.register("my/links", campaigns_api.MyLinkViewSet, basename="my-link")
+router.register("domains", campaigns_api.DomainViewSet, basename="domain")
 
 # Everything of one organisation lives under /o/<org_slug>/ (the tenant middleware scopes it).
 org_patterns = [
     path("", portal_views.org_home, name="org_home"),
     path("", include("tenancy.urls")),
     path("", include("ambassadors.urls")),
+    path("", include("campaigns.urls")),
 ]
 
 urlpatterns = [
@@ -30,6 +40,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/me/", tenancy_api.MeView.as_view(), name="api_me"),
     path("api/v1/o/<slug:org_slug>/", include(router.urls)),
+    path("api/v1/o/<slug:org_slug>/", include(campaigns_api.urlpatterns)),  # links/<code>/qr.png|svg
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
 ]

@@ -22,6 +22,11 @@ def need_service(name: str, available: bool, why: str = "") -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache(settings):
     # Only the local-memory cache: on Redis, FLUSHDB would also empty the Celery broker
     # that a worker started by an integration test shares.

@@ -1,0 +1,281 @@
+"""Campaign pages under /o/<org_slug>/: the ambassador's campaigns (links, QR, share buttons)
+and the managers' campaign settings (/manage/campaigns/)."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from ambassadors.selectors import ambassador_of
+from tenancy.models import Role
+from tenancy.roles import role_required
+
+from . import selectors, services
+from .channels import MESSAGE_LIMITS, SHARE_CHANNELS, message_length
+from .codes import is_valid_code
+from .forms import CampaignCostForm, CampaignForm, CampaignMessageForm
+from .models import Campaign, CampaignCost, CampaignMessage, CampaignStatus, TrackedLink
+from .share import sample_short_url, share_options, short_url
+
+REFUSAL_STATUS = {"no_profile": 403, "ambassador_inactive": 403, "not_targeted": 403, "not_found": 404,
+                  "closed": 409, "not_started": 409}
+
+
+class ShareRedirect(HttpResponseRedirect):
+    """A 302 to a network's share dialog, mailto: included."""
+
+    allowed_schemes = ["http", "https", "mailto"]
+
+
+def in_org_time_zone(view):
+    """Forms read and pages show dates in the organisation's time zone."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        with timezone.override(request.organization.tzinfo):
+            return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+# --- The ambassador's pages ---------------------------------------------------------------------------
+
+@in_org_time_zone
+def my_campaigns(request, org_slug):
+    me = ambassador_of(request.user)
+    if me is None and request.membership.is_manager:
+        return redirect("campaign_manage_list", org_slug=org_slug)
+    problem = None
+    try:
+        services.check_ambassador(me)
+    except services.NotAllowed as error:
+        problem = str(error)
+    entries = []
+    if problem is None:
+        campaigns = list(selectors.campaigns_for_ambassador(me))
+        links = selectors.links_of(me, [c.pk for c in campaigns])
+        for campaign in campaigns:
+            link = links.get(campaign.pk)
+            entries.append({"campaign": campaign, "link": link, "short_url": short_url(link) if link else ""})
+    return render(request, "campaigns/my_list.html", {"me": me, "entries": entries, "problem": problem})
+
+
+@in_org_time_zone
+def my_campaign(request, org_slug, public_id):
+    """A campaign's sharing kit. The ambassador's link is made on the first visit."""
+    me = ambassador_of(request.user)
+    if me is None and request.membership.is_manager:
+        return redirect("campaign_manage", org_slug=org_slug, public_id=public_id)
+    campaign = get_object_or_404(Campaign.objects.prefetch_related("messages"), public_id=public_id)
+    link = TrackedLink.objects.filter(ambassador=me, campaign=campaign).first() if me else None
+    try:
+        link, _ = services.link_for_ambassador(ambassador=me, campaign=campaign)
+    except services.NotAllowed as error:
+        if link is None or error.reason in ("no_profile", "not_found"):
+            if error.reason == "not_found":
+                raise Http404("No such campaign.") from error
+            return render(request, "campaigns/problem.html", {"problem": str(error), "campaign": campaign},
+                          status=REFUSAL_STATUS[error.reason])
+        # An ended or paused campaign still shows the ambassador's link, without share buttons.
+    share_problem = None
+    try:
+        services.check_can_share(me, campaign)
+    except services.NotAllowed as error:
+        share_problem = str(error)
+    campaign_messages = list(campaign.messages.all())
+    return render(request, "campaigns/my_detail.html", {
+        "campaign": campaign, "link": link, "short_url": short_url(link),
+        "options": share_options(link, campaign, campaign_messages), "share_problem": share_problem,
+        "qr_png": reverse("link_qr", kwargs={"org_slug": org_slug, "code": link.code, "fmt": "png"}),
+        "qr_svg": reverse("link_qr", kwargs={"org_slug": org_slug, "code": link.code, "fmt": "svg"}),
+    })
+
+
+@require_POST
+def get_my_link(request, org_slug, public_id):
+    """The "Get my link" button (the campaign page also makes the link on first view)."""
+    campaign = get_object_or_404(Campaign, public_id=public_id)
+    try:
+        _, created = services.link_for_ambassador(ambassador=ambassador_of(request.user), campaign=campaign)
+    except services.NotAllowed as error:
+        if error.reason == "not_found":
+            raise Http404("No such campaign.") from error
+        messages.error(request, str(error))
+        return redirect("my_campaigns", org_slug=org_slug)
+    if created:
+        messages.success(request, "Your link is ready: copy it, or use a share button.")
+    return redirect("my_campaign", org_slug=org_slug, public_id=public_id)
+
+
+@require_POST
+def share_link(request, org_slug, code, channel):
+    """A share button: record the share, then off to the network's share dialog (302)."""
+    me = ambassador_of(request.user)
+    if me is None or not is_valid_code(code) or channel not in SHARE_CHANNELS:
+        raise Http404
+    link = get_object_or_404(TrackedLink.objects.select_related("campaign"), code=code, ambassador=me)
+    try:
+        services.share_as_ambassador(ambassador=me, link=link, channel=channel)
+    except services.NotAllowed as error:
+        messages.error(request, str(error))
+        return redirect("my_campaign", org_slug=org_slug, public_id=link.campaign.public_id)
+    campaign_messages = list(link.campaign.messages.all())
+    option = next(o for o in share_options(link, link.campaign, campaign_messages) if o.channel == channel)
+    return ShareRedirect(option.intent_url)
+
+
+# --- Managing campaigns (managers read, admins write) -------------------------------------------------
+
+@role_required(Role.MANAGER)
+@in_org_time_zone
+def manage_list(request, org_slug):
+    status = request.GET.get("status", "")
+    campaigns = selectors.campaigns_with_stats()
+    if status in CampaignStatus.values:
+        campaigns = campaigns.filter(status=status)
+    else:
+        status = ""
+    return render(request, "campaigns/manage_list.html", {
+        "campaigns": campaigns, "status": status, "statuses": CampaignStatus.choices,
+        "can_edit": request.membership.is_admin,
+    })
+
+
+@role_required(Role.ADMIN)
+@in_org_time_zone
+def campaign_create(request, org_slug):
+    form = CampaignForm(request.POST or None, instance=Campaign(organization=request.organization))
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                campaign = form.save()
+        except IntegrityError:
+            form.add_error("slug", "Another campaign already uses this slug.")
+        else:
+            messages.success(request, f"Campaign “{campaign.name}” created. Add suggested posts and costs below.")
+            return redirect("campaign_manage", org_slug=org_slug, public_id=campaign.public_id)
+    return render(request, "campaigns/manage_form.html", {"form": form, "campaign": None},
+                  status=400 if form.is_bound else 200)
+
+
+def _campaign(public_id) -> Campaign:
+    return get_object_or_404(selectors.campaigns_with_stats(), public_id=public_id)
+
+
+def _manage_page(request, campaign, *, form=None, message_form=None, cost_form=None, status=200):
+    can_edit = request.membership.is_admin
+    campaign_messages = list(campaign.messages.all())
+    for message in campaign_messages:
+        message.length = message_length(message.text, message.channel, sample_short_url(message.channel))
+        message.limit = MESSAGE_LIMITS[message.channel]
+    return render(request, "campaigns/manage_detail.html", {
+        "campaign": campaign, "can_edit": can_edit,
+        "form": form or (CampaignForm(instance=campaign) if can_edit else None),
+        "message_form": message_form or CampaignMessageForm(),
+        "cost_form": cost_form or CampaignCostForm(initial={"date": timezone.localdate()}),
+        "campaign_messages": campaign_messages, "costs": campaign.costs.all(),
+        "cost_total": selectors.cost_total(campaign), "share_counts": selectors.share_counts(campaign),
+        "deletable": services.deletable(campaign),
+    }, status=status)
+
+
+@role_required(Role.MANAGER)
+@in_org_time_zone
+def campaign_manage(request, org_slug, public_id):
+    campaign = _campaign(public_id)
+    if request.method == "POST":
+        if not request.membership.is_admin:
+            messages.error(request, "Only admins can change campaigns.")
+            return redirect(request.path)
+        form = CampaignForm(request.POST, instance=campaign)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    form.save()
+            except IntegrityError:
+                form.add_error("slug", "Another campaign already uses this slug.")
+            else:
+                messages.success(request, "Campaign saved.")
+                return redirect(request.path)
+        return _manage_page(request, campaign, form=form, status=400)
+    return _manage_page(request, campaign)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def campaign_delete(request, org_slug, public_id):
+    campaign = _campaign(public_id)
+    if not services.deletable(campaign):
+        messages.error(request, "This campaign has links, and so clicks and shares: set its status to “Ended” "
+                                "instead of deleting it.")
+        return redirect("campaign_manage", org_slug=org_slug, public_id=public_id)
+    campaign.delete()
+    messages.success(request, f"Campaign “{campaign.name}” deleted.")
+    return redirect("campaign_manage_list", org_slug=org_slug)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+@in_org_time_zone
+def message_add(request, org_slug, public_id):
+    campaign = _campaign(public_id)
+    form = CampaignMessageForm(request.POST)
+    if form.is_valid():
+        message = form.save(commit=False)
+        message.organization, message.campaign = request.organization, campaign
+        message.save()
+        messages.success(request, f"{message.get_channel_display()} post added.")
+        return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#messages")
+    return _manage_page(request, campaign, message_form=form, status=400)
+
+
+@role_required(Role.ADMIN)
+@in_org_time_zone
+def message_edit(request, org_slug, public_id, message_id):
+    campaign = _campaign(public_id)
+    message = get_object_or_404(CampaignMessage, public_id=message_id, campaign=campaign)
+    form = CampaignMessageForm(request.POST or None, instance=message)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Post saved.")
+        return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#messages")
+    return render(request, "campaigns/message_edit.html", {"campaign": campaign, "message": message, "form": form},
+                  status=400 if form.is_bound else 200)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def message_delete(request, org_slug, public_id, message_id):
+    campaign = _campaign(public_id)
+    get_object_or_404(CampaignMessage, public_id=message_id, campaign=campaign).delete()
+    messages.success(request, "Post deleted.")
+    return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#messages")
+
+
+@require_POST
+@role_required(Role.ADMIN)
+@in_org_time_zone
+def cost_add(request, org_slug, public_id):
+    campaign = _campaign(public_id)
+    form = CampaignCostForm(request.POST)
+    if form.is_valid():
+        cost = form.save(commit=False)
+        cost.organization, cost.campaign = request.organization, campaign
+        cost.save()
+        messages.success(request, f"Cost of {cost.amount} {request.organization.currency} recorded.")
+        return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#costs")
+    return _manage_page(request, campaign, cost_form=form, status=400)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def cost_delete(request, org_slug, public_id, cost_id):
+    campaign = _campaign(public_id)
+    get_object_or_404(CampaignCost, public_id=cost_id, campaign=campaign).delete()
+    messages.success(request, "Cost entry deleted.")
+    return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#costs")
