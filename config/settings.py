@@ -160,6 +160,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ambassadors.tasks.remind_expiring_invitations",
         "schedule": timedelta(hours=1),
     },
+    "dispatch-click-processing": {
+        "task": "tracking.tasks.dispatch_click_processing",
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 10},  # beats piled up while workers were down are dropped
+    },
+    "delete-old-ip-salts": {
+        "task": "tracking.tasks.delete_old_salts",
+        "schedule": timedelta(hours=1),
+    },
 }
 
 # --- Auth (django-allauth) ----------------------------------------------------------------
@@ -213,6 +222,9 @@ CLICK_SPOOL_DIR = Path(os.environ.get("CLICK_SPOOL_DIR", VAR_DIR / "spool"))
 CLICK_SPOOL_DRAIN_SECONDS = float(os.environ.get("CLICK_SPOOL_DRAIN_SECONDS", "0.5"))
 CLICK_SPOOL_FSYNC = env_bool("CLICK_SPOOL_FSYNC")
 CLICK_SPOOL_DRAIN_THREAD = env_bool("CLICK_SPOOL_DRAIN_THREAD", True)  # tests drain by hand
+CLICK_PROCESSING_BATCH_SIZE = int(os.environ.get("CLICK_PROCESSING_BATCH_SIZE", "5000"))
+CLICK_PROCESSING_MAX_BATCHES = int(os.environ.get("CLICK_PROCESSING_MAX_BATCHES", "20"))  # per task run
+CLICK_PROCESSING_PARALLEL = int(os.environ.get("CLICK_PROCESSING_PARALLEL", "2"))  # batches in flight (PostgreSQL)
 # Hosts that serve every organisation's links; any other host must be a verified custom
 # domain of the link's organisation.
 PLATFORM_HOSTS = frozenset(env_list("PLATFORM_HOSTS", "localhost,127.0.0.1,testserver"))

@@ -11,6 +11,8 @@ class RawClick(TenantModel):
     """The durable record written before the 302 leaves: the least possible work.
     A queue: the click processor moves each row into Click and deletes it in one transaction."""
 
+    # Indexed as (organization, id) below, for the processor's per-organisation claim.
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, db_index=False)
     click_id = models.CharField(max_length=22)
     link_id = models.BigIntegerField()  # no FK: the hot path must not pay for a constraint check
     clicked_at = models.DateTimeField()
@@ -23,14 +25,19 @@ class RawClick(TenantModel):
 
     class Meta:
         db_table = "tracking_rawclick"
+        indexes = [models.Index(fields=["organization", "id"], name="rawclick_org_id")]
 
 
 class Click(TenantModel):
     """Every click ever recorded, classified. Bots and self-clicks are kept and flagged,
     never credited."""
 
-    click_id = models.CharField(max_length=22, unique=True)
-    link = models.ForeignKey("campaigns.TrackedLink", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # First column of click_org_visitor_time and click_org_time; no FK check per inserted row.
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, db_index=False,
+                                     db_constraint=False)
+    click_id = models.CharField(max_length=22)  # unique via Meta.constraints: no varchar_pattern_ops twin index
+    link = models.ForeignKey("campaigns.TrackedLink", on_delete=models.CASCADE, related_name="+",
+                             db_constraint=False, db_index=False)  # click_link_visitor_time leads with link_id
     campaign_id = models.BigIntegerField()
     ambassador_id = models.BigIntegerField()
     clicked_at = models.DateTimeField()
@@ -50,6 +57,7 @@ class Click(TenantModel):
     os = models.CharField(max_length=40, blank=True)
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["click_id"], name="click_id_unique")]
         indexes = [
             models.Index(fields=["organization", "visitor_id", "clicked_at"], name="click_org_visitor_time"),
             models.Index(fields=["link", "visitor_id", "clicked_at"], name="click_link_visitor_time"),
@@ -65,6 +73,8 @@ class DailyClickRollup(TenantModel):
     """Clicks per organisation × campaign × ambassador × channel × local day. `clicks` are
     the creditable ones (neither bot nor self); `total` is everything recorded."""
 
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
+                                     db_index=False)  # leads one_rollup_per_key and rollup_org_day
     campaign_id = models.BigIntegerField()
     ambassador_id = models.BigIntegerField()
     channel = models.CharField(max_length=10)

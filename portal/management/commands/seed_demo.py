@@ -2,11 +2,13 @@
 an admin, a manager and 24 internal and external ambassadors in groups, plus a
 consultant who is a member of both. Runs once; --reset rebuilds it."""
 
+import functools
 import random
 import unicodedata
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +18,8 @@ from ambassadors.models import Ambassador, AmbassadorGroup, Invitation, JoinPage
 from tenancy.models import Membership, Organization, Role
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_organization
+
+from ...demo_activity import seed_campaigns
 
 PASSWORD = "demo-pass-2026"
 
@@ -47,8 +51,13 @@ def ascii_email(local: str, domain: str) -> str:
     return f"{plain.lower()}@{domain}"
 
 
+@functools.cache
+def password_hash() -> str:
+    return make_password(PASSWORD)  # hashing is slow on purpose: once for all demo users
+
+
 def make_user(email: str, first: str, last: str) -> User:
-    user = User.objects.create_user(email=email, password=PASSWORD, first_name=first, last_name=last)
+    user = User.objects.create(email=email, password=password_hash(), first_name=first, last_name=last)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     return user
 
@@ -59,8 +68,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--reset", action="store_true", help="Delete the demo organisations first.")
         parser.add_argument("--seed", type=int, default=7, help="Random seed, for repeatable demo data.")
+        parser.add_argument("--scale", type=int, default=1,
+                            help="Multiply the visitors and clicks (benchmarks: --scale 50).")
 
-    def handle(self, *args, reset=False, seed=7, **options):
+    def handle(self, *args, reset=False, seed=7, scale=1, **options):
         slugs = [o["slug"] for o in ORGS]
         if Organization.objects.filter(slug__in=slugs).exists():
             if not reset:
@@ -73,8 +84,12 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         with transaction.atomic():
             consultant = make_user("consultant@example.com", "Casey", "Consultant")
-            for spec in ORGS:
-                self.seed_org(spec, rng, consultant)
+            organizations = [self.seed_org(spec, rng, consultant) for spec in ORGS]
+        for org in organizations:
+            with tenant_scope(org):
+                counts = seed_campaigns(org, rng, scale=scale)
+            self.stdout.write(f"  {org.name}: {counts['campaigns']} campaigns, {counts['links']} links, "
+                              f"{counts['shares']} shares, {counts['clicks']} clicks over 90 days")
         self.print_logins()
 
     def seed_org(self, spec, rng, consultant):
@@ -140,6 +155,7 @@ class Command(BaseCommand):
                 Invitation.objects.create(organization=org, ambassador=ambassador, email=email, invited_by=owner,
                                           expires_at=now + timezone.timedelta(days=14), sent_at=now)
         self.stdout.write(self.style.SUCCESS(f"Created {org.name} (/o/{org.slug}/) with 25 ambassadors."))
+        return org
 
     def print_logins(self):
         self.stdout.write(f"\nDemo logins (password for all: {PASSWORD})")

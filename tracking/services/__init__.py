@@ -1,0 +1,1 @@
+"""Writes on clicks, a module per operation (as pretix does)."""
