@@ -25,6 +25,7 @@ GENERATION_KEY = "linkcache:generation"
 ENTRY_KEY = "linkcache:v1:{generation}:{code}"
 GENERATION_CHECK_SECONDS = float(os.environ.get("LINK_CACHE_CHECK_SECONDS", "1.0"))
 ENTRY_TTL_SECONDS = 300  # a safety net: even without invalidation, entries are rebuilt this often
+GENERATION_TTL = 7 * 24 * 3600  # if it lapses, the next read starts a new generation: harmless
 MISSING = "missing"  # negative entries keep a flood of unknown codes off the database
 
 
@@ -121,7 +122,7 @@ class _GenerationSource:
         if self.shared():
             value = cache.get(GENERATION_KEY)
             if value is None:
-                cache.add(GENERATION_KEY, 1, timeout=None)
+                cache.add(GENERATION_KEY, 1, timeout=GENERATION_TTL)
                 value = cache.get(GENERATION_KEY, 1)
             return str(value)
         try:
@@ -134,7 +135,7 @@ class _GenerationSource:
             try:
                 cache.incr(GENERATION_KEY)
             except ValueError:
-                cache.set(GENERATION_KEY, int(time.time() * 1000), timeout=None)
+                cache.set(GENERATION_KEY, int(time.time() * 1000), timeout=GENERATION_TTL)
         else:
             path = self.path()
             path.touch()

@@ -1,4 +1,6 @@
+import copy
 import os
+import uuid
 
 import pytest
 from django.core.cache import cache
@@ -27,9 +29,13 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache(settings):
-    # Only the local-memory cache: on Redis, FLUSHDB would also empty the Celery broker
-    # that a worker started by an integration test shares.
+def _own_cache(settings):
+    """Each test sees an empty cache. On Redis that is a key prefix of its own, not FLUSHDB,
+    which would also empty the Celery broker a worker started by a test shares, and would
+    let one test run's leftovers (allauth's rate limits, say) reach the next."""
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = caches
     if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
         cache.clear()
     yield
