@@ -4,6 +4,8 @@ from one of its ambassador's own visitor ids is a self-click (never credited).""
 
 from django.db import IntegrityError, transaction
 
+from tenancy.middleware import UNTENANTED_PREFIXES
+
 from .ids import is_valid_id, new_visitor_id
 from .models import PortalVisitor
 from .views import VISITOR_COOKIE, set_visitor_cookie
@@ -16,7 +18,7 @@ class PortalVisitorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path_info.startswith(("/l/", "/static/", "/_bench/")):
+        if request.path_info.startswith(UNTENANTED_PREFIXES):  # the redirect stays lean
             return self.get_response(request)
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
