@@ -39,6 +39,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/me/", tenancy_api.MeView.as_view(), name="api_me"),
+    # Machine endpoints: no slug, the organisation comes from the API key (tenancy.api_keys).
+    path("api/v1/key/", tenancy_api.ApiKeyInfoView.as_view(), name="api_key_info"),
     path("api/v1/o/<slug:org_slug>/", include(router.urls)),
     path("api/v1/o/<slug:org_slug>/", include(campaigns_api.urlpatterns)),  # links/<code>/qr.png|svg
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Membership, Organization
+from .models import ApiKey, Membership, Organization
 
 
 class MembershipInline(admin.TabularInline):
@@ -37,3 +37,19 @@ class MembershipAdmin(TenantAdmin):
     list_filter = ("role",)
     search_fields = ("user__email", "organization__name")
     autocomplete_fields = ["user"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(TenantAdmin):
+    list_display = ("prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("revoked_at",)
+    search_fields = ("name", "prefix", "organization__name")
+    # Keys are made in the organisation's settings, where the secret is shown once;
+    # here they can be looked at and renamed, never given a new hash.
+    fields = ("organization", "name", "prefix", "public_id", "secret_hash", "created_by", "created_at",
+              "last_used_at", "revoked_at")
+    readonly_fields = ("organization", "prefix", "public_id", "secret_hash", "created_by", "created_at",
+                       "last_used_at", "revoked_at")
+
+    def has_add_permission(self, request):
+        return False

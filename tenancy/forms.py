@@ -30,6 +30,10 @@ class NewOrganizationForm(OrganizationForm):
         self.fields["slug"].help_text = "Optional: we make one from the name."
 
 
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What will use this key, e.g. “CRM” or “Shop backend”.")
+
+
 class RoleForm(forms.Form):
     # A plain form: a ModelForm would write the new role onto the instance while
     # validating, before the service checks the old one.

@@ -1,6 +1,8 @@
 """request → tenant. Every URL with an `org_slug` runs inside that organisation's scope,
 and only for its members: anyone else gets 404, whether the organisation exists or not.
 Views marked @public_tenant_view (a join page) get the scope without a membership.
+An API key sent to a slug URL is answered by tenancy.api_keys (keys carry their own
+organisation and only open the machine endpoints).
 Everything else runs with no tenant scope, so a stray tenant query raises."""
 
 from django.contrib.auth.views import redirect_to_login
@@ -8,6 +10,7 @@ from django.http import Http404, JsonResponse
 from django.urls import Resolver404, resolve
 from django_scopes import scopes_disabled
 
+from .api_keys import api_key_on_org_url, sends_bearer
 from .scoping import tenant_scope
 from .selectors import membership_in, organization_by_slug
 
@@ -45,6 +48,10 @@ class TenantMiddleware:
 
         is_public = getattr(match.func, "tenant_public", False)
         is_api = request.path_info.startswith("/api/")
+        if is_api and sends_bearer(request):
+            # An API key never opens the slug URLs (see tenancy.api_keys): 401 for a bad
+            # key, 404 for another organisation's slug, 403 for its own.
+            return api_key_on_org_url(request, organization_by_slug(slug))
         if not is_public and not request.user.is_authenticated:
             if is_api:
                 return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)

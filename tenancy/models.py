@@ -1,3 +1,4 @@
+import uuid
 import zoneinfo
 
 from django.conf import settings
@@ -5,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
-from .scoping import TenantManager
+from .scoping import TenantManager, TenantModel
 
 CURRENCIES = [
     ("EUR", "Euro (EUR)"),
@@ -107,3 +108,39 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.has_role(Role.ADMIN)
+
+
+API_KEY_PREFIX = "amb_"
+
+
+class ApiKey(TenantModel):
+    """An organisation's key for server-to-server calls (`Authorization: Bearer <key>`).
+
+    The full key is `<prefix>_<secret>`: the prefix (`amb_` + 8 random characters) is
+    stored in clear, shown in lists and used to find the key; the secret is shown once
+    at creation and only its hash is kept."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=100, help_text="What uses this key, e.g. “CRM webhook”.")
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    # sha256 of the full key, hex. A fast unsalted hash is enough here (unlike for
+    # passwords): the key carries 256 random bits from secrets.token_urlsafe(32), so
+    # neither brute force nor precomputed tables can invert it, and a slow hasher
+    # (PBKDF2) would add hundreds of milliseconds to every API request.
+    secret_hash = models.CharField(max_length=64, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

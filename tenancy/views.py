@@ -3,11 +3,11 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from .forms import NewOrganizationForm, OrganizationForm, RoleForm
-from .models import Membership, Role
+from .forms import ApiKeyForm, NewOrganizationForm, OrganizationForm, RoleForm
+from .models import ApiKey, Membership, Role
 from .roles import role_required
 from .selectors import memberships_of
-from .services import change_role, create_organization
+from .services import change_role, create_api_key, create_organization, revoke_api_key
 
 
 def home(request):
@@ -67,3 +67,29 @@ def member_role(request, org_slug, membership_id):
     else:
         messages.success(request, f"{membership.user} is now {membership.get_role_display().lower()}.")
     return redirect("org_members", org_slug=org_slug)
+
+
+@role_required(Role.ADMIN)
+def api_keys(request, org_slug):
+    """The organisation's API keys; creating one shows its full key once."""
+    form = ApiKeyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        key, full_key = create_api_key(organization=request.organization, name=form.cleaned_data["name"],
+                                       created_by=request.user)
+        # Rendered in the POST's own response rather than redirected to: the full key is
+        # then never stored anywhere (not even briefly in the session), and is gone once
+        # this page is left.
+        response = render(request, "tenancy/api_key_created.html", {"key": key, "full_key": full_key})
+        response["Cache-Control"] = "no-store"
+        return response
+    keys = ApiKey.objects.select_related("created_by")
+    return render(request, "tenancy/api_keys.html", {"keys": keys, "form": form})
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def api_key_revoke(request, org_slug, key_id):
+    key = get_object_or_404(ApiKey, public_id=key_id)
+    revoke_api_key(key)
+    messages.success(request, f"The key “{key.name}” ({key.prefix}…) is revoked; calls with it now fail.")
+    return redirect("org_api_keys", org_slug=org_slug)

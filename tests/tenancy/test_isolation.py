@@ -17,6 +17,7 @@ def org_urls(org, ambassador, group):
         reverse("org_home", args=[slug]),
         reverse("org_settings", args=[slug]),
         reverse("org_members", args=[slug]),
+        reverse("org_api_keys", args=[slug]),
         reverse("ambassador_list", args=[slug]),
         reverse("ambassador_detail", args=[slug, ambassador.public_id]),
         reverse("ambassador_invite", args=[slug]),

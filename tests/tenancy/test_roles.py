@@ -8,7 +8,7 @@ from tenancy.scoping import tenant_scope
 from tests.factories import AmbassadorFactory
 
 ADMIN_PAGES = ["org_settings", "org_members", "ambassador_invite", "ambassador_invite_csv", "ambassador_groups",
-               "join_page_settings"]
+               "join_page_settings", "org_api_keys"]
 MANAGER_PAGES = ["ambassador_list"]
 
 
