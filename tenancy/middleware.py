@@ -14,7 +14,7 @@ from .api_keys import api_key_on_org_url, sends_bearer
 from .scoping import tenant_scope
 from .selectors import membership_in, organization_by_slug
 
-UNTENANTED_PREFIXES = ("/l/", "/static/", "/_bench/")
+UNTENANTED_PREFIXES = ("/l/", "/static/", "/_bench/", "/js/")
 
 
 def public_tenant_view(view):
