@@ -9,6 +9,7 @@ from campaigns import api as campaigns_api
 from portal import views as portal_views
 from tenancy import api as tenancy_api
 from tenancy import views as tenancy_views
+from tracking import api as tracking_api
 
 router = DefaultRouter(trailing_slash=True)
 router.register("ambassadors", ambassadors_api.AmbassadorViewSet, basename="ambassador")
@@ -41,6 +42,11 @@ urlpatterns = [
     path("api/v1/me/", tenancy_api.MeView.as_view(), name="api_me"),
     # Machine endpoints: no slug, the organisation comes from the API key (tenancy.api_keys).
     path("api/v1/key/", tenancy_api.ApiKeyInfoView.as_view(), name="api_key_info"),
+    path("api/v1/track/lead", tracking_api.TrackLeadView.as_view(), name="api_track_lead"),
+    path("api/v1/track/sale", tracking_api.TrackSaleView.as_view(), name="api_track_sale"),
+    # The same with a trailing slash, left out of the schema (which shows the spelling).
+    path("api/v1/track/lead/", tracking_api.TrackLeadView.as_view(schema=None)),
+    path("api/v1/track/sale/", tracking_api.TrackSaleView.as_view(schema=None)),
     path("api/v1/o/<slug:org_slug>/", include(router.urls)),
     path("api/v1/o/<slug:org_slug>/", include(campaigns_api.urlpatterns)),  # links/<code>/qr.png|svg
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -118,3 +120,81 @@ class PortalVisitor(models.Model):
 
     def __str__(self):
         return f"{self.visitor_id} of user {self.user_id}"
+
+
+# --- Conversions (server-side tracking API: tracking.services.conversions) -------------------
+
+class Customer(TenantModel):
+    """One person of one organisation, created by their first lead; later leads update it,
+    never duplicate it. There is no separate lead row: the customer *is* the lead.
+
+    Identity: `external_id` (the id in the organisation's own system, unique per organisation
+    when set), else `email_hash` (sha256 of the stripped, lower-cased e-mail; the raw e-mail
+    is never stored). `first_lead_at`, `visitor_id` and `first_click_id` come from the first
+    lead only and fix attribution; later leads move `last_lead_at`, name and metadata."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    email_hash = models.CharField(max_length=64, null=True, blank=True)
+    name = models.CharField(max_length=200, blank=True)
+    visitor_id = models.CharField(max_length=22, null=True, blank=True,
+                                  help_text="The first lead's visitor, from its click id or given directly.")
+    first_click_id = models.CharField(max_length=22, null=True, blank=True,
+                                      help_text="The first lead's click id, kept even if no click was found "
+                                                "for it yet (attribution retries).")
+    first_lead_at = models.DateTimeField()
+    last_lead_at = models.DateTimeField()
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    attributed_at = models.DateTimeField(null=True, blank=True,
+                                         help_text="Set by attribution once the lead's credits are stored.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "external_id"],
+                                    condition=models.Q(external_id__isnull=False),
+                                    name="customer_external_id_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "email_hash"], name="customer_org_email"),
+            models.Index(fields=["organization", "visitor_id"], name="customer_org_visitor"),
+        ]
+
+    def __str__(self):
+        return self.external_id or str(self.public_id)
+
+
+class SaleStatus(models.TextChoices):
+    PAID = "paid", "Paid"
+    REFUNDED = "refunded", "Refunded"
+
+
+class Sale(TenantModel):
+    """A sale, idempotent on (organisation, invoice_id) in the database. A sale whose
+    customer is not known yet keeps `customer_external_id` and is linked when that
+    customer's lead arrives."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    invoice_id = models.CharField(max_length=255)
+    customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="sales")
+    customer_external_id = models.CharField(max_length=255)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    occurred_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=SaleStatus.choices, default=SaleStatus.PAID)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    attributed_at = models.DateTimeField(null=True, blank=True,
+                                         help_text="Set by attribution once the sale's credits are stored.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "invoice_id"], name="sale_invoice_unique"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="sale_amount_positive"),
+            models.CheckConstraint(condition=models.Q(status__in=["paid", "refunded"]), name="sale_status_valid"),
+        ]
+        indexes = [models.Index(fields=["organization", "customer_external_id"], name="sale_org_customer_ext")]
+
+    def __str__(self):
+        return self.invoice_id

@@ -1,0 +1,196 @@
+"""Leads and sales from the server-side tracking API (and, later, CSV import).
+
+Ingestion only: these functions store customers and sales; attribution reads them later
+(rows with `attributed_at` null) and writes the credits.
+
+Idempotency and identity live in PostgreSQL, not in a read-then-write check:
+* a sale is unique per (organisation, invoice_id): the insert runs in a savepoint and an
+  IntegrityError means "it exists already", so concurrent retries store one sale;
+* a customer is unique per (organisation, external_id) when it has one, with the same
+  IntegrityError → reload handling;
+* on PostgreSQL, a transaction-level advisory lock per identity key (external id, e-mail
+  hash, visitor) serialises the few writers of one person, so two concurrent e-mail-only
+  leads can't create two customers, and a sale and the lead of its customer can't miss
+  each other (whichever commits second links them). SQLite runs write transactions one at
+  a time (IMMEDIATE), so it needs no lock."""
+
+import hashlib
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from tenancy.scoping import tenant_scope
+from tracking.models import Click, Customer, RawClick, Sale, SaleStatus
+
+
+class ConversionError(ValueError):
+    """Input the services refuse; `field` names the offending field (for a 400)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def email_hash(email: str) -> str:
+    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+
+
+def _lock(organization_id: int, *keys: str) -> None:
+    """Transaction-level advisory locks on identity keys (PostgreSQL only), taken in a fixed
+    order so two writers never wait on each other crosswise."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for key in sorted(set(keys)):
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                           [f"conversions:{organization_id}:{key}"])
+
+
+def visitor_of_click(organization, click_id: str) -> str | None:
+    """The visitor of one of this organisation's clicks (processed or still raw); None if
+    the click is unknown here — never another organisation's."""
+    with tenant_scope(organization):
+        for model in (Click, RawClick):
+            visitor = (model.objects.filter(organization=organization, click_id=click_id)
+                       .values_list("visitor_id", flat=True).first())
+            if visitor:
+                return visitor
+    return None
+
+
+def _link_pending_sales(customer: Customer) -> int:
+    if not customer.external_id:
+        return 0
+    return Sale.objects.filter(organization_id=customer.organization_id, customer__isnull=True,
+                               customer_external_id=customer.external_id).update(customer=customer)
+
+
+def record_lead(organization, *, click_id: str | None = None, visitor_id: str | None = None,
+                email: str | None = None, customer_external_id: str | None = None, name: str = "",
+                occurred_at: datetime | None = None, metadata: dict | None = None) -> tuple[Customer, bool]:
+    """Create the customer of a first lead, or update the customer a later lead is for.
+
+    The customer is found by external id, else by e-mail hash; a lead with neither (only a
+    click or visitor id) is matched on its visitor. The first lead's time, visitor and click
+    are kept for good (they fix attribution); later leads update name, metadata (replaced
+    when given), last_lead_at, and fill an external id or e-mail the customer lacked."""
+    if not (click_id or visitor_id or email or customer_external_id):
+        raise ConversionError("non_field_errors",
+                              "Send at least one of click_id, visitor_id, email or customer_external_id.")
+    occurred_at = occurred_at or timezone.now()
+    hashed = email_hash(email) if email else None
+    if click_id:
+        visitor_id = visitor_of_click(organization, click_id) or visitor_id
+    for attempt in range(3):
+        try:
+            with tenant_scope(organization), transaction.atomic():
+                return _record_lead(organization, click_id=click_id, visitor_id=visitor_id, hashed=hashed,
+                                    external_id=customer_external_id, name=name, occurred_at=occurred_at,
+                                    metadata=metadata)
+        except IntegrityError:
+            # Another request created this external id between our read and our write:
+            # the next attempt finds it.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _record_lead(organization, *, click_id, visitor_id, hashed, external_id, name, occurred_at, metadata):
+    keys = [f"ext:{external_id}"] if external_id else []
+    if hashed:
+        keys.append(f"email:{hashed}")
+    if not keys:
+        keys.append(f"visitor:{visitor_id or click_id}")
+    _lock(organization.pk, *keys)
+
+    customers = Customer.objects.filter(organization=organization)
+    customer = None
+    if external_id:
+        customer = customers.filter(external_id=external_id).first()
+    if customer is None and hashed:
+        # Only a customer with no other external id: a different external id is another person.
+        match = customers.filter(email_hash=hashed).order_by("id")
+        if external_id:
+            match = match.filter(external_id__isnull=True)
+        customer = match.first()
+    if customer is None and not external_id and not hashed:
+        match = customers.order_by("id")
+        customer = (match.filter(visitor_id=visitor_id).first() if visitor_id
+                    else match.filter(first_click_id=click_id).first())
+
+    if customer is None:
+        customer = Customer(organization=organization, external_id=external_id or None, email_hash=hashed,
+                            name=name or "", visitor_id=visitor_id or None, first_click_id=click_id or None,
+                            first_lead_at=occurred_at, last_lead_at=occurred_at, metadata=metadata or {})
+        with transaction.atomic():
+            customer.save(force_insert=True)
+        _link_pending_sales(customer)
+        return customer, True
+
+    gained_external_id = False
+    if external_id and not customer.external_id:
+        customer.external_id = external_id
+        gained_external_id = True
+    if hashed and not customer.email_hash:
+        customer.email_hash = hashed
+    if name:
+        customer.name = name
+    if metadata is not None:
+        customer.metadata = metadata
+    customer.last_lead_at = max(customer.last_lead_at, occurred_at)
+    with transaction.atomic():
+        customer.save()
+    if gained_external_id:
+        _link_pending_sales(customer)
+    return customer, False
+
+
+def record_sale(organization, *, customer_external_id: str, amount: Decimal, currency: str, invoice_id: str,
+                occurred_at: datetime | None = None, status: str = SaleStatus.PAID) -> tuple[Sale, bool]:
+    """Store a sale once per invoice_id. The same invoice again returns the stored sale
+    (created False); if it is paid and this post says refunded, it is marked refunded —
+    the refund path. A refund for an unknown invoice is refused."""
+    if currency != organization.currency:
+        raise ConversionError("currency", f"Currency must be {organization.currency}, "
+                                          "this organisation's currency.")
+    if amount <= 0:
+        raise ConversionError("amount", "The amount must be greater than 0.")
+    if status not in SaleStatus.values:
+        raise ConversionError("status", "Status must be paid or refunded.")
+    occurred_at = occurred_at or timezone.now()
+    with tenant_scope(organization), transaction.atomic():
+        if status == SaleStatus.PAID:
+            sale = Sale(organization=organization, invoice_id=invoice_id, customer_external_id=customer_external_id,
+                        amount=amount, currency=currency, occurred_at=occurred_at, status=SaleStatus.PAID)
+            try:
+                with transaction.atomic():  # a savepoint: the outer transaction survives a duplicate
+                    sale.save(force_insert=True)
+            except IntegrityError:
+                pass  # the invoice exists (perhaps committed a moment ago by a concurrent retry)
+            else:
+                # Link to its customer if known; the lock pairs with record_lead's, so a lead
+                # committing meanwhile either is seen here or sees this sale.
+                _lock(organization.pk, f"ext:{customer_external_id}")
+                customer = Customer.objects.filter(organization=organization,
+                                                   external_id=customer_external_id).first()
+                if customer is not None:
+                    sale.customer = customer
+                    Sale.objects.filter(pk=sale.pk).update(customer=customer)
+                return sale, True
+        sale = (Sale.objects.select_for_update(of=("self",)).select_related("customer")
+                .filter(organization=organization, invoice_id=invoice_id).first())
+        if sale is None:
+            raise ConversionError("invoice_id", f"No sale with invoice_id {invoice_id!r} to refund: "
+                                                "post the sale (status paid) first.")
+        if status == SaleStatus.REFUNDED and sale.status == SaleStatus.PAID:
+            sale.status = SaleStatus.REFUNDED
+            sale.refunded_at = occurred_at
+            sale.save(update_fields=["status", "refunded_at"])
+        return sale, False
