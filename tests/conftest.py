@@ -41,6 +41,17 @@ def _own_cache(settings):
     yield
 
 
+@pytest.fixture(autouse=True)
+def queued_attributions(monkeypatch):
+    """The tracking API queues attribution on commit; in tests that must not reach the real
+    broker (a file queue under var/). The organisation ids it would have queued, in order."""
+    from tracking import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.attribute_pending, "delay", lambda organization_id: queued.append(organization_id))
+    return queued
+
+
 @pytest.fixture
 def org(db):
     return OrganizationFactory(name="Acme", slug="acme")

@@ -20,6 +20,7 @@ from tenancy.api_keys import ApiKeyScopedView
 from .ids import is_valid_id
 from .models import SaleStatus
 from .services.conversions import ConversionError, record_lead, record_sale
+from .tasks import queue_attribution
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_METADATA_BYTES = 8 * 1024
@@ -226,6 +227,7 @@ class TrackLeadView(TrackView):
             customer, created = record_lead(request.auth.organization, **data)
         except ConversionError as error:
             self.refused(error)
+        queue_attribution(request.auth.organization.pk)
         return Response(CustomerSerializer(customer).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -242,4 +244,5 @@ class TrackSaleView(TrackView):
             sale, created = record_sale(request.auth.organization, **data)
         except ConversionError as error:
             self.refused(error)
+        queue_attribution(request.auth.organization.pk)
         return Response(SaleSerializer(sale).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -198,3 +198,59 @@ class Sale(TenantModel):
 
     def __str__(self):
         return self.invoice_id
+
+
+# --- Attribution (tracking.services.attribution) ---------------------------------------------
+
+class CreditKind(models.TextChoices):
+    LEAD = "lead", "Lead"
+    SALE = "sale", "Sale"
+
+
+class AttributionModel(models.TextChoices):
+    FIRST_TOUCH = "first_touch", "First touch"
+    LAST_TOUCH = "last_touch", "Last touch"
+    LINEAR = "linear", "Linear"
+    TIME_DECAY = "time_decay", "Time decay"
+    POSITION_BASED = "position_based", "Position based"
+
+
+class Credit(TenantModel):
+    """One ambassador's (and link's) share of one conversion under one model.
+
+    A lead credit (`kind` lead, `sale` null) carries `lead_share`: the lead's 1.0000 split by
+    the model's weights (the shares of one lead and model add up to exactly 1.0000); its
+    `amount` is 0. A sale credit carries `amount`: the sale's value split to the cent (the
+    cents of one sale and model add up to the sale's amount); its `lead_share` is 0.
+    `converted_at` is the lead's first_lead_at or the sale's occurred_at (reports by period).
+    Rows are rewritten whole by attribution, so they are never edited in place."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
+                                     db_index=False)  # leads credit_org_model_time
+    kind = models.CharField(max_length=4, choices=CreditKind.choices)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="credits")
+    sale = models.ForeignKey(Sale, on_delete=models.CASCADE, null=True, blank=True, related_name="credits")
+    model = models.CharField(max_length=20, choices=AttributionModel.choices)
+    ambassador_id = models.BigIntegerField()
+    link_id = models.BigIntegerField()
+    campaign_id = models.BigIntegerField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    lead_share = models.DecimalField(max_digits=7, decimal_places=4, default=0)
+    converted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "model", "ambassador_id", "link_id"],
+                                    condition=models.Q(kind="lead"), name="credit_lead_unique"),
+            models.UniqueConstraint(fields=["sale", "model", "ambassador_id", "link_id"],
+                                    condition=models.Q(kind="sale"), name="credit_sale_unique"),
+            models.CheckConstraint(
+                condition=(models.Q(kind="lead", sale__isnull=True) | models.Q(kind="sale", sale__isnull=False)),
+                name="credit_kind_matches_sale"),
+            models.CheckConstraint(condition=models.Q(model__in=[m.value for m in AttributionModel]),
+                                   name="credit_model_valid"),
+        ]
+        indexes = [models.Index(fields=["organization", "model", "converted_at"], name="credit_org_model_time")]
+
+    def __str__(self):
+        return f"{self.kind} credit {self.model} → ambassador {self.ambassador_id}"

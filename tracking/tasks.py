@@ -2,13 +2,13 @@
 
 from celery import shared_task
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 from django_scopes import scopes_disabled
 
 from tenancy.tasking import tenant_task
 
 from . import salts
-from .services import click_processing
+from .services import attribution, click_processing
 
 # While this key exists, a process_clicks task of the organisation is queued or running, so no
 # other is queued. Best effort: a duplicate is harmless (batches of one organisation take turns
@@ -58,3 +58,19 @@ def dispatch_click_processing() -> int:
 def delete_old_salts() -> int:
     """Hourly: forget IP-hash salts whose day has been over for 24 hours (platform-wide)."""
     return salts.delete_old_salts()
+
+
+@tenant_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
+def attribute_pending(organization_id: int) -> int:
+    """Attribute the organisation's unattributed leads and sales, one bounded batch of each
+    per run; queue a follow-up run when a full batch was seen. Idempotent, so duplicate or
+    overlapping runs are harmless. Returns the number of conversions attributed."""
+    run = attribution.attribute_pending(organization_id)
+    if run.more:
+        attribute_pending.delay(organization_id)
+    return run.customers + run.sales
+
+
+def queue_attribution(organization_id: int) -> None:
+    """Queue attribute_pending once the current transaction commits (the rows must be visible)."""
+    transaction.on_commit(lambda: attribute_pending.delay(organization_id))

@@ -192,5 +192,6 @@ def record_sale(organization, *, customer_external_id: str, amount: Decimal, cur
         if status == SaleStatus.REFUNDED and sale.status == SaleStatus.PAID:
             sale.status = SaleStatus.REFUNDED
             sale.refunded_at = occurred_at
-            sale.save(update_fields=["status", "refunded_at"])
+            sale.attributed_at = None  # attribution removes its credits on the next run
+            sale.save(update_fields=["status", "refunded_at", "attributed_at"])
         return sale, False

@@ -1,0 +1,383 @@
+"""The attribution step (tracking.services.attribution): clicks, leads and sales in the
+database → stored credits, for all five models."""
+
+from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from campaigns.models import Campaign, CampaignStatus, TrackedLink
+from tenancy.scoping import tenant_scope
+from tests.factories import AmbassadorFactory, OrganizationFactory
+from tracking import attribution as engine
+from tracking.ids import new_click_id, new_visitor_id
+from tracking.models import Click, Credit, Customer, Sale
+from tracking.services import attribution
+from tracking.services.conversions import record_lead, record_sale
+from tracking.tasks import attribute_pending
+
+NOW = timezone.now().replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def click_capture():
+    """Overrides tests/tracking/conftest.py's parametrised capture mode: no click capture
+    here, so each test runs once."""
+    return None
+
+
+@pytest.fixture
+def make_link(org, campaign):
+    counter = iter(range(1000))
+
+    def make(ambassador=None, organization=None, the_campaign=None):
+        organization = organization or org
+        ambassador = ambassador or AmbassadorFactory(organization=organization)
+        with tenant_scope(organization):
+            return TrackedLink.objects.create(organization=organization, campaign=the_campaign or campaign,
+                                              ambassador=ambassador, code=f"Lk{next(counter):06d}")
+    return make
+
+
+def click(organization, link, visitor_id, clicked_at, *, is_bot=False, is_self=False, click_id=None):
+    with tenant_scope(organization):
+        return Click.objects.create(
+            organization=organization, click_id=click_id or new_click_id(), link_id=link.pk,
+            campaign_id=link.campaign_id, ambassador_id=link.ambassador_id, clicked_at=clicked_at,
+            day=clicked_at.date(), visitor_id=visitor_id, ip_hash="x" * 32, channel="direct",
+            is_bot=is_bot, is_self=is_self)
+
+
+def credits(organization, **filters):
+    with tenant_scope(organization):
+        return list(Credit.objects.filter(**filters).order_by("kind", "model", "sale_id", "ambassador_id",
+                                                               "link_id"))
+
+
+def row_set(organization):
+    return sorted(
+        (c.kind, c.customer_id, c.sale_id, c.model, c.ambassador_id, c.link_id, c.campaign_id, c.amount,
+         c.lead_share, c.converted_at)
+        for c in credits(organization))
+
+
+def sale_amounts(organization, model, sale=None):
+    totals = defaultdict(Decimal)
+    filters = {"kind": "sale", "model": model}
+    if sale is not None:
+        filters["sale"] = sale
+    for c in credits(organization, **filters):
+        totals[c.ambassador_id] += c.amount
+    return dict(totals)
+
+
+def lead_shares(organization, model):
+    totals = defaultdict(Decimal)
+    for c in credits(organization, kind="lead", model=model):
+        totals[c.ambassador_id] += c.lead_share
+    return dict(totals)
+
+
+def reload(obj):
+    with tenant_scope(obj.organization_id):
+        return type(obj).objects.get(pk=obj.pk)
+
+
+def lead(org, visitor, *, at=NOW, ext="cus_1", email=None):
+    customer, _ = record_lead(org, visitor_id=visitor, customer_external_id=ext, occurred_at=at, email=email)
+    return customer
+
+
+def sale(org, *, ext="cus_1", amount="100.00", invoice="inv_1", at=NOW):
+    created, _ = record_sale(org, customer_external_id=ext, amount=Decimal(amount), currency="EUR",
+                             invoice_id=invoice, occurred_at=at)
+    return created
+
+
+@pytest.mark.django_db
+def test_linear_a_b_a_on_a_100_sale(org, make_link):
+    a, b = make_link(), make_link()
+    visitor = new_visitor_id()
+    for hours, link in ((3, a), (2, b), (1, a)):
+        click(org, link, visitor, NOW - timedelta(hours=hours))
+    customer = lead(org, visitor)
+    the_sale = sale(org)
+    assert attribution.attribute_customer(customer)
+    assert sale_amounts(org, "linear") == {a.ambassador_id: Decimal("66.67"), b.ambassador_id: Decimal("33.33")}
+    assert sale_amounts(org, "first_touch") == {a.ambassador_id: Decimal("100.00")}
+    assert sale_amounts(org, "last_touch") == {a.ambassador_id: Decimal("100.00")}
+    touches = [(a.ambassador_id, NOW - timedelta(hours=3)), (b.ambassador_id, NOW - timedelta(hours=2)),
+               (a.ambassador_id, NOW - timedelta(hours=1))]
+    for model in engine.MODELS:  # per-ambassador totals are exactly the engine's credit()
+        assert sale_amounts(org, model) == engine.credit(model, Decimal("100.00"), touches, NOW)
+        assert sum(lead_shares(org, model).values()) == Decimal("1.0000")
+    assert reload(customer).attributed_at is not None
+    assert reload(the_sale).attributed_at is not None
+
+
+@pytest.mark.django_db
+def test_position_based_a_b_c_d(org, make_link):
+    links = [make_link() for _ in range(4)]
+    visitor = new_visitor_id()
+    for i, link in enumerate(links):
+        click(org, link, visitor, NOW - timedelta(hours=10 - i))
+    attribution.attribute_customer(lead(org, visitor))
+    sale(org)
+    attribution.attribute_sale(_only_sale(org))
+    assert sale_amounts(org, "position_based") == {
+        links[0].ambassador_id: Decimal("40.00"), links[1].ambassador_id: Decimal("10.00"),
+        links[2].ambassador_id: Decimal("10.00"), links[3].ambassador_id: Decimal("40.00")}
+    assert lead_shares(org, "position_based") == {
+        links[0].ambassador_id: Decimal("0.4000"), links[1].ambassador_id: Decimal("0.1000"),
+        links[2].ambassador_id: Decimal("0.1000"), links[3].ambassador_id: Decimal("0.4000")}
+
+
+def _only_sale(org):
+    with tenant_scope(org):
+        return Sale.objects.get()
+
+
+@pytest.mark.django_db
+def test_one_ambassadors_cents_are_split_across_their_links(org, make_link):
+    first = make_link()
+    ambassador = first.ambassador
+    with tenant_scope(org):
+        autumn = Campaign.objects.create(organization=org, name="Autumn", slug="autumn",
+                                         status=CampaignStatus.ACTIVE, destination_url="https://shop.example.com/")
+    second = make_link(ambassador=ambassador, the_campaign=autumn)  # one link per ambassador and campaign
+    other = make_link()
+    visitor = new_visitor_id()
+    for hours, link in ((5, first), (4, other), (3, second), (2, second)):
+        click(org, link, visitor, NOW - timedelta(hours=hours))
+    customer = lead(org, visitor)
+    sale(org, amount="10.00")
+    attribution.attribute_customer(customer)
+    rows = credits(org, kind="sale", model="linear")
+    per_link = {(c.ambassador_id, c.link_id): c.amount for c in rows}
+    # linear: ambassador 3/4 = 7.50 (first 2.50, second 5.00), other 2.50
+    assert per_link == {(ambassador.pk, first.pk): Decimal("2.50"), (ambassador.pk, second.pk): Decimal("5.00"),
+                        (other.ambassador_id, other.pk): Decimal("2.50")}
+    assert {(c.link_id, c.campaign_id) for c in rows} == {(first.pk, first.campaign_id), (second.pk, autumn.pk),
+                                                          (other.pk, other.campaign_id)}
+    for model in engine.MODELS:
+        assert sum(c.amount for c in credits(org, kind="sale", model=model)) == Decimal("10.00")
+        assert sum(c.lead_share for c in credits(org, kind="lead", model=model)) == Decimal("1.0000")
+
+
+@pytest.mark.django_db
+def test_touches_outside_the_window_or_after_the_lead_are_ignored(org, make_link):
+    inside, edge, too_old, after = make_link(), make_link(), make_link(), make_link()
+    visitor = new_visitor_id()
+    lead_at = NOW - timedelta(days=1)
+    click(org, too_old, visitor, lead_at - timedelta(days=30, seconds=1))
+    click(org, edge, visitor, lead_at - timedelta(days=30))
+    click(org, inside, visitor, lead_at)
+    click(org, after, visitor, lead_at + timedelta(seconds=1))
+    customer = lead(org, visitor, at=lead_at)
+    assert [t[0] for t in attribution.touches_for(customer, engine.DEFAULT_WINDOW)] == [edge.ambassador_id,
+                                                                                         inside.ambassador_id]
+    attribution.attribute_customer(customer)
+    assert lead_shares(org, "linear") == {edge.ambassador_id: Decimal("0.5000"),
+                                          inside.ambassador_id: Decimal("0.5000")}
+
+
+@pytest.mark.django_db
+def test_bot_and_self_clicks_are_ignored(org, make_link):
+    real, bot, selfie = make_link(), make_link(), make_link()
+    visitor = new_visitor_id()
+    click(org, bot, visitor, NOW - timedelta(hours=3), is_bot=True)
+    click(org, selfie, visitor, NOW - timedelta(hours=2), is_self=True)
+    click(org, real, visitor, NOW - timedelta(hours=1))
+    attribution.attribute_customer(lead(org, visitor))
+    for model in engine.MODELS:
+        assert lead_shares(org, model) == {real.ambassador_id: Decimal("1.0000")}
+
+
+@pytest.mark.django_db
+def test_no_touch_is_direct_no_credits_but_attributed(org, make_link):
+    customer = lead(org, new_visitor_id())
+    the_sale = sale(org)
+    assert attribution.attribute_customer(customer)
+    assert credits(org) == []
+    assert reload(customer).attributed_at is not None
+    assert reload(the_sale).attributed_at is not None
+
+
+@pytest.mark.django_db
+def test_running_twice_leaves_the_credits_unchanged(org, make_link):
+    links = [make_link() for _ in range(3)]
+    visitor = new_visitor_id()
+    for i, link in enumerate(links * 2):
+        click(org, link, visitor, NOW - timedelta(days=6 - i, hours=i))
+    customer = lead(org, visitor)
+    sale(org, amount="99.99")
+    sale(org, amount="0.05", invoice="inv_2")
+    attribution.attribute_customer(customer)
+    first = row_set(org)
+    assert first
+    attribution.attribute_customer(customer)
+    attribution.attribute_sale(_sales(org)[0])
+    assert attribute_pending.apply(args=[org.id]).get() == 0
+    with tenant_scope(org):
+        Customer.objects.update(attributed_at=None)
+        Sale.objects.update(attributed_at=None)
+    assert attribute_pending.apply(args=[org.id]).get() == 3
+    assert row_set(org) == first
+
+
+def _sales(org):
+    with tenant_scope(org):
+        return list(Sale.objects.order_by("id"))
+
+
+@pytest.mark.django_db
+def test_deferred_sale_is_attributed_when_the_lead_arrives(org, make_link):
+    link = make_link()
+    visitor = new_visitor_id()
+    click(org, link, visitor, NOW - timedelta(hours=2))
+    early = sale(org, ext="cus_late", at=NOW - timedelta(hours=1))
+    assert attribution.attribute_sale(early) is False  # no customer yet: skipped, not attributed
+    assert reload(early).attributed_at is None
+    customer = lead(org, visitor, ext="cus_late")
+    assert reload(early).customer_id == customer.pk
+    attribution.attribute_customer(customer)
+    assert sale_amounts(org, "last_touch") == {link.ambassador_id: Decimal("100.00")}
+    assert reload(early).attributed_at is not None
+
+
+@pytest.mark.django_db
+def test_refund_removes_the_sale_credits(org, make_link):
+    link = make_link()
+    visitor = new_visitor_id()
+    click(org, link, visitor, NOW - timedelta(hours=2))
+    customer = lead(org, visitor)
+    the_sale = sale(org)
+    sale(org, amount="20.00", invoice="inv_2")
+    attribution.attribute_customer(customer)
+    assert len(credits(org, kind="sale", sale=the_sale)) == 5
+    record_sale(org, customer_external_id="cus_1", amount=Decimal("100.00"), currency="EUR", invoice_id="inv_1",
+                status="refunded")
+    assert reload(the_sale).attributed_at is None  # the refund queues re-attribution
+    attribute_pending.apply(args=[org.id])
+    assert credits(org, kind="sale", sale=the_sale) == []
+    assert reload(the_sale).attributed_at is not None
+    assert sale_amounts(org, "linear") == {link.ambassador_id: Decimal("20.00")}
+    assert len(credits(org, kind="lead")) == 5  # the lead still counts
+
+
+@pytest.mark.django_db
+def test_self_referral_gets_no_credit(org, make_link):
+    link = make_link()
+    visitor = new_visitor_id()
+    click(org, link, visitor, NOW - timedelta(hours=2))
+    customer = lead(org, visitor, email=f"  {link.ambassador.email.upper()} ")
+    sale(org)
+    assert attribution.attribute_customer(customer)
+    assert credits(org) == []
+    assert reload(customer).attributed_at is not None
+
+
+@pytest.mark.django_db
+def test_a_sale_months_after_the_lead_uses_the_leads_touches(org, make_link):
+    before, later = make_link(), make_link()
+    visitor = new_visitor_id()
+    lead_at = NOW - timedelta(days=120)
+    click(org, before, visitor, lead_at - timedelta(days=2))
+    customer = lead(org, visitor, at=lead_at)
+    click(org, later, visitor, NOW - timedelta(days=1))  # after the lead: never counts
+    the_sale = sale(org, at=NOW)
+    attribution.attribute_sale(the_sale)
+    assert sale_amounts(org, "time_decay") == {before.ambassador_id: Decimal("100.00")}
+    assert {c.converted_at for c in credits(org, kind="sale")} == {NOW}
+    attribution.attribute_customer(customer)
+    assert {c.converted_at for c in credits(org, kind="lead")} == {lead_at}
+
+
+@pytest.mark.django_db
+def test_tenant_task_runs_end_to_end(org, make_link):
+    a, b = make_link(), make_link()
+    visitor = new_visitor_id()
+    click(org, a, visitor, NOW - timedelta(days=8))
+    click(org, b, visitor, NOW - timedelta(days=1))
+    lead(org, visitor)
+    sale(org, amount="50.00")
+    assert attribute_pending.apply(args=[org.id]).get() == 2
+    assert sum(sale_amounts(org, "time_decay").values()) == Decimal("50.00")
+    assert sale_amounts(org, "time_decay")[b.ambassador_id] > sale_amounts(org, "time_decay")[a.ambassador_id]
+    assert attribute_pending.apply(args=[org.id]).get() == 0
+
+
+@pytest.mark.django_db
+def test_another_orgs_customer_never_gets_these_clicks(org, make_link):
+    link = make_link()
+    visitor = new_visitor_id()
+    click(org, link, visitor, NOW - timedelta(hours=1))
+    other = OrganizationFactory()
+    other_customer = lead(other, visitor)
+    sale(other)
+    assert attribution.touches_for(other_customer) == []
+    assert attribute_pending.apply(args=[other.id]).get() == 2
+    with tenant_scope(other):
+        assert not Credit.objects.exists()
+    assert credits(org) == []
+
+
+@pytest.mark.django_db
+def test_a_lead_whose_click_is_not_processed_yet_is_retried(org, make_link):
+    link = make_link()
+    visitor = new_visitor_id()
+    click_id = new_click_id()
+    customer, _ = record_lead(org, click_id=click_id, customer_external_id="cus_1", occurred_at=NOW)
+    assert customer.visitor_id is None and customer.first_click_id == click_id
+    assert attribution.attribute_customer(customer) is False
+    assert reload(customer).attributed_at is None
+    click(org, link, visitor, NOW - timedelta(seconds=1), click_id=click_id)  # the spool caught up
+    assert attribute_pending.apply(args=[org.id]).get() == 1
+    customer = reload(customer)
+    assert customer.visitor_id == visitor and customer.attributed_at is not None
+    assert lead_shares(org, "first_touch") == {link.ambassador_id: Decimal("1.0000")}
+
+
+@pytest.mark.django_db
+def test_an_old_unknown_click_id_is_attributed_as_direct(org):
+    customer, _ = record_lead(org, click_id=new_click_id(), customer_external_id="cus_1", occurred_at=NOW)
+    later = timezone.now() + attribution.RETRY_WITHIN + timedelta(seconds=1)
+    assert attribution.attribute_customer(customer, now=later) is True
+    assert credits(org) == []
+    assert reload(customer).attributed_at is not None
+
+
+@pytest.mark.django_db
+def test_the_api_queues_attribution_after_a_lead_or_sale_commits(org, queued_attributions,
+                                                                 django_capture_on_commit_callbacks):
+    from tests.tracking.test_track_api import LEAD, SALE, api, post
+
+    client = api(org)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, LEAD, {"customer_external_id": "cus_1"}).status_code == 201
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, SALE, {"customer_external_id": "cus_1", "amount": "10.00", "currency": "EUR",
+                                   "invoice_id": "inv_1"}).status_code == 201
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post(client, SALE, {"customer_external_id": "cus_1", "amount": "1", "currency": "USD",
+                                   "invoice_id": "inv_2"}).status_code == 400
+    assert queued_attributions == [org.id, org.id]
+
+
+@pytest.mark.django_db
+def test_a_later_lead_of_the_same_customer_does_not_move_its_credit(org, make_link):
+    first, later = make_link(), make_link()
+    visitor = new_visitor_id()
+    click(org, first, visitor, NOW - timedelta(days=3))
+    lead(org, visitor, at=NOW - timedelta(days=2))
+    click(org, later, visitor, NOW - timedelta(days=1))
+    attribute_pending.apply(args=[org.id])
+    before = row_set(org)
+    customer = lead(org, visitor, at=NOW)  # a second lead: updates details only
+    with tenant_scope(org):
+        Customer.objects.update(attributed_at=None)
+    attribution.attribute_customer(customer)
+    assert row_set(org) == before
+    assert lead_shares(org, "last_touch") == {first.ambassador_id: Decimal("1.0000")}
