@@ -167,6 +167,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=5),
         "options": {"expires": 10},  # beats piled up while workers were down are dropped
     },
+    "dispatch-attribution": {
+        "task": "tracking.tasks.dispatch_attribution",
+        "schedule": timedelta(seconds=30),
+        "options": {"expires": 60},
+    },
     "delete-old-ip-salts": {
         "task": "tracking.tasks.delete_old_salts",
         "schedule": timedelta(hours=1),

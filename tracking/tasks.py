@@ -74,3 +74,15 @@ def attribute_pending(organization_id: int) -> int:
 def queue_attribution(organization_id: int) -> None:
     """Queue attribute_pending once the current transaction commits (the rows must be visible)."""
     transaction.on_commit(lambda: attribute_pending.delay(organization_id))
+
+
+@shared_task(name="tracking.tasks.dispatch_attribution")
+def dispatch_attribution() -> int:
+    """Beat, every 30 seconds: queue attribute_pending for each organisation with leads or
+    sales waiting, so a lead deferred for its click (or a lost queue message) is picked up
+    without another post. Duplicates are harmless: attribution rewrites idempotently."""
+    with scopes_disabled():
+        organization_ids = attribution.organizations_with_pending_attribution()
+    for organization_id in organization_ids:
+        attribute_pending.delay(organization_id)
+    return len(organization_ids)

@@ -381,3 +381,21 @@ def test_a_later_lead_of_the_same_customer_does_not_move_its_credit(org, make_li
     attribution.attribute_customer(customer)
     assert row_set(org) == before
     assert lead_shares(org, "last_touch") == {first.ambassador_id: Decimal("1.0000")}
+
+
+@pytest.mark.django_db
+def test_beat_sweep_queues_only_organisations_with_pending_conversions(org, other_org, queued_attributions):
+    from tracking.tasks import dispatch_attribution
+
+    assert dispatch_attribution.apply().get() == 0
+    with tenant_scope(org):
+        lead(org, new_visitor_id())
+    with tenant_scope(other_org):
+        record_sale(other_org, customer_external_id="unknown", amount=Decimal("5.00"), currency="EUR",
+                    invoice_id="inv_x")  # no customer yet: nothing to attribute there
+    queued_attributions.clear()
+    assert dispatch_attribution.apply().get() == 1
+    assert queued_attributions == [org.pk]
+    attribute_pending.apply(args=[org.pk])
+    queued_attributions.clear()
+    assert dispatch_attribution.apply().get() == 0 and queued_attributions == []

@@ -258,3 +258,12 @@ def attribute_pending(organization_id: int, *, batch: int = 500) -> Run:
                 run.deferred += 1
     run.more = (len(customers) == batch or len(sales) == batch) and bool(run.customers or run.sales)
     return run
+
+
+def organizations_with_pending_attribution() -> list[int]:
+    """Organisations with a lead, or a sale whose customer is known, not attributed yet.
+    Platform-wide on purpose (the beat sweep): call inside scopes_disabled()."""
+    leads = Customer.objects.filter(attributed_at__isnull=True).values_list("organization_id", flat=True)
+    sales = Sale.objects.filter(attributed_at__isnull=True, customer__isnull=False).values_list(
+        "organization_id", flat=True)
+    return sorted(set(leads.distinct().order_by()) | set(sales.distinct().order_by()))
