@@ -69,6 +69,8 @@ class Ambassador(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
     joined_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # When the ambassador dismissed the portal's first-login onboarding (shown after an invitation).
+    onboarded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["display_name"]

@@ -6,7 +6,7 @@ from tenancy.forms import scoped_formfield
 
 from .channels import MESSAGE_LIMITS, Channel
 from .models import Campaign, CampaignCost, CampaignMessage, validate_destination
-from .services import campaign_slug_taken, unique_campaign_slug
+from .services import campaign_slug_taken, clean_domain_host, unique_campaign_slug
 from .share import sample_short_url
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
@@ -110,3 +110,13 @@ class CampaignCostForm(forms.ModelForm):
         if amount is not None and amount <= 0:
             raise ValidationError("Enter an amount greater than zero.")
         return amount
+
+
+class DomainForm(forms.Form):
+    host = forms.CharField(max_length=253, label="Host", help_text="A host name of yours, e.g. links.example.com.")
+
+    def clean_host(self):
+        try:
+            return clean_domain_host(self.cleaned_data["host"])
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from error

@@ -2,9 +2,7 @@
 Money is a decimal string ("1234.50"), never a float."""
 
 from decimal import Decimal
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from drf_spectacular.types import OpenApiTypes
@@ -21,11 +19,9 @@ from .models import (
     CampaignStatus,
     CostCategory,
     Domain,
-    normalize_host,
     validate_destination,
 )
-from .models import validate_host as check_host
-from .services import campaign_slug_taken
+from .services import campaign_slug_taken, clean_domain_host, platform_host
 from .share import sample_short_url
 
 MAX_PK = 2**63 - 1
@@ -185,23 +181,13 @@ class DomainSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_cname_target(self, domain) -> str:
-        return urlsplit(settings.SITE_URL).hostname or ""
+        return platform_host()
 
     def validate_host(self, value):
         try:
-            check_host(value)
+            return clean_domain_host(value, instance=self.instance)
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.messages) from error
-        host = normalize_host(value)
-        if host == (urlsplit(settings.SITE_URL).hostname or "").lower():
-            raise serializers.ValidationError("That is the platform's own address; use a host of your own.")
-        # Unique across every organisation. Which one holds it is none of the caller's business.
-        taken = Domain.objects.with_scopes_disabled().filter(host=host)
-        if self.instance is not None:
-            taken = taken.exclude(pk=self.instance.pk)
-        if taken.exists():
-            raise serializers.ValidationError("This host is already in use.")
-        return host
 
 
 # --- What ambassadors see -------------------------------------------------------------------------

@@ -4,6 +4,7 @@ and the managers' campaign settings (/manage/campaigns/)."""
 from functools import wraps
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,8 +19,8 @@ from tenancy.roles import role_required
 from . import selectors, services
 from .channels import MESSAGE_LIMITS, SHARE_CHANNELS, message_length
 from .codes import is_valid_code
-from .forms import CampaignCostForm, CampaignForm, CampaignMessageForm
-from .models import Campaign, CampaignCost, CampaignMessage, CampaignStatus, TrackedLink
+from .forms import CampaignCostForm, CampaignForm, CampaignMessageForm, DomainForm
+from .models import Campaign, CampaignCost, CampaignMessage, CampaignStatus, Domain, TrackedLink
 from .share import sample_short_url, share_options, short_url
 
 REFUSAL_STATUS = {"no_profile": 403, "ambassador_inactive": 403, "not_targeted": 403, "not_found": 404,
@@ -279,3 +280,31 @@ def cost_delete(request, org_slug, public_id, cost_id):
     get_object_or_404(CampaignCost, public_id=cost_id, campaign=campaign).delete()
     messages.success(request, "Cost entry deleted.")
     return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#costs")
+
+
+@role_required(Role.ADMIN)
+def domains(request, org_slug):
+    """Custom short-link hosts: add one (unverified until platform staff see its DNS), or remove it."""
+    form = DomainForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            domain = services.add_domain(request.organization, form.cleaned_data["host"])
+        except ValidationError as error:
+            form.add_error("host", error)
+        else:
+            messages.success(request, f"{domain.host} is added. Point a CNAME record of it at "
+                                      f"{services.platform_host()}; we verify it and switch it on.")
+            return redirect("campaign_domains", org_slug=org_slug)
+    status = 400 if form.errors else 200
+    return render(request, "campaigns/domains.html", {
+        "form": form, "domains": Domain.objects.order_by("host"), "cname_target": services.platform_host(),
+    }, status=status)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def domain_delete(request, org_slug, public_id):
+    domain = get_object_or_404(Domain, public_id=public_id)
+    domain.delete()
+    messages.success(request, f"{domain.host} is removed; links on it use the platform's address again.")
+    return redirect("campaign_domains", org_slug=org_slug)

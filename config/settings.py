@@ -38,7 +38,18 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 if env_bool("SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES")
+# HTTPS=1: the site is served over HTTPS only (production). Plain HTTP is redirected, browsers
+# are told to stay on HTTPS (HSTS, a year by default) and cookies are sent over HTTPS only, so
+# `manage.py check --deploy` is clean (tests/config/test_deploy_checks.py).
+HTTPS = env_bool("HTTPS")
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0"))
+# The platform's own domain, subdomains included, is HTTPS-only; set these to 0 if a subdomain of
+# yours must stay on plain HTTP (customers' link domains are hosts of their own, not affected).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS or env_bool("SECURE_COOKIES")
+X_FRAME_OPTIONS = "DENY"  # no page of ours is meant to be framed (clickjacking)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -61,6 +72,7 @@ INSTALLED_APPS = [
     "ambassadors",
     "campaigns",
     "tracking",
+    "reports",
     "portal",
 ]
 
@@ -151,6 +163,8 @@ if CELERY_BROKER_URL in ("filesystem://", "filesystem-atomic://"):
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# The queue tasks go to unless routed elsewhere (a worker started with -Q must get its own follow-ups).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for another
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -175,6 +189,11 @@ CELERY_BEAT_SCHEDULE = {
     "delete-old-ip-salts": {
         "task": "tracking.tasks.delete_old_salts",
         "schedule": timedelta(hours=1),
+    },
+    "send-report-digests": {
+        "task": "reports.tasks.send_due_digests",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 14 * 60},
     },
 }
 
@@ -232,6 +251,8 @@ CLICK_SPOOL_DRAIN_THREAD = env_bool("CLICK_SPOOL_DRAIN_THREAD", True)  # tests d
 CLICK_PROCESSING_BATCH_SIZE = int(os.environ.get("CLICK_PROCESSING_BATCH_SIZE", "5000"))
 CLICK_PROCESSING_MAX_BATCHES = int(os.environ.get("CLICK_PROCESSING_MAX_BATCHES", "20"))  # per task run
 CLICK_PROCESSING_PARALLEL = int(os.environ.get("CLICK_PROCESSING_PARALLEL", "2"))  # batches in flight (PostgreSQL)
+# Customers per step of a recompute after the attribution window or half-life changes (one task each).
+ATTRIBUTION_RECOMPUTE_CHUNK = int(os.environ.get("ATTRIBUTION_RECOMPUTE_CHUNK", "1000"))
 # Hosts that serve every organisation's links; any other host must be a verified custom
 # domain of the link's organisation.
 PLATFORM_HOSTS = frozenset(env_list("PLATFORM_HOSTS", "localhost,127.0.0.1,testserver"))
@@ -257,6 +278,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "AmbassadorStatusEnum": "ambassadors.models.Status",
         "CampaignStatusEnum": "campaigns.models.CampaignStatus",
+        "KindEnum": "ambassadors.models.Kind",
+        "ImportKindEnum": "tracking.models.ImportKind",
     },
 }
 

@@ -10,6 +10,7 @@ from portal import views as portal_views
 from tenancy import api as tenancy_api
 from tenancy import views as tenancy_views
 from tracking import api as tracking_api
+from tracking import imports_api as tracking_imports_api
 
 router = DefaultRouter(trailing_slash=True)
 router.register("ambassadors", ambassadors_api.AmbassadorViewSet, basename="ambassador")
@@ -29,6 +30,9 @@ org_patterns = [
     path("", include("tenancy.urls")),
     path("", include("ambassadors.urls")),
     path("", include("campaigns.urls")),
+    path("", include("tracking.org_urls")),
+    path("", include("reports.urls")),
+    path("", include("portal.urls")),
 ]
 
 urlpatterns = [
@@ -44,11 +48,16 @@ urlpatterns = [
     path("api/v1/key/", tenancy_api.ApiKeyInfoView.as_view(), name="api_key_info"),
     path("api/v1/track/lead", tracking_api.TrackLeadView.as_view(), name="api_track_lead"),
     path("api/v1/track/sale", tracking_api.TrackSaleView.as_view(), name="api_track_sale"),
+    path("api/v1/imports/", tracking_imports_api.KeyImportListCreateView.as_view(), name="api_key_conversion_imports"),
+    path("api/v1/imports/<uuid:public_id>/", tracking_imports_api.KeyImportDetailView.as_view(),
+         name="api_key_conversion_import_detail"),
     # The same with a trailing slash, left out of the schema (which shows the spelling).
     path("api/v1/track/lead/", tracking_api.TrackLeadView.as_view(schema=None)),
     path("api/v1/track/sale/", tracking_api.TrackSaleView.as_view(schema=None)),
     path("api/v1/o/<slug:org_slug>/", include(router.urls)),
     path("api/v1/o/<slug:org_slug>/", include(campaigns_api.urlpatterns)),  # links/<code>/qr.png|svg
+    path("api/v1/o/<slug:org_slug>/", include("tracking.api_urls")),
+    path("api/v1/o/<slug:org_slug>/", include("reports.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
 ]

@@ -91,3 +91,16 @@ def member(organization, role=Role.AMBASSADOR, *, ambassador=False, **user_kwarg
     if ambassador:
         AmbassadorFactory(organization=organization, user=user)
     return user
+
+
+def click_rollup(**fields):
+    """A DailyClickRollup row written the way click processing writes one: the per-ambassador
+    rollup gets the same counts (call inside the organisation's scope)."""
+    from tracking.models import DailyClickRollup
+    from tracking.services import ambassador_rollups
+
+    row = DailyClickRollup.objects.create(**fields)
+    counts = [getattr(row, name) for name in ambassador_rollups.CLICK_FIELDS]
+    ambassador_rollups.add_click_deltas(row.organization_id,
+                                        [((row.campaign_id, row.ambassador_id, row.channel, row.day), counts)])
+    return row

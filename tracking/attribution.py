@@ -170,6 +170,13 @@ def split_units(weights_by_ambassador: Mapping[K, Fraction | float | int], total
         raise TypeError("total_units must be an int")
     if total_units < 0:
         return {key: -units for key, units in split_units(weights_by_ambassador, -total_units).items()}
+    if len(weights_by_ambassador) == 1:  # the common case: one key takes everything
+        ((key, weight),) = weights_by_ambassador.items()
+        if weight < 0:
+            raise ValueError("weights must not be negative")
+        if total_units and not weight:
+            raise ValueError("cannot split a non-zero amount by weights that are all zero")
+        return {key: total_units} if total_units else {}
     exact = {key: Fraction(weight) for key, weight in weights_by_ambassador.items()}
     if any(weight < 0 for weight in exact.values()):
         raise ValueError("weights must not be negative")

@@ -16,8 +16,9 @@ under flock), the broker being down (not involved) and the database being down (
 spool keeps growing and is drained once it is back). It can be lost only if the machine
 itself crashes or loses power before the kernel writes the page out and the drain has
 run (about CLICK_SPOOL_DRAIN_SECONDS); CLICK_SPOOL_FSYNC=1 closes that window at the
-cost of an fsync per click. A spool drained twice (crash between the INSERT's commit
-and the file's deletion) is harmless: processing keeps one Click per click id.
+cost of an fsync per click. A file goes in in one transaction, so a spool whose owner
+died between that commit and the file's deletion is recognised by any one of its click
+ids already being in the database, and is deleted instead of drained twice.
 """
 
 import atexit
@@ -209,8 +210,25 @@ def read_spool(path: Path) -> list[ClickRecord]:
     return records
 
 
-def drain_file(path: Path) -> int:
+_ALREADY_IN_SQL = ("SELECT EXISTS (SELECT 1 FROM tracking_rawclick WHERE click_id = %s) "
+                   "OR EXISTS (SELECT 1 FROM tracking_click WHERE click_id = %s)")
+
+
+def already_drained(records: list[ClickRecord]) -> bool:
+    """A file is inserted all or nothing: if its last click is in, all of it is."""
+    if not records:
+        return False
+    click_id = records[-1].click_id
+    with connection.cursor() as cursor:
+        cursor.execute(_ALREADY_IN_SQL, [click_id, click_id])
+        return bool(cursor.fetchone()[0])
+
+
+def drain_file(path: Path, *, check_drained: bool = False) -> int:
     records = read_spool(path)
+    if check_drained and already_drained(records):
+        log.info("Spool %s was drained before its owner died; deleting it", path.name)
+        return 0
     rows = [r.row() for r in records]
     with transaction.atomic():  # all of the file or none of it
         for start in range(0, len(rows), 5000):
@@ -233,7 +251,7 @@ def drain_orphans(directory: Path) -> int:
                 continue  # its process is alive and owns it
             if not path.exists():
                 continue
-            moved += drain_file(path)
+            moved += drain_file(path, check_drained=True)
             os.unlink(path)
         finally:
             os.close(fd)

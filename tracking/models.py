@@ -95,6 +95,26 @@ class DailyClickRollup(TenantModel):
         indexes = [models.Index(fields=["organization", "day"], name="rollup_org_day")]
 
 
+class DailyAmbassadorClicks(TenantModel):
+    """DailyClickRollup summed over campaigns and channels: clicks per organisation × ambassador
+    × local day, about 50 times fewer rows, for leaderboards and an ambassador's own figures.
+    Kept in step by the click processing (same transaction); signed so deltas add as they come."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
+                                     db_index=False)  # leads one_ambassador_clicks_per_day
+    ambassador_id = models.BigIntegerField()
+    day = models.DateField()
+    total = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    unique_clicks = models.BigIntegerField(default=0)
+    bot_clicks = models.BigIntegerField(default=0)
+    self_clicks = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "day", "ambassador_id"],
+                                               name="one_ambassador_clicks_per_day")]
+
+
 class DailySalt(models.Model):
     """A random salt per UTC day for hashing IP addresses, deleted after 48 hours, so a hash
     can't be recomputed from an address later (a salt derived from the date could be)."""
@@ -205,6 +225,7 @@ class Sale(TenantModel):
 class CreditKind(models.TextChoices):
     LEAD = "lead", "Lead"
     SALE = "sale", "Sale"
+    CUSTOMER = "customer", "Customer"  # a lead that became a paying customer
 
 
 class AttributionModel(models.TextChoices):
@@ -222,12 +243,15 @@ class Credit(TenantModel):
     the model's weights (the shares of one lead and model add up to exactly 1.0000); its
     `amount` is 0. A sale credit carries `amount`: the sale's value split to the cent (the
     cents of one sale and model add up to the sale's amount); its `lead_share` is 0.
+    A customer credit (`kind` customer) is a lead that became a paying customer: 1.0000 split
+    like the lead's, dated by and pointing at the customer's first paid sale, so "customers
+    per ambassador" adds up to the number of paying customers.
     `converted_at` is the lead's first_lead_at or the sale's occurred_at (reports by period).
     Rows are rewritten whole by attribution, so they are never edited in place."""
 
     organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
                                      db_index=False)  # leads credit_org_model_time
-    kind = models.CharField(max_length=4, choices=CreditKind.choices)
+    kind = models.CharField(max_length=8, choices=CreditKind.choices)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="credits")
     sale = models.ForeignKey(Sale, on_delete=models.CASCADE, null=True, blank=True, related_name="credits")
     model = models.CharField(max_length=20, choices=AttributionModel.choices)
@@ -237,20 +261,169 @@ class Credit(TenantModel):
     amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     lead_share = models.DecimalField(max_digits=7, decimal_places=4, default=0)
     converted_at = models.DateTimeField()
+    version = models.PositiveIntegerField(
+        default=1, help_text="The AttributionSettings version (window, half-life) these credits were computed "
+                             "with; reports read only the organisation's active version.")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["customer", "model", "ambassador_id", "link_id"],
+            models.UniqueConstraint(fields=["customer", "version", "model", "ambassador_id", "link_id"],
                                     condition=models.Q(kind="lead"), name="credit_lead_unique"),
-            models.UniqueConstraint(fields=["sale", "model", "ambassador_id", "link_id"],
+            models.UniqueConstraint(fields=["sale", "version", "model", "ambassador_id", "link_id"],
                                     condition=models.Q(kind="sale"), name="credit_sale_unique"),
+            models.UniqueConstraint(fields=["customer", "version", "model", "ambassador_id", "link_id"],
+                                    condition=models.Q(kind="customer"), name="credit_customer_unique"),
             models.CheckConstraint(
-                condition=(models.Q(kind="lead", sale__isnull=True) | models.Q(kind="sale", sale__isnull=False)),
+                condition=(models.Q(kind="lead", sale__isnull=True)
+                           | models.Q(kind__in=["sale", "customer"], sale__isnull=False)),
                 name="credit_kind_matches_sale"),
             models.CheckConstraint(condition=models.Q(model__in=[m.value for m in AttributionModel]),
                                    name="credit_model_valid"),
         ]
-        indexes = [models.Index(fields=["organization", "model", "converted_at"], name="credit_org_model_time")]
+        indexes = [models.Index(fields=["organization", "version", "model", "converted_at"],
+                                name="credit_org_version_model_time")]
 
     def __str__(self):
         return f"{self.kind} credit {self.model} → ambassador {self.ambassador_id}"
+
+
+class DailyCreditRollup(TenantModel):
+    """Credits per organisation × version × model × campaign × ambassador × local day, kept in
+    step with the Credit rows by attribution (deltas added in the same transaction), so
+    reports never sum credits on a page view. Integers, so sums are exact on every database:
+    `leads` and `customers` in 1/10,000 (1.0000 = 10,000), `revenue_cents` in cents."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
+                                     db_index=False)  # leads one_credit_rollup_per_key
+    version = models.PositiveIntegerField()
+    model = models.CharField(max_length=20, choices=AttributionModel.choices)
+    campaign_id = models.BigIntegerField()
+    ambassador_id = models.BigIntegerField()
+    day = models.DateField(help_text="The conversion's date in the organisation's time zone.")
+    leads = models.BigIntegerField(default=0)
+    customers = models.BigIntegerField(default=0)
+    revenue_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "version", "model", "day", "campaign_id", "ambassador_id"],
+                                    name="one_credit_rollup_per_key"),
+        ]
+
+
+class DailyAmbassadorCredits(TenantModel):
+    """DailyCreditRollup summed over campaigns: per organisation × version × model × ambassador ×
+    local day (leaderboards). Kept in step by attribution, in the same transaction."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
+                                     db_index=False)  # leads one_ambassador_credits_per_day
+    version = models.PositiveIntegerField()
+    model = models.CharField(max_length=20, choices=AttributionModel.choices)
+    ambassador_id = models.BigIntegerField()
+    day = models.DateField()
+    leads = models.BigIntegerField(default=0)
+    customers = models.BigIntegerField(default=0)
+    revenue_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "version", "model", "day", "ambassador_id"],
+                                    name="one_ambassador_credits_per_day"),
+        ]
+
+
+class AttributionSettings(TenantModel):
+    """An organisation's attribution choices, and the state of a recompute.
+
+    `reporting_model` only picks which stored model reports show (all five are always
+    stored), so changing it is instant. Window and half-life change the credits themselves:
+    a change starts a new `pending_version`, which background chunks compute beside the
+    active one; when every customer is done, one transaction makes it the active `version`.
+    Reports read credits of `version` only, so they never show a half-recomputed mix."""
+
+    organization = models.OneToOneField("tenancy.Organization", on_delete=models.CASCADE,
+                                        related_name="attribution_settings")
+    reporting_model = models.CharField(max_length=20, choices=AttributionModel.choices,
+                                       default=AttributionModel.LINEAR)
+    window_days = models.PositiveSmallIntegerField(default=30)
+    half_life_days = models.PositiveSmallIntegerField(default=7)
+    version = models.PositiveIntegerField(default=1)
+    # A recompute in progress (all null/zero when none is).
+    pending_version = models.PositiveIntegerField(null=True, blank=True)
+    pending_window_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    pending_half_life_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    recompute_up_to_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The last customer id when the recompute started; later customers are "
+                                         "attributed with both versions as they arrive.")
+    recompute_cursor = models.BigIntegerField(default=0, help_text="The last customer id recomputed.")
+    recompute_total = models.PositiveIntegerField(default=0)
+    recompute_done = models.PositiveIntegerField(default=0)
+    recompute_started_at = models.DateTimeField(null=True, blank=True)
+    last_recomputed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "attribution settings"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(window_days__gte=1, window_days__lte=365),
+                                   name="attribution_window_range"),
+            models.CheckConstraint(condition=models.Q(half_life_days__gte=1, half_life_days__lte=365),
+                                   name="attribution_half_life_range"),
+            models.CheckConstraint(condition=models.Q(reporting_model__in=[m.value for m in AttributionModel]),
+                                   name="attribution_reporting_model_valid"),
+        ]
+
+    def __str__(self):
+        return f"Attribution settings of organisation {self.organization_id}"
+
+    @property
+    def recomputing(self) -> bool:
+        return self.pending_version is not None
+
+
+# --- CSV import of leads and sales (tracking.services.imports) -------------------------------
+
+class ImportKind(models.TextChoices):
+    LEADS = "leads", "Leads"
+    SALES = "sales", "Sales"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ConversionImport(TenantModel):
+    """One uploaded CSV file of leads or sales exported from a CRM, its column mapping and,
+    once processed, its per-row report. The file's text is kept (bounded) so the import runs
+    in the background and can be re-run; re-importing the same rows creates nothing new
+    (leads update their customer, sales are idempotent on invoice_id)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=5, choices=ImportKind.choices)
+    file_name = models.CharField(max_length=255, blank=True)
+    file_sha256 = models.CharField(max_length=64)
+    content = models.TextField(help_text="The file's decoded text.")
+    mapping = models.JSONField(default=dict, help_text="Our field name → the file's column header.")
+    status = models.CharField(max_length=7, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_created = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    rows_failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True,
+                              help_text='[{"line": 3, "field": "amount", "message": "…"}, …], header = line 1.')
+    failure = models.TextField(blank=True, help_text="Why the whole file failed, if it did.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "created_at"], name="import_org_created")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} import {self.file_name or self.public_id}"

@@ -8,7 +8,7 @@ from django_scopes import scopes_disabled
 from tenancy.tasking import tenant_task
 
 from . import salts
-from .services import attribution, click_processing
+from .services import attribution, attribution_settings, click_processing
 
 # While this key exists, a process_clicks task of the organisation is queued or running, so no
 # other is queued. Best effort: a duplicate is harmless (batches of one organisation take turns
@@ -85,4 +85,65 @@ def dispatch_attribution() -> int:
         organization_ids = attribution.organizations_with_pending_attribution()
     for organization_id in organization_ids:
         attribute_pending.delay(organization_id)
+    # Recomputes whose chain of steps stopped (a lost message, a dead worker) carry on.
+    with scopes_disabled():
+        stalled = attribution_settings.organizations_with_stalled_recompute()
+    for organization_id, version in stalled:
+        recompute_attribution.delay(organization_id, version)
     return len(organization_ids)
+
+
+# Old credits stay a minute after a recompute finishes, so a report that read the settings just
+# before the switch still finds the rows of the version it is about to read.
+STALE_CREDITS_GRACE = 60  # seconds
+
+
+@tenant_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
+def recompute_attribution(organization_id: int, version: int) -> int:
+    """One chunk of a recompute (new window or half-life); queues the next chunk, and the
+    deletion of the old credits once the new version is active. Returns customers done."""
+    step = attribution_settings.recompute_step(organization_id, version)
+    if step.more:
+        recompute_attribution.delay(organization_id, version)
+    if step.finished:
+        delete_stale_credits.apply_async((organization_id,), countdown=STALE_CREDITS_GRACE)
+    return step.done
+
+
+@tenant_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
+def delete_stale_credits(organization_id: int) -> int:
+    """Delete credits of versions no report reads any more, a chunk per run."""
+    deleted, more = attribution_settings.delete_stale_credits(organization_id)
+    if more:
+        delete_stale_credits.delay(organization_id)
+    return deleted
+
+
+def queue_settings_change(change: attribution_settings.Change) -> None:
+    """After a settings change commits: start its recompute, or clean up a cancelled one."""
+    organization_id = change.settings.organization_id
+    if change.recompute_started:
+        version = change.settings.pending_version
+        transaction.on_commit(lambda: recompute_attribution.delay(organization_id, version))
+    elif change.recompute_cancelled:
+        transaction.on_commit(lambda: delete_stale_credits.delay(organization_id))
+
+
+# --- CSV import of leads and sales (tracking.services.imports) ----------------------------------
+
+@tenant_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
+def run_conversion_import(organization_id: int, import_id: int) -> dict | None:
+    """Process one uploaded CSV import (ConversionImport). Safe to run again: it recomputes
+    the report and creates nothing new. Returns the counts (None if a run of it was under way)."""
+    from .services import imports  # imports needs this module's queue_attribution
+
+    done = imports.run_import(import_id, organization_id)
+    if done is None:
+        return None
+    return {"status": done.status, "created": done.rows_created, "updated": done.rows_updated,
+            "unchanged": done.rows_unchanged, "failed": done.rows_failed}
+
+
+def queue_conversion_import(organization_id: int, import_id: int) -> None:
+    """Queue run_conversion_import once the current transaction commits (the row must be visible)."""
+    transaction.on_commit(lambda: run_conversion_import.delay(organization_id, import_id))

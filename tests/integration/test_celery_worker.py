@@ -188,6 +188,7 @@ def start_worker(tmp_path):
             DEBUG="0",
             DATABASE_URL=subprocess_database_url(),  # explicit: VAR_DIR no longer leads to the test DB
             VAR_DIR=str(var_dir),
+            CELERY_QUEUE=queue,  # the tasks a task queues come back to this worker
             LOG_LEVEL="INFO",
             PYTHONUNBUFFERED="1",
             PYTHONPATH=os.pathsep.join(filter(None, [str(settings.BASE_DIR), env.get("PYTHONPATH")])),
@@ -296,3 +297,61 @@ def test_filesystem_broker_survives_a_stream_of_messages_while_it_consumes(start
     for task_id in task_ids:
         assert worker.wait_for_result(task_id) == "0"
     assert "Unrecoverable error" not in worker.log()
+
+
+@pytest.mark.parametrize("broker", ["filesystem", pytest.param("redis", marks=pytest.mark.services)])
+def test_the_worker_attributes_leads_then_recomputes_a_new_window_in_a_chain_of_chunks(start_worker, org, broker,
+                                                                                       monkeypatch):
+    """Real worker: attribute_pending writes the credits; a window change's recompute runs as a
+    chain of chunk tasks the worker queues to itself, and ends with the new version active."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.db import models
+    from django.utils import timezone
+
+    from campaigns.models import Campaign, CampaignStatus, TrackedLink
+    from tests.factories import AmbassadorFactory
+    from tracking.ids import new_click_id, new_visitor_id
+    from tracking.models import Click, Credit, Customer
+    from tracking.selectors import reporting_credits
+    from tracking.services.attribution_settings import change_settings, settings_for
+    from tracking.services.conversions import record_lead
+    from tracking.tasks import attribute_pending, recompute_attribution
+
+    monkeypatch.setenv("ATTRIBUTION_RECOMPUTE_CHUNK", "2")  # the worker's environment, read at its start
+    now = timezone.now()
+    with tenant_scope(org):
+        campaign = Campaign.objects.create(organization=org, name="Launch", slug="launch",
+                                           status=CampaignStatus.ACTIVE, destination_url="https://shop.example.com/")
+        old, recent = (TrackedLink.objects.create(organization=org, campaign=campaign, code=f"Wk{n}000000",
+                                                  ambassador=AmbassadorFactory(organization=org)) for n in (1, 2))
+        for n in range(5):
+            visitor = new_visitor_id()
+            for link, days in ((old, 20), (recent, 1)):
+                at = now - timedelta(days=days, hours=n)
+                Click.objects.create(organization=org, click_id=new_click_id(), link=link, campaign_id=campaign.pk,
+                                     ambassador_id=link.ambassador_id, clicked_at=at, day=at.date(),
+                                     visitor_id=visitor, ip_hash="x" * 32, channel="direct")
+            record_lead(org, visitor_id=visitor, customer_external_id=f"cus_{n}", occurred_at=now - timedelta(hours=n))
+    worker = start_worker(broker)
+
+    def linear_shares():
+        with tenant_scope(org):
+            return dict(reporting_credits(org.pk, "linear").filter(ambassador_id=old.ambassador_id)
+                        .values_list("model").annotate(total=models.Sum("lead_share")))
+
+    worker.send(attribute_pending, org.pk)
+    with tenant_scope(org):
+        worker.wait_until(lambda: not Customer.objects.filter(attributed_at__isnull=True).exists(),
+                          "every lead attributed")
+    assert linear_shares() == {"linear": Decimal("2.5000")}
+
+    version = change_settings(org.pk, window_days=7).settings.pending_version
+    worker.send(recompute_attribution, org.pk, version)
+    worker.wait_until(lambda: settings_for(org.pk).version == version, "the recompute to finish")
+    assert linear_shares() == {}  # the 20-day-old clicks are outside the new 7-day window
+    with tenant_scope(org):
+        assert reporting_credits(org.pk, "linear").filter(ambassador_id=recent.ambassador_id).count() == 5
+        assert Credit.objects.filter(version=version).exists()
+    assert worker.log().count(f"Task {recompute_attribution.name}[") >= 3 * 2  # 3 chunks: received + succeeded

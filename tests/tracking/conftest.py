@@ -49,3 +49,17 @@ def link(org, campaign):
     ambassador = AmbassadorFactory(organization=org)
     with tenant_scope(org):
         return TrackedLink.objects.create(organization=org, campaign=campaign, ambassador=ambassador, code="Ab3dEf7h")
+
+
+@pytest.fixture
+def make_link(org, campaign):
+    """Makes a tracked link (a new ambassador's, by default) in the campaign."""
+    counter = iter(range(1000))
+
+    def make(ambassador=None, organization=None, the_campaign=None):
+        organization = organization or org
+        ambassador = ambassador or AmbassadorFactory(organization=organization)
+        with tenant_scope(organization):
+            return TrackedLink.objects.create(organization=organization, campaign=the_campaign or campaign,
+                                              ambassador=ambassador, code=f"Lk{next(counter):06d}")
+    return make

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignStatus, TrackedLink
+from campaigns.models import Campaign, CampaignStatus
 from tenancy.scoping import tenant_scope
-from tests.factories import AmbassadorFactory, OrganizationFactory
+from tests.factories import OrganizationFactory
 from tracking import attribution as engine
 from tracking.ids import new_click_id, new_visitor_id
 from tracking.models import Click, Credit, Customer, Sale
@@ -26,19 +26,6 @@ def click_capture():
     """Overrides tests/tracking/conftest.py's parametrised capture mode: no click capture
     here, so each test runs once."""
     return None
-
-
-@pytest.fixture
-def make_link(org, campaign):
-    counter = iter(range(1000))
-
-    def make(ambassador=None, organization=None, the_campaign=None):
-        organization = organization or org
-        ambassador = ambassador or AmbassadorFactory(organization=organization)
-        with tenant_scope(organization):
-            return TrackedLink.objects.create(organization=organization, campaign=the_campaign or campaign,
-                                              ambassador=ambassador, code=f"Lk{next(counter):06d}")
-    return make
 
 
 def click(organization, link, visitor_id, clicked_at, *, is_bot=False, is_self=False, click_id=None):
@@ -399,3 +386,88 @@ def test_beat_sweep_queues_only_organisations_with_pending_conversions(org, othe
     attribute_pending.apply(args=[org.pk])
     queued_attributions.clear()
     assert dispatch_attribution.apply().get() == 0 and queued_attributions == []
+
+
+@pytest.mark.django_db
+def test_a_batch_gives_exactly_what_one_at_a_time_gives(org, make_link, django_assert_max_num_queries):
+    """The batched path (attribute_pending) and the one-customer path store the same rows,
+    for a mix of multi-touch, direct, self-referral and multi-sale customers; and a batch
+    costs a fixed number of queries, however many customers it holds."""
+    import random
+
+    rng = random.Random(7)
+    links = [make_link() for _ in range(6)]
+    with tenant_scope(org):
+        ambassador_email = links[0].ambassador.email
+    for n in range(40):
+        visitor = new_visitor_id()
+        lead_at = NOW - timedelta(days=rng.randint(0, 5), minutes=n)
+        for _ in range(rng.choice([0, 1, 1, 2, 3, 5])):
+            click(org, rng.choice(links), visitor, lead_at - timedelta(hours=rng.randint(0, 24 * 40)))
+        lead(org, visitor, at=lead_at, ext=f"cus_{n}", email=ambassador_email if n == 3 else None)
+        for s in range(rng.choice([0, 0, 1, 2])):
+            amount = f"{rng.randint(1, 99999)}.{rng.randint(0, 99):02d}"
+            sale(org, ext=f"cus_{n}", invoice=f"inv_{n}_{s}", amount=amount)
+
+    with tenant_scope(org):
+        customers = list(Customer.objects.order_by("pk"))
+    for customer in customers:
+        attribution.attribute_customer(customer)
+    one_at_a_time = row_set(org)
+    assert one_at_a_time  # something was credited
+
+    with tenant_scope(org):
+        from tracking.models import DailyAmbassadorCredits, DailyCreditRollup
+
+        Credit.objects.all().delete()  # start again, rollups included
+        DailyCreditRollup.objects.all().delete()
+        DailyAmbassadorCredits.objects.all().delete()
+        Customer.objects.update(attributed_at=None)
+        Sale.objects.update(attributed_at=None)
+    with django_assert_max_num_queries(25):
+        run = attribution.attribute_pending(org.pk)
+    assert run.customers == 40 and not run.more
+    assert row_set(org) == one_at_a_time
+    assert_rollups_match_credits(org)
+
+    # Refund some sales, re-attribute everything twice: the rollups follow the credits exactly.
+    with tenant_scope(org):
+        refunded = list(Sale.objects.order_by("pk").values_list("invoice_id", flat=True)[::3])
+    for invoice in refunded:
+        record_sale(org, customer_external_id="x", amount=Decimal("1.00"), currency="EUR", invoice_id=invoice,
+                    status="refunded")
+    attribution.attribute_pending(org.pk)
+    with tenant_scope(org):
+        Customer.objects.update(attributed_at=None)
+    attribution.attribute_pending(org.pk)
+    assert_rollups_match_credits(org)
+    with tenant_scope(org):
+        assert not Credit.objects.filter(sale__invoice_id__in=refunded, kind="sale").exists()
+
+
+def assert_rollups_match_credits(organization):
+    """DailyCreditRollup is exactly the credits summed per (version, model, local day, campaign,
+    ambassador), recounted here from the Credit rows."""
+    from tracking.models import DailyCreditRollup
+
+    expected = defaultdict(lambda: [0, 0, 0])
+    tz = organization.tzinfo
+    for c in credits(organization):
+        key = (c.version, c.model, c.converted_at.astimezone(tz).date(), c.campaign_id, c.ambassador_id)
+        index = {"lead": 0, "customer": 1, "sale": 2}[c.kind]
+        expected[key][index] += int(c.lead_share * 10000) if index < 2 else int(c.amount * 100)
+    with tenant_scope(organization):
+        actual = {(r.version, r.model, r.day, r.campaign_id, r.ambassador_id): [r.leads, r.customers, r.revenue_cents]
+                  for r in DailyCreditRollup.objects.all() if (r.leads, r.customers, r.revenue_cents) != (0, 0, 0)}
+    assert actual == {key: value for key, value in expected.items() if value != [0, 0, 0]}
+    # The per-ambassador rollup is the same summed over campaigns.
+    from tracking.models import DailyAmbassadorCredits
+
+    per_ambassador = defaultdict(lambda: [0, 0, 0])
+    for (version, model, day, _, ambassador_id), values in actual.items():
+        for index, value in enumerate(values):
+            per_ambassador[(version, model, day, ambassador_id)][index] += value
+    with tenant_scope(organization):
+        stored = {(r.version, r.model, r.day, r.ambassador_id): [r.leads, r.customers, r.revenue_cents]
+                  for r in DailyAmbassadorCredits.objects.all() if (r.leads, r.customers, r.revenue_cents) != (0, 0, 0)}
+    assert stored == {key: value for key, value in per_ambassador.items() if value != [0, 0, 0]}

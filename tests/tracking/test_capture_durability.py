@@ -55,6 +55,19 @@ def test_only_spools_of_dead_processes_are_taken_as_orphans(tmp_path, org, link)
 
 
 @pytest.mark.django_db
+def test_a_spool_committed_before_its_owner_died_is_not_drained_twice(tmp_path, org, link):
+    """Regression (CI run of 2026-11-23): a worker killed between the drain's commit and
+    the file's deletion left a spool whose clicks were already in; the next drain doubled them."""
+    path = tmp_path / "clicks-dead.spool"
+    lines = [sample(n)._replace(organization_id=org.pk, link_id=link.pk) for n in range(3)]
+    path.write_bytes(b"".join(record.to_line() for record in lines))
+    capture.drain_file(path)  # committed; its owner dies before the unlink
+    assert capture.drain_orphans(tmp_path) == 0
+    assert sorted(recorded_ids()) == [record.click_id for record in lines]
+    assert not path.exists()
+
+
+@pytest.mark.django_db
 def test_database_down_the_visitor_still_gets_the_redirect_and_the_click_is_kept(client, link, monkeypatch,
                                                                                   click_capture):
     real_insert = capture.insert_rows

@@ -14,7 +14,7 @@ from campaigns.models import Campaign, CampaignStatus, TrackedLink
 from tenancy.scoping import scopes_disabled, tenant_scope
 from tests.factories import AmbassadorFactory, OrganizationFactory, UserFactory
 from tracking import tasks
-from tracking.models import Click, DailyClickRollup, PortalVisitor, RawClick
+from tracking.models import Click, DailyAmbassadorClicks, DailyClickRollup, PortalVisitor, RawClick
 from tracking.processing import classify
 from tracking.services import click_processing
 from tracking.services.click_processing import process_batch, process_pending
@@ -94,10 +94,19 @@ COUNTS = ("total", "clicks", "unique_clicks", "bot_clicks", "self_clicks")
 
 
 def rollups(org) -> dict[tuple, tuple]:
-    """(campaign id, ambassador id, channel, day) → (total, clicks, unique, bot, self), zero rows left out."""
+    """(campaign id, ambassador id, channel, day) → (total, clicks, unique, bot, self), zero rows left out.
+    Checks on the way that the per-ambassador rollup is exactly these summed per (ambassador, day)."""
     with tenant_scope(org):
         rows = DailyClickRollup.objects.values_list("campaign_id", "ambassador_id", "channel", "day", *COUNTS)
-        return {tuple(row[:4]): tuple(row[4:]) for row in rows if any(row[4:])}
+        detailed = {tuple(row[:4]): tuple(row[4:]) for row in rows if any(row[4:])}
+        per_ambassador = defaultdict(lambda: [0] * len(COUNTS))
+        for (_, ambassador_id, _, day), counts in detailed.items():
+            for index, count in enumerate(counts):
+                per_ambassador[(ambassador_id, day)][index] += count
+        stored = {(r[0], r[1]): list(r[2:]) for r in DailyAmbassadorClicks.objects.values_list(
+            "ambassador_id", "day", *COUNTS) if any(r[2:])}
+        assert stored == {key: counts for key, counts in per_ambassador.items() if any(counts)}
+        return detailed
 
 
 def recount_from_clicks(org) -> dict[tuple, tuple]:
@@ -335,6 +344,7 @@ def test_out_of_order_arrival_gives_the_same_result_as_in_order(org, campaign, l
     with tenant_scope(org):
         Click.objects.all().delete()
         DailyClickRollup.objects.all().delete()
+        DailyAmbassadorClicks.objects.all().delete()
 
     rng.shuffle(values)
     insert_raws(values)

@@ -1,9 +1,12 @@
 """The attribution step: turn customers (leads) and sales into stored credits.
 
 Reads the database, calls the pure engine (tracking.attribution) and rewrites the credit
-rows of one conversion at a time, idempotently: the conversion's row is locked
-(select_for_update), its old credits deleted and the new ones inserted in one transaction,
-and `attributed_at` set. Running it twice leaves the same rows.
+rows of a batch of customers (and all their sales) in one transaction, idempotently: the
+customers' rows are locked (select_for_update, in id order), their old credits of the
+versions being written are deleted and the new ones inserted, and `attributed_at` is set.
+Running it twice leaves the same rows. A batch costs a fixed handful of queries whatever its
+size (customers, their clicks, their sales, one delete, one insert), so a large backlog or a
+recompute goes at thousands of conversions a second.
 
 Rules (DESIGN.md "Attribution"):
 * A lead's touches are its visitor's clicks in this organisation that are neither bot nor
@@ -21,7 +24,10 @@ Rules (DESIGN.md "Attribution"):
 * A lead whose click is not yet processed (the spool may lag) and whose click id is under
   RETRY_WITHIN old is left unattributed, so the next run retries.
 
-Window and half-life are the engine defaults for now (per-organisation settings later).
+Versions: credits carry the AttributionSettings version (window, half-life) they were
+computed with. Normal attribution writes every live version — the active one and, while a
+recompute runs, the pending one — so a conversion arriving mid-recompute is in both; the
+recompute (tracking.services.attribution_settings) writes only the pending version.
 """
 
 from __future__ import annotations
@@ -32,68 +38,134 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from ambassadors.models import Ambassador
+from tenancy.models import Organization
 from tenancy.scoping import tenant_scope
 from tracking import attribution as engine
 from tracking.ids import click_id_time
-from tracking.models import AttributionModel, Click, Credit, CreditKind, Customer, Sale, SaleStatus
+from tracking.models import (
+    AttributionModel,
+    AttributionSettings,
+    Click,
+    Credit,
+    CreditKind,
+    Customer,
+    Sale,
+    SaleStatus,
+)
+from tracking.services import credit_rollups
 from tracking.services.conversions import email_hash
 
 assert tuple(AttributionModel.values) == engine.MODELS  # noqa: S101 - the model names are the engine's
 
 LEAD_UNITS = 10_000  # 1.0000 lead
 RETRY_WITHIN = timedelta(minutes=10)
+BATCH = 500
 
 Touch = tuple[int, int, int, datetime]  # (ambassador_id, link_id, campaign_id, clicked_at)
 
 
 @dataclass(frozen=True)
-class Split:
-    """One model's split of a conversion: units per (ambassador_id, link_id)."""
+class Params:
+    """One credits version and the window and half-life it is computed with."""
 
-    model: str
-    units: dict[tuple[int, int], int]
+    version: int
+    window: timedelta = engine.DEFAULT_WINDOW
+    half_life: timedelta = engine.DEFAULT_HALF_LIFE
 
+
+def live_params(organization_id: int) -> list[Params]:
+    """The versions attribution writes now: the active one, and the pending one while a
+    recompute runs. A plain read (never a lock): the recompute holds the settings row."""
+    settings = AttributionSettings.objects.filter(organization_id=organization_id).first()
+    if settings is None:
+        return [Params(1)]
+    params = [Params(settings.version, timedelta(days=settings.window_days),
+                     timedelta(days=settings.half_life_days))]
+    if settings.pending_version is not None:
+        params.append(Params(settings.pending_version, timedelta(days=settings.pending_window_days),
+                             timedelta(days=settings.pending_half_life_days)))
+    return params
+
+
+# --- reading touches --------------------------------------------------------------------------
 
 def touches_for(customer: Customer, window: timedelta = engine.DEFAULT_WINDOW) -> list[Touch]:
     """The customer's first lead's touches, oldest first (same instant: by Click id)."""
     with tenant_scope(customer.organization_id):
-        if not customer.visitor_id and customer.first_click_id:
-            visitor = (Click.objects.filter(organization_id=customer.organization_id,
-                                            click_id=customer.first_click_id)
-                       .values_list("visitor_id", flat=True).first())
-            if visitor:
-                customer.visitor_id = visitor
-                Customer.objects.filter(pk=customer.pk).update(visitor_id=visitor)
+        _resolve_visitors(customer.organization_id, [customer])
         if not customer.visitor_id:
             return []
-        end = customer.first_lead_at
-        return list(
-            Click.objects.filter(organization_id=customer.organization_id, visitor_id=customer.visitor_id,
-                                 is_bot=False, is_self=False, clicked_at__gte=end - window, clicked_at__lte=end)
-            .order_by("clicked_at", "id")
-            .values_list("ambassador_id", "link_id", "campaign_id", "clicked_at")
-        )
+        return _touches_by_visitor(customer.organization_id, [customer], window)[customer.visitor_id]
+
+
+def _resolve_visitors(organization_id: int, customers: list[Customer]) -> None:
+    """Customers who came with a click id only get that click's visitor, once it is processed."""
+    missing = {c.first_click_id: c for c in customers if not c.visitor_id and c.first_click_id}
+    if not missing:
+        return
+    found = dict(Click.objects.filter(organization_id=organization_id, click_id__in=list(missing))
+                 .values_list("click_id", "visitor_id"))
+    for click_id, visitor_id in found.items():
+        customer = missing[click_id]
+        customer.visitor_id = visitor_id
+        Customer.objects.filter(pk=customer.pk).update(visitor_id=visitor_id)
+
+
+def _touches_by_visitor(organization_id: int, customers: list[Customer],
+                        window: timedelta) -> dict[str, list[Touch]]:
+    """Every creditable click of these customers' visitors that could fall in any of their
+    windows, per visitor, oldest first (same instant: by Click id). One query per batch."""
+    with_visitor = [c for c in customers if c.visitor_id]
+    result: dict[str, list[Touch]] = defaultdict(list)
+    if not with_visitor:
+        return result
+    start = min(c.first_lead_at for c in with_visitor) - window
+    end = max(c.first_lead_at for c in with_visitor)
+    rows = (Click.objects.filter(organization_id=organization_id,
+                                 visitor_id__in=sorted({c.visitor_id for c in with_visitor}),
+                                 is_bot=False, is_self=False, clicked_at__gte=start, clicked_at__lte=end)
+            .order_by("visitor_id", "clicked_at", "id")
+            .values_list("visitor_id", "ambassador_id", "link_id", "campaign_id", "clicked_at"))
+    for visitor_id, ambassador_id, link_id, campaign_id, clicked_at in rows:
+        result[visitor_id].append((ambassador_id, link_id, campaign_id, clicked_at))
+    return result
+
+
+def _in_window(touches: list[Touch], converted_at: datetime, window: timedelta) -> list[Touch]:
+    start = converted_at - window
+    return [touch for touch in touches if start <= touch[3] <= converted_at]
+
+
+def pending_customer_ids(organization_id: int, customers: list[Customer], now: datetime | None = None) -> set[int]:
+    """The customers whose lead's click may still be on its way: its id is younger than
+    RETRY_WITHIN and there is no Click row for it yet (the spool may lag). Attribution waits
+    for them, so the lead is credited with that click. One query per batch."""
+    now_s = (now or timezone.now()).timestamp()
+    young: dict[str, list[Customer]] = defaultdict(list)
+    for customer in customers:
+        if not customer.first_click_id:
+            continue
+        try:
+            made = click_id_time(customer.first_click_id)
+        except (ValueError, TypeError):
+            continue
+        if now_s - made < RETRY_WITHIN.total_seconds():
+            young[customer.first_click_id].append(customer)
+    if not young:
+        return set()
+    processed = set(Click.objects.filter(organization_id=organization_id, click_id__in=list(young))
+                    .values_list("click_id", flat=True))
+    return {customer.pk for click_id, waiting in young.items() if click_id not in processed for customer in waiting}
 
 
 def click_pending(customer: Customer, now: datetime | None = None) -> bool:
-    """True while the lead's click may still be on its way (not yet a Click row, and its id
-    is younger than RETRY_WITHIN): attribution waits for it."""
-    if not customer.first_click_id:
-        return False
-    try:
-        made = click_id_time(customer.first_click_id)
-    except (ValueError, TypeError):
-        return False
-    now_s = (now or timezone.now()).timestamp()
-    if now_s - made >= RETRY_WITHIN.total_seconds():
-        return False
     with tenant_scope(customer.organization_id):
-        return not Click.objects.filter(organization_id=customer.organization_id,
-                                        click_id=customer.first_click_id).exists()
+        return customer.pk in pending_customer_ids(customer.organization_id, [customer], now)
 
 
 def ambassador_email_hashes(organization_id: int) -> frozenset[str]:
@@ -110,6 +182,8 @@ def is_self_referral(customer: Customer, hashes: frozenset[str] | None = None) -
     return customer.email_hash in hashes
 
 
+# --- weights --------------------------------------------------------------------------------
+
 @dataclass(frozen=True)
 class LeadWeights:
     """Per model: each ambassador's exact share and, within it, each link's weight."""
@@ -117,24 +191,44 @@ class LeadWeights:
     by_ambassador: dict[str, dict[int, Fraction]]
     by_link: dict[str, dict[int, dict[int, Fraction]]]
     campaign_of_link: dict[int, int]
+    single: tuple[int, int] | None = None  # (ambassador_id, link_id) when one link has every touch
 
     @property
     def empty(self) -> bool:
         return not any(self.by_ambassador.values())
 
     def split(self, model: str, total_units: int) -> dict[tuple[int, int], int]:
+        if self.single is not None:
+            return {self.single: total_units} if total_units else {}
         result: dict[tuple[int, int], int] = {}
         for ambassador_id, units in engine.split_units(self.by_ambassador[model], total_units).items():
-            for link_id, link_units in engine.split_units(self.by_link[model][ambassador_id], units).items():
+            links = self.by_link[model][ambassador_id]
+            if len(links) == 1:
+                result[(ambassador_id, next(iter(links)))] = units
+                continue
+            for link_id, link_units in engine.split_units(links, units).items():
                 result[(ambassador_id, link_id)] = link_units
         return result
 
 
+NO_WEIGHTS = LeadWeights({model: {} for model in engine.MODELS}, {model: {} for model in engine.MODELS}, {})
+
+
 def lead_weights(customer: Customer, touches: list[Touch], *, window: timedelta = engine.DEFAULT_WINDOW,
                  half_life: timedelta = engine.DEFAULT_HALF_LIFE) -> LeadWeights:
+    """The five models' weights of a lead over its touches (already windowed, oldest first)."""
+    if not touches:
+        return NO_WEIGHTS
+    campaign_of_link = {link_id: campaign_id for _, link_id, campaign_id, _ in touches}
+    if len({(ambassador_id, link_id) for ambassador_id, link_id, _, _ in touches}) == 1:
+        # One ambassador through one link (the commonest lead): 100 % under every model.
+        ambassador_id, link_id = touches[0][0], touches[0][1]
+        whole = {ambassador_id: Fraction(1)}
+        return LeadWeights({model: whole for model in engine.MODELS},
+                           {model: {ambassador_id: {link_id: Fraction(1)}} for model in engine.MODELS},
+                           campaign_of_link, single=(ambassador_id, link_id))
     by_ambassador: dict[str, dict[int, Fraction]] = {}
     by_link: dict[str, dict[int, dict[int, Fraction]]] = {}
-    campaign_of_link = {link_id: campaign_id for _, link_id, campaign_id, _ in touches}
     engine_touches = [(ambassador_id, clicked_at) for ambassador_id, _, _, clicked_at in touches]
     for model in engine.MODELS:
         per_touch = engine.weights(model, engine_touches, customer.first_lead_at, window=window,
@@ -153,76 +247,65 @@ def lead_weights(customer: Customer, touches: list[Touch], *, window: timedelta 
     return LeadWeights(by_ambassador, by_link, campaign_of_link)
 
 
-def _weights(customer: Customer, hashes: frozenset[str] | None) -> LeadWeights | None:
-    """The customer's weights; None when no credit is due (self-referral)."""
-    if is_self_referral(customer, hashes):
-        return None
-    return lead_weights(customer, touches_for(customer))
+# --- writing credits ------------------------------------------------------------------------
+
+CREDIT_COLUMNS = ("organization_id", "kind", "customer_id", "sale_id", "model", "ambassador_id", "link_id",
+                  "campaign_id", "amount", "lead_share", "converted_at", "version")
+CreditRow = tuple  # values in CREDIT_COLUMNS order
+ZERO_MONEY = Decimal("0.00")
+ZERO_SHARE = Decimal("0.0000")
 
 
-def attribute_customer(customer: Customer, *, hashes: frozenset[str] | None = None,
-                       now: datetime | None = None) -> bool:
-    """Rewrite the lead credits of a customer, then attribute its sales. Returns False when
-    the lead's click is still pending (nothing written, attributed_at stays null)."""
-    return _attribute_customer(customer, hashes, now) is not None
-
-
-def _attribute_customer(customer: Customer, hashes: frozenset[str] | None, now: datetime | None) -> int | None:
-    """attribute_customer(); returns how many sales were attributed with it (None: deferred)."""
-    with tenant_scope(customer.organization_id), transaction.atomic():
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
-        if click_pending(customer, now):
-            return None
-        weights = _weights(customer, hashes)
-        Credit.objects.filter(customer=customer, kind=CreditKind.LEAD).delete()
-        rows = []
-        if weights is not None and not weights.empty:
-            for model in engine.MODELS:
-                for (ambassador_id, link_id), units in sorted(weights.split(model, LEAD_UNITS).items()):
-                    rows.append(Credit(
-                        organization_id=customer.organization_id, kind=CreditKind.LEAD, customer=customer,
-                        model=model, ambassador_id=ambassador_id, link_id=link_id,
-                        campaign_id=weights.campaign_of_link[link_id], amount=Decimal("0.00"),
-                        lead_share=Decimal(units).scaleb(-4), converted_at=customer.first_lead_at))
-        Credit.objects.bulk_create(rows)
-        customer.attributed_at = timezone.now()
-        Customer.objects.filter(pk=customer.pk).update(attributed_at=customer.attributed_at)
-        sales = list(Sale.objects.filter(customer=customer).order_by("id"))
-        for sale in sales:
-            _attribute_sale(sale, customer, weights)
-        return len(sales)
-
-
-def attribute_sale(sale: Sale, *, hashes: frozenset[str] | None = None, now: datetime | None = None) -> bool:
-    """Rewrite the credits of one sale with its customer's first-lead weights. Returns False
-    (nothing written) when the sale has no customer yet or the lead's click is pending."""
-    with tenant_scope(sale.organization_id), transaction.atomic():
-        customer_id = Sale.objects.filter(pk=sale.pk).values_list("customer_id", flat=True).first()
-        if customer_id is None:
-            return False
-        # Lock order customer → sale, as attribute_customer does: no crosswise waits.
-        customer = Customer.objects.select_for_update().get(pk=customer_id)
-        if click_pending(customer, now):
-            return False
-        return _attribute_sale(Sale.objects.get(pk=sale.pk), customer, _weights(customer, hashes))
-
-
-def _attribute_sale(sale: Sale, customer: Customer, weights: LeadWeights | None) -> bool:
-    sale = Sale.objects.select_for_update().get(pk=sale.pk)
-    Credit.objects.filter(sale=sale, kind=CreditKind.SALE).delete()
+def _lead_rows(customer: Customer, weights: LeadWeights, version: int) -> list[CreditRow]:
     rows = []
-    if sale.status == SaleStatus.PAID and weights is not None and not weights.empty:
-        cents = int(sale.amount.scaleb(2))
-        for model in engine.MODELS:
-            for (ambassador_id, link_id), units in sorted(weights.split(model, cents).items()):
-                rows.append(Credit(
-                    organization_id=sale.organization_id, kind=CreditKind.SALE, customer=customer, sale=sale,
-                    model=model, ambassador_id=ambassador_id, link_id=link_id,
-                    campaign_id=weights.campaign_of_link[link_id], amount=Decimal(units).scaleb(-2),
-                    lead_share=Decimal("0.0000"), converted_at=sale.occurred_at))
-    Credit.objects.bulk_create(rows)
-    Sale.objects.filter(pk=sale.pk).update(attributed_at=timezone.now())
-    return True
+    for model in engine.MODELS:
+        for (ambassador_id, link_id), units in sorted(weights.split(model, LEAD_UNITS).items()):
+            rows.append((customer.organization_id, CreditKind.LEAD.value, customer.pk, None, model, ambassador_id,
+                         link_id, weights.campaign_of_link[link_id], ZERO_MONEY, Decimal(units).scaleb(-4),
+                         customer.first_lead_at, version))
+    return rows
+
+
+def _sale_rows(sale: Sale, weights: LeadWeights, version: int) -> list[CreditRow]:
+    if sale.status != SaleStatus.PAID:
+        return []
+    cents = int(sale.amount.scaleb(2))
+    rows = []
+    for model in engine.MODELS:
+        for (ambassador_id, link_id), units in sorted(weights.split(model, cents).items()):
+            rows.append((sale.organization_id, CreditKind.SALE.value, sale.customer_id, sale.pk, model,
+                         ambassador_id, link_id, weights.campaign_of_link[link_id], Decimal(units).scaleb(-2),
+                         ZERO_SHARE, sale.occurred_at, version))
+    return rows
+
+
+def _customer_rows(customer: Customer, first_paid: Sale, weights: LeadWeights, version: int) -> list[CreditRow]:
+    """A paying customer's 1.0000, split like its lead, dated by its first paid sale."""
+    return [(organization_id, CreditKind.CUSTOMER.value, customer_id, first_paid.pk, model, ambassador_id, link_id,
+             campaign_id, ZERO_MONEY, share, first_paid.occurred_at, version)
+            for (organization_id, _, customer_id, _, model, ambassador_id, link_id, campaign_id, _, share, _, _)
+            in _lead_rows(customer, weights, version)]
+
+
+def _insert(rows: list[CreditRow]) -> None:
+    """Insert credit rows: COPY on PostgreSQL (several times faster than INSERT for the
+    hundreds of thousands of rows of a recompute), bulk_create elsewhere."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor, cursor.cursor.copy(
+                f"COPY {Credit._meta.db_table} ({', '.join(CREDIT_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    Credit.objects.bulk_create([Credit(**dict(zip(CREDIT_COLUMNS, row, strict=True))) for row in rows],
+                               batch_size=2000)
+
+
+# --- the batch ------------------------------------------------------------------------------
+
+def _time_zone(organization_id: int):
+    return Organization.objects.get(pk=organization_id).tzinfo
 
 
 @dataclass
@@ -233,30 +316,108 @@ class Run:
     more: bool = False
 
 
-def attribute_pending(organization_id: int, *, batch: int = 500) -> Run:
-    """Attribute up to `batch` unattributed customers, then up to `batch` unattributed sales
-    that have a customer. `more` says a full batch was seen and progress was made (the caller
-    queues another run); deferred leads (click pending) are simply retried next time."""
+def attribute_customers(organization_id: int, customer_ids: list[int], *, params: list[Params] | None = None,
+                        mark_attributed: bool = True, hashes: frozenset[str] | None = None,
+                        now: datetime | None = None) -> Run:
+    """Rewrite the credits of these customers' leads and of all their sales, for `params`
+    (default: every live version), in one transaction. Customers whose click is pending are
+    left untouched (counted as deferred). `mark_attributed` sets attributed_at on the
+    customers and their sales (a recompute, which writes a version nobody reads yet, does not)."""
     run = Run()
-    with tenant_scope(organization_id):
+    if not customer_ids:
+        return run
+    if hashes is None:
         hashes = ambassador_email_hashes(organization_id)
-        customers = list(Customer.objects.filter(organization_id=organization_id, attributed_at__isnull=True)
-                         .order_by("id")[:batch])
-        for customer in customers:
-            sales_done = _attribute_customer(customer, hashes, None)
-            if sales_done is None:
-                run.deferred += 1
-            else:
-                run.customers += 1
-                run.sales += sales_done
-        sales = list(Sale.objects.filter(organization_id=organization_id, attributed_at__isnull=True,
-                                         customer__isnull=False).order_by("id")[:batch])
-        for sale in sales:
-            if attribute_sale(sale, hashes=hashes):
-                run.sales += 1
-            else:
-                run.deferred += 1
-    run.more = (len(customers) == batch or len(sales) == batch) and bool(run.customers or run.sales)
+    with tenant_scope(organization_id), transaction.atomic():
+        customers = list(Customer.objects.select_for_update()
+                         .filter(organization_id=organization_id, pk__in=sorted(set(customer_ids)))
+                         .order_by("pk"))
+        # Read after the customers are locked: a settings change committed before this point
+        # is seen, one committed after is the recompute's to apply to these customers.
+        if params is None:
+            params = live_params(organization_id)
+        _resolve_visitors(organization_id, customers)
+        pending = pending_customer_ids(organization_id, customers, now)
+        ready = [customer for customer in customers if customer.pk not in pending]
+        run.deferred = len(pending)
+        if not ready:
+            return run
+        ready_ids = [c.pk for c in ready]
+        widest = max(p.window for p in params)
+        touches = _touches_by_visitor(organization_id, ready, widest)
+        sales_of: dict[int, list[Sale]] = defaultdict(list)
+        for sale in Sale.objects.filter(organization_id=organization_id, customer_id__in=ready_ids).order_by("pk"):
+            sales_of[sale.customer_id].append(sale)
+
+        rows: list[CreditRow] = []
+        for customer in ready:
+            self_referral = is_self_referral(customer, hashes)
+            visitor_touches = touches.get(customer.visitor_id, []) if customer.visitor_id else []
+            for p in params:
+                if self_referral:
+                    continue
+                weights = lead_weights(customer, _in_window(visitor_touches, customer.first_lead_at, p.window),
+                                       window=p.window, half_life=p.half_life)
+                if weights.empty:
+                    continue
+                rows.extend(_lead_rows(customer, weights, p.version))
+                for sale in sales_of[customer.pk]:
+                    rows.extend(_sale_rows(sale, weights, p.version))
+                paid = [sale for sale in sales_of[customer.pk] if sale.status == SaleStatus.PAID]
+                if paid:
+                    first_paid = min(paid, key=lambda sale: (sale.occurred_at, sale.pk))
+                    rows.extend(_customer_rows(customer, first_paid, weights, p.version))
+        # By customer id alone (they are this organisation's, locked above): with the scope's
+        # organisation filter, stale statistics once made PostgreSQL AND in a whole-org index.
+        with scopes_disabled():
+            old = Credit.objects.filter(customer_id__in=ready_ids, version__in=[p.version for p in params])
+            removed = list(old.values_list(*CREDIT_COLUMNS))
+            if removed:
+                old.delete()
+        _insert(rows)
+        credit_rollups.apply(organization_id, credit_rollups.deltas(removed, rows, _time_zone(organization_id)))
+        if mark_attributed:
+            moment = timezone.now()
+            Customer.objects.filter(pk__in=ready_ids).update(attributed_at=moment)
+            Sale.objects.filter(organization_id=organization_id, customer_id__in=ready_ids).update(
+                attributed_at=moment)
+        run.customers = len(ready)
+        run.sales = sum(len(sales_of[pk]) for pk in ready_ids)
+    return run
+
+
+def attribute_customer(customer: Customer, *, hashes: frozenset[str] | None = None,
+                       now: datetime | None = None) -> bool:
+    """Rewrite the lead credits of a customer, then attribute its sales. Returns False when
+    the lead's click is still pending (nothing written, attributed_at stays null)."""
+    run = attribute_customers(customer.organization_id, [customer.pk], hashes=hashes, now=now)
+    return run.customers == 1
+
+
+def attribute_sale(sale: Sale, *, hashes: frozenset[str] | None = None, now: datetime | None = None) -> bool:
+    """Rewrite the credits of one sale (with its customer's, which share the weights). Returns
+    False (nothing written) when the sale has no customer yet or the lead's click is pending."""
+    with tenant_scope(sale.organization_id):
+        customer_id = Sale.objects.filter(pk=sale.pk).values_list("customer_id", flat=True).first()
+    if customer_id is None:
+        return False
+    run = attribute_customers(sale.organization_id, [customer_id], hashes=hashes, now=now)
+    return run.customers == 1
+
+
+def attribute_pending(organization_id: int, *, batch: int = BATCH) -> Run:
+    """Attribute up to `batch` unattributed customers and the customers of up to `batch`
+    unattributed sales (a refund, a sale whose lead arrived). `more` says a full batch was
+    seen and progress was made (the caller queues another run); deferred leads (click
+    pending) are simply retried next time."""
+    with tenant_scope(organization_id):
+        customer_ids = list(Customer.objects.filter(organization_id=organization_id, attributed_at__isnull=True)
+                            .order_by("pk").values_list("pk", flat=True)[:batch])
+        sale_customer_ids = list(Sale.objects.filter(organization_id=organization_id, attributed_at__isnull=True,
+                                                     customer__isnull=False)
+                                 .order_by("pk").values_list("customer_id", flat=True)[:batch])
+    run = attribute_customers(organization_id, sorted(set(customer_ids) | set(sale_customer_ids)))
+    run.more = (len(customer_ids) == batch or len(sale_customer_ids) == batch) and bool(run.customers)
     return run
 
 
@@ -267,3 +428,7 @@ def organizations_with_pending_attribution() -> list[int]:
     sales = Sale.objects.filter(attributed_at__isnull=True, customer__isnull=False).values_list(
         "organization_id", flat=True)
     return sorted(set(leads.distinct().order_by()) | set(sales.distinct().order_by()))
+
+
+__all__ = ["Params", "Run", "attribute_customer", "attribute_customers", "attribute_pending", "attribute_sale",
+           "live_params", "organizations_with_pending_attribution", "touches_for"]

@@ -49,6 +49,7 @@ from tenancy.scoping import tenant_scope
 
 from ..models import Click, PortalVisitor, RawClick
 from ..processing import UAInfo, classify, resolve_channel
+from . import ambassador_rollups
 
 log = logging.getLogger(__name__)
 
@@ -527,9 +528,11 @@ class _Batch:
                 Click.objects.filter(organization_id=self.org, id__in=chunk).update(is_unique=value)
 
     def upsert_rollups(self, deltas: dict[tuple, list[int]]) -> None:
-        """Add the deltas to the rollups. Increments go through one upsert; decrements (a late
-        click made an earlier one non-unique) update rows that exist already, since a row with a
-        negative count may not even be proposed for insertion (the counts are unsigned)."""
+        """Add the deltas to the rollups (and the per-ambassador ones). Increments go through one
+        upsert; decrements (a late click made an earlier one non-unique) update rows that exist
+        already, since a row with a negative count may not even be proposed for insertion (the
+        counts are unsigned)."""
+        ambassador_rollups.add_click_deltas(self.org, deltas.items())
         increments, decrements = [], []
         for key in sorted(deltas):  # a stable order: concurrent transactions lock rows alike
             counts = deltas[key]

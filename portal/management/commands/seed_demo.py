@@ -1,6 +1,8 @@
 """Demo data: two organisations (so tenant isolation is visible), each with an owner,
 an admin, a manager and 24 internal and external ambassadors in groups, plus a
-consultant who is a member of both. Runs once; --reset rebuilds it."""
+consultant who is a member of both; then campaigns with 90 days of clicks (demo_activity)
+and the leads and sales those clicks brought, attributed (demo_conversions). Runs once;
+--reset rebuilds it."""
 
 import functools
 import random
@@ -20,6 +22,7 @@ from tenancy.scoping import tenant_scope
 from tenancy.services import create_organization
 
 from ...demo_activity import seed_campaigns
+from ...demo_conversions import conversions_rng, seed_conversions
 
 PASSWORD = "demo-pass-2026"
 
@@ -90,6 +93,12 @@ class Command(BaseCommand):
                 counts = seed_campaigns(org, rng, scale=scale)
             self.stdout.write(f"  {org.name}: {counts['campaigns']} campaigns, {counts['links']} links, "
                               f"{counts['shares']} shares, {counts['clicks']} clicks over 90 days")
+        for org in organizations:  # after all the clicks, so the conversions don't change them
+            counts = seed_conversions(org, conversions_rng(seed, org))
+            self.stdout.write(f"  {org.name}: {counts['leads']} leads ({counts['multi_touch']} multi-touch, "
+                              f"{counts['direct']} direct, {counts['self_referrals']} self-referral), "
+                              f"{counts['sales']} sales ({counts['refunded']} refunded), "
+                              f"{counts['lead_credits'] + counts['sale_credits']} credits")
         self.print_logins()
 
     def seed_org(self, spec, rng, consultant):

@@ -1,0 +1,131 @@
+"""Reads for the ambassador's portal: my figures, my rank, the programme's top ten and my
+daily clicks, all from the reports' selectors (rollups and credits, never raw clicks), and the
+campaigns I can share with my links and share options.
+
+A handful of queries whatever the number of ambassadors or campaigns: the leaderboard sums
+every ambassador in grouped queries, the daily series is one grouped query over my rollups,
+and the campaigns come with their messages and my links in three."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Sum
+from django.utils import timezone
+
+from ambassadors.models import Invitation, Status
+from campaigns import selectors as campaign_selectors
+from campaigns.share import share_options, short_url
+from reports.filters import ReportFilter
+from reports.periods import Period, PeriodError, period_for
+from reports.selectors.leaderboard import LeaderRow, leaderboard
+from reports.selectors.points import points_rules
+from tracking.models import DailyAmbassadorClicks
+
+PORTAL_PERIODS = {
+    "7d": "7 days",
+    "30d": "30 days",
+    "90d": "90 days",
+    "month": "This month",
+}
+DEFAULT_PERIOD = "30d"
+TOP = 10
+
+
+def portal_period(key: str | None, tz) -> Period:
+    """The period of "my figures": one of PORTAL_PERIODS (default 30 days). PeriodError
+    with a message for anything else."""
+    key = key or DEFAULT_PERIOD
+    if key not in PORTAL_PERIODS:
+        raise PeriodError(f"Unknown period “{key}”; use one of {', '.join(PORTAL_PERIODS)}.")
+    return period_for(key, tz)
+
+
+@dataclass(frozen=True)
+class MyFigures:
+    clicks: int = 0
+    unique_clicks: int = 0
+    leads: Decimal = Decimal("0.0000")
+    revenue: Decimal = Decimal("0.00")
+    points: Decimal = Decimal("0.00")
+    shares: int = 0
+    rank: int | None = None  # None: not on the leaderboard (e.g. paused without activity)
+    ranked: int = 0  # how many ambassadors the leaderboard ranks
+
+
+@dataclass(frozen=True)
+class Standing:
+    figures: MyFigures
+    top: list[LeaderRow]
+    me: LeaderRow | None  # my row, when it is not in the top rows
+    my_id: int
+
+
+def standing(f: ReportFilter, ambassador_id: int) -> Standing:
+    """My figures and rank on the points leaderboard (the organisation's reporting model),
+    and the top ten rows."""
+    rows = leaderboard(f, "points")
+    mine = next((row for row in rows if row.ambassador_id == ambassador_id), None)
+    if mine is None:
+        figures = MyFigures(ranked=len(rows))
+    else:
+        figures = MyFigures(clicks=mine.clicks, unique_clicks=mine.unique_clicks, leads=mine.leads,
+                            revenue=mine.revenue, points=mine.points, shares=mine.shares, rank=mine.rank,
+                            ranked=len(rows))
+    top = rows[:TOP]
+    outside = mine if mine is not None and all(row.ambassador_id != ambassador_id for row in top) else None
+    return Standing(figures=figures, top=top, me=outside, my_id=ambassador_id)
+
+
+def daily_clicks(f: ReportFilter, ambassador_id: int) -> list[tuple[date, int]]:
+    """My creditable clicks per local day of the period, every day included (0 when none).
+    The same rollup and sums as reports.selectors.base.click_sums, restricted to me in SQL."""
+    rows = (DailyAmbassadorClicks.objects
+            .filter(organization_id=f.organization_id, ambassador_id=ambassador_id,
+                    day__gte=f.period.start, day__lte=f.period.end)
+            .values("day").order_by().annotate(clicks=Sum("clicks")))
+    by_day = {row["day"]: row["clicks"] or 0 for row in rows}
+    return [(day, by_day.get(day, 0)) for day in f.period.each_day()]
+
+
+@dataclass
+class CampaignEntry:
+    campaign: object
+    link: object | None
+    short_url: str = ""
+    options: list = field(default_factory=list)  # campaigns.share.ShareOption per network
+    can_share: bool = False  # started (campaigns_for_ambassador already leaves out the closed ones)
+
+
+def campaign_entries(ambassador, *, limit: int | None = None, at=None) -> tuple[list[CampaignEntry], int]:
+    """The campaigns I can share now or soon (ending soonest first), with my link and the share
+    options per network where I have a link, and how many there are in all."""
+    at = at or timezone.now()
+    campaigns = list(campaign_selectors.campaigns_for_ambassador(ambassador, at=at))
+    total = len(campaigns)
+    if limit is not None:
+        campaigns = campaigns[:limit]
+    links = campaign_selectors.links_of(ambassador, [c.pk for c in campaigns])
+    entries = []
+    for campaign in campaigns:
+        link = links.get(campaign.pk)
+        messages = list(campaign.messages.all())  # prefetched
+        entries.append(CampaignEntry(
+            campaign=campaign, link=link, short_url=short_url(link) if link else "",
+            options=share_options(link, campaign, messages) if link else [],
+            can_share=campaign.starts_at is None or campaign.starts_at <= at,
+        ))
+    return entries, total
+
+
+def needs_onboarding(ambassador) -> bool:
+    """An active ambassador who joined through an invitation and has not dismissed the welcome."""
+    if ambassador is None or ambassador.status != Status.ACTIVE or ambassador.onboarded_at is not None:
+        return False
+    return Invitation.objects.filter(ambassador_id=ambassador.pk, accepted_at__isnull=False).exists()
+
+
+def points_rules_of(organization_id: int):
+    return points_rules(organization_id)

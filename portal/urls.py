@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+# Mounted under /o/<org_slug>/ (the organisation's home, "", is in config/urls.py).
+urlpatterns = [
+    path("manage/", views.manage_home, name="manage_home"),
+    path("me/", views.my_portal, name="my_portal"),
+    path("me/onboarding/done/", views.onboarding_done, name="portal_onboarding_done"),
+]

@@ -1,0 +1,290 @@
+"""API of campaign ROI, the funnel and the model comparison (managers and up), under
+/api/v1/o/<slug>/reports/. Same query parameters, selectors and rounding as the pages and CSVs;
+money and ratios are decimal strings, a ratio with nothing to divide by is null."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tenancy.models import Role
+from tenancy.roles import MinimumRole
+from tracking.models import AttributionModel
+from tracking.selectors import active_version
+
+from .params import ParamError, report_filter
+from .periods import PRESETS
+from .selectors.comparison import BY, model_comparison
+from .selectors.funnel import funnel
+from .selectors.roi import campaign_roi, roi_list
+from .views_roi import _campaign
+
+
+def Money(**kwargs):  # noqa: N802
+    return serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=True, **kwargs)
+
+
+def Ratio(**kwargs):  # noqa: N802
+    return serializers.DecimalField(max_digits=16, decimal_places=4, coerce_to_string=True, allow_null=True, **kwargs)
+
+
+def Count4(**kwargs):  # noqa: N802
+    """Leads and customers: fractional under the split models (4 places)."""
+    return serializers.DecimalField(max_digits=16, decimal_places=4, coerce_to_string=True, **kwargs)
+
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("period", str, enum=list(PRESETS), description="Default 30d; custom needs start and end."),
+    OpenApiParameter("start", OpenApiTypes.DATE, description="First day (custom period), in the org's time zone."),
+    OpenApiParameter("end", OpenApiTypes.DATE, description="Last day, included (custom period)."),
+    OpenApiParameter("model", str, enum=list(AttributionModel.values),
+                     description="Attribution model (default: the organisation's reporting model)."),
+    OpenApiParameter("campaign", OpenApiTypes.UUID, many=True, description="Campaign id(s) to limit the report to."),
+    OpenApiParameter("group", int, description="Ambassador group id."),
+    OpenApiParameter("kind", str, enum=["internal", "external"], description="Kind of ambassador."),
+]
+
+
+class PeriodSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    start = serializers.DateField()
+    end = serializers.DateField(help_text="Included.")
+    time_zone = serializers.CharField(source="tz.key")
+
+
+class RoiFiguresSerializer(serializers.Serializer):
+    revenue = Money(help_text="Revenue credited under the model.")
+    spend = Money(help_text="The campaign cost ledger in the period.")
+    rewards = Money(help_text="Rewards earned by the ambassadors (0 until rewards exist).")
+    time_cost = Money(help_text="Σ shares × minutes per share / 60 × the ambassador's hourly rate.")
+    cost = Money(help_text="spend + rewards + time_cost")
+    profit = Money(help_text="revenue − cost")
+    roi = Ratio(help_text="(revenue − cost) / cost; null when cost is 0.")
+    leads = Count4()
+    customers = Count4()
+    shares = serializers.IntegerField()
+    cost_per_lead = Money(allow_null=True)
+    cost_per_customer = Money(allow_null=True)
+    revenue_per_share = Money(allow_null=True)
+
+
+class CampaignRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    name = serializers.CharField()
+    status = serializers.CharField()
+    minutes_per_share = serializers.DecimalField(max_digits=8, decimal_places=2, coerce_to_string=True)
+
+
+class RoiRowSerializer(serializers.Serializer):
+    campaign = CampaignRefSerializer()
+    figures = RoiFiguresSerializer()
+
+
+class RoiListSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    model = serializers.CharField()
+    currency = serializers.CharField()
+    campaigns = RoiRowSerializer(many=True)
+    total = RoiFiguresSerializer(help_text="The programme: every campaign above together.")
+
+
+class KindSplitSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    revenue = Money()
+    rewards = Money()
+    time_cost = Money()
+    own_cost = Money(help_text="rewards + time_cost (spend is not split by kind).")
+    leads = Count4()
+    customers = Count4()
+    shares = serializers.IntegerField()
+    revenue_per_share = Money(allow_null=True)
+
+
+class AmbassadorTimeSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    shares = serializers.IntegerField()
+    hourly_rate = Money()
+    time_cost = Money()
+    leads = Count4()
+    revenue = Money()
+
+
+class CampaignRoiSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    model = serializers.CharField()
+    currency = serializers.CharField()
+    campaign = CampaignRefSerializer()
+    figures = RoiFiguresSerializer()
+    split = KindSplitSerializer(many=True, help_text="Internal and external ambassadors' own part.")
+    unsplit_spend = Money(help_text="Campaign-level spend, not attributable to a kind of ambassador.")
+    ambassadors = AmbassadorTimeSerializer(many=True)
+
+
+class RatesSerializer(serializers.Serializer):
+    clicks = Ratio(help_text="clicks / shares")
+    unique = Ratio(help_text="unique visitors / clicks")
+    leads = Ratio(help_text="leads / unique visitors")
+    customers = Ratio(help_text="customers / leads")
+    revenue = Money(allow_null=True, help_text="revenue / customers (money per customer)")
+
+
+class FunnelFiguresSerializer(serializers.Serializer):
+    shares = serializers.IntegerField()
+    clicks = serializers.IntegerField(help_text="Creditable clicks (no bots, previews or own clicks).")
+    unique = serializers.IntegerField(help_text="Clicks with no click by the same visitor on the same link in the "
+                                                "24 hours before.")
+    leads = Count4()
+    customers = Count4()
+    revenue = Money()
+    rates = RatesSerializer()
+
+
+class CampaignFunnelSerializer(serializers.Serializer):
+    campaign = CampaignRefSerializer()
+    figures = FunnelFiguresSerializer()
+
+
+class ChannelSerializer(serializers.Serializer):
+    channel = serializers.CharField()
+    shares = serializers.IntegerField()
+    clicks = serializers.IntegerField()
+    unique = serializers.IntegerField()
+    clicks_per_share = Ratio()
+    share_of_clicks = Ratio()
+
+
+class DaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    shares = serializers.IntegerField()
+    clicks = serializers.IntegerField()
+    unique = serializers.IntegerField()
+    leads = Count4()
+    customers = Count4()
+    revenue = Money()
+
+
+class FunnelSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    model = serializers.CharField()
+    currency = serializers.CharField()
+    programme = FunnelFiguresSerializer()
+    campaigns = CampaignFunnelSerializer(many=True, source="by_campaign")
+    channels = ChannelSerializer(many=True)
+    daily = DaySerializer(many=True, help_text="Every local day of the period, zero-filled.")
+
+
+class ModelFiguresSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    leads = Count4()
+    revenue = Money()
+    leads_change = serializers.DecimalField(max_digits=16, decimal_places=4, coerce_to_string=True,
+                                            help_text="Versus the reporting model.")
+    revenue_change = Money(help_text="Versus the reporting model.")
+
+
+class ComparisonRowSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id", help_text="Ambassador or campaign id ('' for the total).")
+    name = serializers.CharField()
+    kind = serializers.CharField(help_text="internal / external for ambassadors, '' otherwise.")
+    models = ModelFiguresSerializer(many=True)
+    leads_spread = serializers.DecimalField(max_digits=16, decimal_places=4, coerce_to_string=True)
+    revenue_spread = Money(help_text="Best model's revenue − worst model's.")
+    best_model = serializers.CharField()
+    worst_model = serializers.CharField()
+
+
+class ComparisonSerializer(serializers.Serializer):
+    period = PeriodSerializer()
+    by = serializers.ChoiceField(choices=list(BY))
+    reporting_model = serializers.CharField()
+    currency = serializers.CharField()
+    rows = ComparisonRowSerializer(many=True)
+    total = ComparisonRowSerializer()
+    totals_may_differ = serializers.BooleanField(
+        source="filtered", help_text="True with a campaign, group or kind filter: a model may credit a "
+                                     "conversion outside the filter, so totals can differ between models.")
+
+
+class _ReportView(APIView):
+    permission_classes = [MinimumRole(Role.MANAGER)]
+
+    def report_filter(self, request):
+        try:
+            return report_filter(request.organization, request.query_params)
+        except ParamError as error:
+            raise ValidationError({error.field: [error.message]}) from None
+
+    def envelope(self, request, f) -> dict:
+        return {"period": f.period, "model": f.model or active_version(request.organization.pk)[1],
+                "currency": request.organization.currency}
+
+
+class RoiListView(_ReportView):
+    """Campaign ROI: one row per campaign and the programme total."""
+
+    @extend_schema(operation_id="reports_roi", parameters=FILTER_PARAMETERS, responses=RoiListSerializer)
+    def get(self, request, org_slug):
+        f = self.report_filter(request)
+        rows = roi_list(f)
+        data = self.envelope(request, f) | {"campaigns": rows[:-1], "total": rows[-1].figures}
+        return Response(RoiListSerializer(data).data)
+
+
+class RoiDetailView(_ReportView):
+    """One campaign's ROI, its internal/external split and each ambassador's time."""
+
+    @extend_schema(operation_id="reports_roi_campaign", parameters=FILTER_PARAMETERS,
+                   responses=CampaignRoiSerializer)
+    def get(self, request, org_slug, public_id):
+        campaign = _campaign(request, public_id)  # Http404 → DRF's 404
+        f = self.report_filter(request)
+        detail = campaign_roi(f, campaign.pk)
+        data = self.envelope(request, f) | {"campaign": campaign, "figures": detail.figures, "split": detail.split,
+                                            "unsplit_spend": detail.unsplit_spend,
+                                            "ambassadors": detail.ambassadors}
+        return Response(CampaignRoiSerializer(data).data)
+
+
+def _funnel_figures(figures) -> dict:
+    return {"shares": figures.shares, "clicks": figures.clicks, "unique": figures.unique, "leads": figures.leads,
+            "customers": figures.customers, "revenue": figures.revenue, "rates": figures.rates}
+
+
+class FunnelView(_ReportView):
+    """The funnel (programme and per campaign), the channel breakdown and the daily series."""
+
+    @extend_schema(operation_id="reports_funnel", parameters=FILTER_PARAMETERS, responses=FunnelSerializer)
+    def get(self, request, org_slug):
+        f = self.report_filter(request)
+        result = funnel(f)
+        data = self.envelope(request, f) | {
+            "programme": _funnel_figures(result.programme),
+            "by_campaign": [{"campaign": row.campaign, "figures": _funnel_figures(row.figures)}
+                            for row in result.by_campaign],
+            "channels": result.channels, "daily": result.daily}
+        return Response(FunnelSerializer(data).data)
+
+
+class ModelsView(_ReportView):
+    """Leads and revenue under all five models side by side, per ambassador or per campaign."""
+
+    @extend_schema(operation_id="reports_models", parameters=[
+        *FILTER_PARAMETERS, OpenApiParameter("by", str, enum=list(BY), description="Rows: ambassador (default) "
+                                                                                   "or campaign.")],
+        responses=ComparisonSerializer)
+    def get(self, request, org_slug):
+        f = self.report_filter(request)
+        by = request.query_params.get("by") or "ambassador"
+        if by not in BY:
+            raise ValidationError({"by": [f"Compare by one of {', '.join(BY)}."]})
+        comparison = model_comparison(f, by)
+        data = {"period": f.period, "by": by, "reporting_model": comparison.reporting_model,
+                "currency": request.organization.currency, "rows": comparison.rows, "total": comparison.total,
+                "filtered": comparison.filtered}
+        return Response(ComparisonSerializer(data).data)

@@ -1,0 +1,258 @@
+"""The building blocks every report sums: clicks, credits, shares, spend, ambassadors.
+
+Each `*_sums(f, by)` returns {key: totals}, where key is a tuple of the `by` fields' values
+(ambassador_id, campaign_id, channel, day, model …) in that order; () sums everything.
+Days are local days of the organisation; filters (campaigns, group, kind) apply everywhere."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import BigIntegerField, Count, Q, Sum
+from django.db.models.functions import Cast, TruncDate
+
+from ambassadors.models import Ambassador
+from campaigns.models import Campaign, CampaignCost, ShareEvent
+from tracking.models import DailyAmbassadorClicks, DailyAmbassadorCredits, DailyClickRollup, DailyCreditRollup
+from tracking.selectors import active_version
+
+from ..filters import ReportFilter
+from ..periods import Period
+
+CLICK_FIELDS = ("clicks", "unique_clicks", "total", "bot_clicks", "self_clicks")
+LEAD_UNIT = Decimal("0.0001")
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class AmbassadorInfo:
+    id: int
+    public_id: str
+    name: str
+    email: str
+    kind: str
+    status: str
+    hourly_rate: Decimal
+
+
+def ambassadors(f: ReportFilter) -> dict[int, AmbassadorInfo]:
+    """The ambassadors the filter covers (every status: a removed ambassador keeps their history)."""
+    queryset = Ambassador.objects.filter(organization_id=f.organization_id)
+    if f.group_id is not None:
+        queryset = queryset.filter(groups__id=f.group_id)
+    if f.kind is not None:
+        queryset = queryset.filter(kind=f.kind)
+    return {row[0]: AmbassadorInfo(row[0], str(row[1]), row[2], row[3], row[4], row[5], row[6])
+            for row in queryset.values_list("id", "public_id", "display_name", "email", "kind", "status",
+                                            "hourly_rate")}
+
+
+def campaigns(f: ReportFilter) -> dict[int, Campaign]:
+    queryset = Campaign.objects.filter(organization_id=f.organization_id)
+    if f.campaign_ids is not None:
+        queryset = queryset.filter(id__in=f.campaign_ids)
+    return {campaign.id: campaign for campaign in queryset}
+
+
+def _ambassador_ids(f: ReportFilter):
+    """The filter's ambassadors as a subquery (one SQL statement, no long IN list)."""
+    queryset = Ambassador.objects.filter(organization_id=f.organization_id)
+    if f.group_id is not None:
+        queryset = queryset.filter(groups__id=f.group_id)
+    if f.kind is not None:
+        queryset = queryset.filter(kind=f.kind)
+    return queryset.values("id")
+
+
+def _scoped(queryset, f: ReportFilter, *, ambassador_field="ambassador_id", campaign_field="campaign_id"):
+    if f.campaign_ids is not None:
+        queryset = queryset.filter(**{f"{campaign_field}__in": f.campaign_ids})
+    if f.filters_ambassadors:
+        queryset = queryset.filter(**{f"{ambassador_field}__in": _ambassador_ids(f)})
+    return queryset
+
+
+def _group(queryset, by, **aggregates) -> list[dict]:
+    """GROUP BY `by` (rows of dicts); with no fields, one row of totals (`.values()` with no
+    fields would group by every column instead)."""
+    if not by:
+        return [queryset.order_by().aggregate(**aggregates)]
+    return list(queryset.values(*by).order_by().annotate(**aggregates))
+
+
+# Sums that need neither campaign nor channel read the per-ambassador rollups (~50x fewer rows).
+AMBASSADOR_CLICK_KEYS = {"ambassador_id", "day"}
+AMBASSADOR_CREDIT_KEYS = {"ambassador_id", "day", "model"}
+
+
+def click_sums(f: ReportFilter, by: tuple[str, ...] = ("ambassador_id",)) -> dict[tuple, dict[str, int]]:
+    table = (DailyAmbassadorClicks if f.campaign_ids is None and set(by) <= AMBASSADOR_CLICK_KEYS
+             else DailyClickRollup)
+    rows = _group(_scoped(table.objects.filter(organization_id=f.organization_id,
+                                               day__gte=f.period.start, day__lte=f.period.end), f),
+                  by, **{name: Sum(name) for name in CLICK_FIELDS})
+    return {tuple(row[field] for field in by): {name: row[name] or 0 for name in CLICK_FIELDS} for row in rows}
+
+
+def credit_sums(f: ReportFilter, by: tuple[str, ...] = ("ambassador_id",), *, all_models: bool = False,
+                active: tuple[int, str] | None = None) -> dict[tuple, dict[str, Decimal]]:
+    """Leads, customers (fractional under split models) and revenue credited, of the active
+    credits version (never a half-recomputed one) and the filter's model (or every model).
+    `active`: tracking.selectors.active_version()'s answer when the caller already has it (one
+    read per report, so that all of a report's sums are of the same version)."""
+    version, reporting_model = active or active_version(f.organization_id)
+    table = (DailyAmbassadorCredits if f.campaign_ids is None and set(by) <= AMBASSADOR_CREDIT_KEYS
+             else DailyCreditRollup)
+    queryset = table.objects.filter(organization_id=f.organization_id, version=version,
+                                    day__gte=f.period.start, day__lte=f.period.end)
+    if not all_models:
+        queryset = queryset.filter(model=f.model or reporting_model)
+    rows = _group(_scoped(queryset, f), by, leads=Sum("leads"), customers=Sum("customers"),
+                  revenue_cents=Sum("revenue_cents"))
+    return {tuple(row[field] for field in by): {
+        "leads": Decimal(row["leads"] or 0).scaleb(-4),
+        "customers": Decimal(row["customers"] or 0).scaleb(-4),
+        "revenue": Decimal(row["revenue_cents"] or 0).scaleb(-2),
+    } for row in rows}
+
+
+def share_counts(f: ReportFilter, by: tuple[str, ...] = ("ambassador_id",)) -> dict[tuple, int]:
+    """Shares recorded in the period (ShareEvent; `day` is the local day of shared_at)."""
+    queryset = _scoped(ShareEvent.objects.filter(organization_id=f.organization_id, shared_at__gte=f.period.start_at,
+                                                 shared_at__lt=f.period.end_at), f)
+    if "day" in by:
+        queryset = queryset.annotate(day=TruncDate("shared_at", tzinfo=f.period.tz))
+    rows = _group(queryset, by, shares=Count("id"))
+    return {tuple(row[field] for field in by): row["shares"] for row in rows}
+
+
+# --- a period and the one before it, in one query per source (leaderboards rank both) -------------
+
+def _union(now: ReportFilter, before: ReportFilter) -> ReportFilter:
+    if before.period.end + timedelta(days=1) != now.period.start or replace(before, period=now.period) != now:
+        raise ValueError("the periods must be adjacent and the filters otherwise equal")
+    return now.with_period(Period(before.period.start, now.period.end, now.period.tz, now.period.key))
+
+
+def _pair_rows(queryset, by: tuple[str, ...], names: tuple[str, ...], aggregate, in_now: Q) -> list[tuple]:
+    """GROUP BY `by` with each name summed twice, inside and outside `in_now`; plain tuples
+    straight from the cursor (a leaderboard has thousands of rows, and the ORM's per-row
+    conversions cost more than the query)."""
+    if not by:
+        raise ValueError("group by at least one field")
+    columns = {}
+    for name in names:
+        # As bigint: PostgreSQL's SUM of bigint is numeric, which arrives as a slower Decimal.
+        columns[f"{name}__now"] = Cast(aggregate(name, filter=in_now), BigIntegerField())
+        columns[f"{name}__before"] = Cast(aggregate(name, filter=~in_now), BigIntegerField())
+    sql, params = (queryset.values(*by).order_by().annotate(**columns).values_list(*by, *columns)
+                   .query.sql_with_params())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _split(rows: list[tuple], by: tuple[str, ...], names: tuple[str, ...], convert) -> tuple[dict, dict]:
+    """Rows of (*key, name1 now, name1 before, name2 now, …) → ({key: {name: value}} now, … before).
+    A key is in a period's dict when its first column isn't NULL there (it had rows in it)."""
+    width = len(by)
+    result: tuple[dict, dict] = ({}, {})
+    for row in rows:
+        key = row[:width]
+        for index in (0, 1):
+            if row[width + index] is not None:
+                result[index][key] = {name: convert(name, row[width + 2 * position + index])
+                                      for position, name in enumerate(names)}
+    return result
+
+
+def _count(name, value) -> int:
+    return int(value or 0)
+
+
+def click_sums_pair(now: ReportFilter, before: ReportFilter, by: tuple[str, ...] = ("ambassador_id",), *,
+                    fields: tuple[str, ...] = CLICK_FIELDS) -> tuple[dict, dict]:
+    """click_sums(now, by) and click_sums(before, by) in one query (only `fields`); `before` is
+    the period just before."""
+    f = _union(now, before)
+    table = (DailyAmbassadorClicks if f.campaign_ids is None and set(by) <= AMBASSADOR_CLICK_KEYS
+             else DailyClickRollup)
+    queryset = _scoped(table.objects.filter(organization_id=f.organization_id, day__gte=f.period.start,
+                                            day__lte=f.period.end), f)
+    rows = _pair_rows(queryset, by, fields, Sum, Q(day__gte=now.period.start))
+    return _split(rows, by, fields, _count)
+
+
+_CREDIT_COLUMNS = ("leads", "customers", "revenue_cents")
+
+
+def _credit_value(name, value) -> Decimal:
+    return Decimal(value or 0).scaleb(-2 if name == "revenue_cents" else -4)
+
+
+def credit_sums_pair(now: ReportFilter, before: ReportFilter, by: tuple[str, ...] = ("ambassador_id",), *,
+                     active: tuple[int, str] | None = None) -> tuple[dict, dict]:
+    """credit_sums(now, by) and credit_sums(before, by) in one query."""
+    f = _union(now, before)
+    version, reporting_model = active or active_version(f.organization_id)
+    table = (DailyAmbassadorCredits if f.campaign_ids is None and set(by) <= AMBASSADOR_CREDIT_KEYS
+             else DailyCreditRollup)
+    queryset = _scoped(table.objects.filter(organization_id=f.organization_id, version=version,
+                                            model=f.model or reporting_model, day__gte=f.period.start,
+                                            day__lte=f.period.end), f)
+    rows = _pair_rows(queryset, by, _CREDIT_COLUMNS, Sum, Q(day__gte=now.period.start))
+    parts = _split(rows, by, _CREDIT_COLUMNS, _credit_value)
+    return tuple({key: {"leads": value["leads"], "customers": value["customers"], "revenue": value["revenue_cents"]}
+                  for key, value in part.items()} for part in parts)
+
+
+def share_counts_pair(now: ReportFilter, before: ReportFilter,
+                      by: tuple[str, ...] = ("ambassador_id",)) -> tuple[dict, dict]:
+    """share_counts(now, by) and share_counts(before, by) in one query."""
+    f = _union(now, before)
+    queryset = _scoped(ShareEvent.objects.filter(organization_id=f.organization_id, shared_at__gte=f.period.start_at,
+                                                 shared_at__lt=f.period.end_at), f)
+    rows = _pair_rows(queryset, by, ("id",), Count,
+                      Q(shared_at__gte=now.period.start_at))
+    # COUNT is 0, not NULL, for a period without rows: keep the keys that have shares.
+    parts = _split(rows, by, ("id",), _count)
+    return tuple({key: value["id"] for key, value in part.items() if value["id"]} for part in parts)
+
+
+def spend_sums(f: ReportFilter, by: tuple[str, ...] = ("campaign_id",)) -> dict[tuple, Decimal]:
+    """The campaigns' cost ledger in the period (by the cost's date)."""
+    queryset = CampaignCost.objects.filter(organization_id=f.organization_id, date__gte=f.period.start,
+                                           date__lte=f.period.end)
+    if f.campaign_ids is not None:
+        queryset = queryset.filter(campaign_id__in=f.campaign_ids)
+    field_map = {"campaign_id": "campaign_id", "day": "date", "category": "category"}
+    rows = _group(queryset, [field_map[field] for field in by], amount=Sum("amount"))
+    return {tuple(row[field_map[field]] for field in by): row["amount"] or Decimal("0.00") for row in rows}
+
+
+def merge(*sources: dict[tuple, object]) -> set[tuple]:
+    """Every key found in any of the sources."""
+    keys: set[tuple] = set()
+    for source in sources:
+        keys.update(source)
+    return keys
+
+
+def zero_clicks() -> dict[str, int]:
+    return dict.fromkeys(CLICK_FIELDS, 0)
+
+
+def zero_credits() -> dict[str, Decimal]:
+    return {"leads": Decimal("0.0000"), "customers": Decimal("0.0000"), "revenue": Decimal("0.00")}
+
+
+def group_by_first(source: dict[tuple, object]) -> dict[object, dict[tuple, object]]:
+    """{(a, b): v} → {a: {(b,): v}}."""
+    grouped: dict[object, dict[tuple, object]] = defaultdict(dict)
+    for key, value in source.items():
+        grouped[key[0]][key[1:]] = value
+    return grouped

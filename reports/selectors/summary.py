@@ -1,0 +1,246 @@
+"""The programme at a glance: key figures of a period (and the change against the period just
+before), the top ambassadors, the per-ambassador table of the e-mail digest's CSV, and the
+daily series of the dashboard's chart. Everything is summed from the building blocks in
+base.py (rollups, credits, shares, the cost ledger), so the dashboard, the digest e-mail and
+its CSV always agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date
+from decimal import Decimal
+
+from ambassadors.models import Status
+from tracking.selectors import active_version
+
+from ..filters import ReportFilter
+from ..roi import ZERO, roi_figures, time_cost
+from .base import (
+    AmbassadorInfo,
+    ambassadors,
+    campaigns,
+    click_sums,
+    credit_sums,
+    merge,
+    share_counts,
+    spend_sums,
+    zero_clicks,
+    zero_credits,
+)
+
+PERCENT = Decimal("0.1")
+
+
+@dataclass(frozen=True)
+class Figures:
+    shares: int
+    clicks: int
+    unique_clicks: int
+    leads: Decimal
+    customers: Decimal
+    revenue: Decimal
+    spend: Decimal
+    rewards: Decimal
+    time_cost: Decimal
+    cost: Decimal
+    profit: Decimal
+    roi: Decimal | None
+    cost_per_lead: Decimal | None
+
+
+@dataclass(frozen=True)
+class KeyFigures:
+    current: Figures
+    previous: Figures
+    # field → change in % against the previous period (None: nothing to compare with); ROI's in points
+    change: dict[str, Decimal | None]
+
+    def cards(self) -> list[dict]:
+        """The figures shown as cards: name, label, value now and before, change in % (ROI's in
+        points), each also formatted for display."""
+        cards = []
+        for name, label, kind in CARDS:
+            value, previous, change = getattr(self.current, name), getattr(self.previous, name), self.change.get(name)
+            cards.append({"name": name, "label": label, "value": value, "previous": previous, "change": change,
+                          "kind": kind, "display": display(value, kind), "previous_display": display(previous, kind),
+                          "change_display": change_display(change, "pp" if kind == "ratio" else "%"),
+                          "trend": "up" if change and change > 0 else "down" if change and change < 0 else "flat"})
+        return cards
+
+
+def display(value, kind: str) -> str:
+    """1,234 · 12.5 (leads under split models) · 1,234.50 (money) · 12.5 % (ROI) · — (none)."""
+    if value is None:
+        return "—"
+    if kind == "money":
+        return f"{value:,.2f}"
+    if kind == "ratio":
+        return f"{value * 100:,.1f} %"
+    if kind == "share":
+        text = f"{Decimal(value).quantize(Decimal('0.01')):,.2f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return f"{value:,}"
+
+
+def change_display(change: Decimal | None, unit: str) -> str:
+    if change is None:
+        return "—"
+    sign = "+" if change > 0 else "−" if change < 0 else "±"
+    return f"{sign}{abs(change):,.1f} {unit}"
+
+
+CARDS = [  # name, label, kind (how it is formatted)
+    ("shares", "Shares", "count"),
+    ("clicks", "Clicks", "count"),
+    ("unique_clicks", "Unique visitors", "count"),
+    ("leads", "Leads", "share"),
+    ("customers", "Customers", "share"),
+    ("revenue", "Revenue", "money"),
+    ("cost", "Cost", "money"),
+    ("roi", "ROI", "ratio"),
+]
+
+
+def figures(f: ReportFilter, *, people: dict[int, AmbassadorInfo] | None = None,
+            minutes: dict[int, Decimal] | None = None, active: tuple[int, str] | None = None) -> Figures:
+    """The programme's totals in f's period. people (ambassadors(f)), minutes (each campaign's
+    minutes per share) and active (the credits version and reporting model) don't depend on the
+    period: key_figures reads them once for both periods."""
+    clicks = sum_values(click_sums(f, ()), zero_clicks())  # one row of totals
+    credits = sum_values(credit_sums(f, (), active=active), zero_credits())
+    shares_by = share_counts(f, ("ambassador_id", "campaign_id"))
+    spend = sum(spend_sums(f, ("campaign_id",)).values(), ZERO)
+    if people is None:
+        people = ambassadors(f)
+    if minutes is None:
+        minutes = campaign_minutes(f)
+    time = ZERO
+    for (ambassador_id, campaign_id), count in shares_by.items():
+        info = people.get(ambassador_id)
+        if info is not None and campaign_id in minutes:
+            time += time_cost(count, minutes[campaign_id], info.hourly_rate)
+    shares = sum(shares_by.values())
+    roi = roi_figures(revenue=credits["revenue"], spend=spend, time=time, leads=credits["leads"],
+                      customers=credits["customers"], shares=shares)
+    return Figures(shares=shares, clicks=clicks["clicks"], unique_clicks=clicks["unique_clicks"],
+                   leads=credits["leads"], customers=credits["customers"], revenue=roi.revenue, spend=roi.spend,
+                   rewards=roi.rewards, time_cost=roi.time_cost, cost=roi.cost, profit=roi.profit, roi=roi.roi,
+                   cost_per_lead=roi.cost_per_lead)
+
+
+def key_figures(f: ReportFilter) -> KeyFigures:
+    """The figures of the filter's period and of the period just before, and the change in %."""
+    shared = {"people": ambassadors(f), "minutes": campaign_minutes(f), "active": active_version(f.organization_id)}
+    current, previous = figures(f, **shared), figures(f.with_period(f.period.previous()), **shared)
+    change = {}
+    for field in fields(Figures):
+        now, before = getattr(current, field.name), getattr(previous, field.name)
+        change[field.name] = percent_change(now, before)
+    # ROI is itself a ratio: its change is in percentage points, not a percentage of a percentage.
+    change["roi"] = (None if current.roi is None or previous.roi is None
+                     else ((current.roi - previous.roi) * 100).quantize(PERCENT))
+    return KeyFigures(current, previous, change)
+
+
+def campaign_minutes(f: ReportFilter) -> dict[int, Decimal]:
+    return {campaign_id: campaign.minutes_per_share for campaign_id, campaign in campaigns(f).items()}
+
+
+def percent_change(now, before) -> Decimal | None:
+    """(now − before) / before in %, one decimal; None when there is nothing to compare with."""
+    if now is None or before is None or not before:
+        return None
+    return ((Decimal(now) - Decimal(before)) * 100 / abs(Decimal(before))).quantize(PERCENT)
+
+
+def sum_values(source: dict[tuple, dict], zero: dict) -> dict:
+    totals = dict(zero)
+    for values in source.values():
+        for name, value in values.items():
+            totals[name] += value
+    return totals
+
+
+@dataclass(frozen=True)
+class AmbassadorRow:
+    ambassador_id: int
+    name: str
+    kind: str
+    shares: int
+    clicks: int
+    unique_clicks: int
+    leads: Decimal
+    customers: Decimal
+    revenue: Decimal
+
+    @property
+    def leads_display(self) -> str:
+        return display(self.leads, "share")
+
+    @property
+    def customers_display(self) -> str:
+        return display(self.customers, "share")
+
+    @property
+    def revenue_display(self) -> str:
+        return display(self.revenue, "money")
+
+
+TABLE_HEADER = ("ambassador", "kind", "shares", "clicks", "unique_clicks", "leads", "customers", "revenue")
+
+
+def ambassador_rows(f: ReportFilter, *, only_active_or_busy: bool = True) -> list[AmbassadorRow]:
+    """One row per ambassador with something in the period (and every active ambassador, with
+    zeros), best first: revenue, then leads, then clicks, then name."""
+    people = ambassadors(f)
+    clicks = click_sums(f, ("ambassador_id",))
+    credits = credit_sums(f, ("ambassador_id",))
+    shares = share_counts(f, ("ambassador_id",))
+    keys = merge(clicks, credits, shares)
+    if only_active_or_busy:
+        keys |= {(ambassador_id,) for ambassador_id, info in people.items() if info.status == Status.ACTIVE}
+    else:
+        keys |= {(ambassador_id,) for ambassador_id in people}
+    rows = []
+    for key in keys:
+        ambassador_id = key[0]
+        info = people.get(ambassador_id) or _unknown(ambassador_id)
+        click = clicks.get(key, zero_clicks())
+        credit = credits.get(key, zero_credits())
+        rows.append(AmbassadorRow(ambassador_id, info.name, info.kind, shares.get(key, 0), click["clicks"],
+                                  click["unique_clicks"], credit["leads"], credit["customers"], credit["revenue"]))
+    rows.sort(key=lambda row: (-row.revenue, -row.leads, -row.clicks, row.name.lower(), row.ambassador_id))
+    return rows
+
+
+def _unknown(ambassador_id: int) -> AmbassadorInfo:
+    return AmbassadorInfo(ambassador_id, "", f"Deleted ambassador #{ambassador_id}", "", "", Status.REMOVED, ZERO)
+
+
+def top_ambassadors(f: ReportFilter, n: int = 5) -> list[AmbassadorRow]:
+    """The `n` ambassadors with the most revenue credited, then the most leads (ties: clicks,
+    name); only ambassadors with clicks, leads or revenue in the period."""
+    return [row for row in ambassador_rows(f) if row.revenue or row.leads or row.clicks][:n]
+
+
+def ambassador_table_rows(f: ReportFilter) -> list[tuple]:
+    """The digest CSV's rows (TABLE_HEADER): name, kind, shares, clicks, unique clicks, leads,
+    customers, revenue; numbers as plain decimals."""
+    return [(row.name, row.kind, row.shares, row.clicks, row.unique_clicks, row.leads, row.customers, row.revenue)
+            for row in ambassador_rows(f)]
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    clicks: int
+    leads: Decimal
+    revenue: Decimal
+
+
+def daily_series(f: ReportFilter) -> list[Day]:
+    """Clicks, leads and revenue of each local day of the period (zeros included), from the rollups."""
+    clicks = click_sums(f, ("day",))
+    credits = credit_sums(f, ("day",))
+    return [Day(day, clicks.get((day,), zero_clicks())["clicks"], credits.get((day,), zero_credits())["leads"],
+                credits.get((day,), zero_credits())["revenue"]) for day in f.period.each_day()]

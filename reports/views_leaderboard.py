@@ -1,0 +1,115 @@
+"""The leaderboard page (ranking and fair view), its CSV, and the points rules page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from tenancy.models import Role
+from tenancy.roles import role_required
+from tracking.models import AttributionModel
+from tracking.selectors import active_version
+
+from .csv_export import csv_response
+from .forms import LeaderboardFilterForm, PointsRulesForm
+from .params import ParamError, report_filter
+from .periods import DEFAULT as DEFAULT_PERIOD
+from .selectors.leaderboard import METRICS, fair_view, leaderboard, leaderboard_totals, metric_param
+from .selectors.points import points_model, points_rules
+from .services import RulesError, update_points_rules
+
+VIEWS = ("ranking", "fair")
+LEADER_HEADER = ["rank", "previous_rank", "movement", "ambassador_id", "name", "kind", "status", "shares", "clicks",
+                 "unique_clicks", "leads", "customers", "revenue", "points"]
+FAIR_HEADER = ["section", "key", "name", "ambassadors", "active", "shares", "clicks", "leads", "revenue", "points",
+               "avg_shares", "avg_clicks", "avg_leads", "avg_revenue", "avg_points"]
+
+
+def parse(request):
+    """(ReportFilter, metric, view) from the query string; ParamError on a bad parameter."""
+    f = report_filter(request.organization, request.GET)
+    metric = metric_param(request.GET)
+    view = request.GET.get("view") or "ranking"
+    if view not in VIEWS:
+        raise ParamError("view", f"Unknown view “{view}”; use ranking or fair.")
+    return f, metric, view
+
+
+def leader_csv_row(row) -> list:
+    return [row.rank, row.previous_rank, row.movement, row.public_id, row.name, row.kind, row.status, row.shares,
+            row.clicks, row.unique_clicks, row.leads, row.customers, row.revenue, row.points]
+
+
+def fair_csv_row(row) -> list:
+    return [row.section, row.key, row.name, row.ambassadors, row.active, row.shares, row.clicks, row.leads,
+            row.revenue, row.points, row.avg_shares, row.avg_clicks, row.avg_leads, row.avg_revenue, row.avg_points]
+
+
+@role_required(Role.MANAGER)
+def report_leaderboard(request, org_slug):
+    organization = request.organization
+    context = {"metrics": METRICS, "error": None, "rows": None, "fair": None}
+    status = 200
+    try:
+        f, metric, view = parse(request)
+    except ParamError as error:
+        context["error"] = error
+        status = 400
+        metric, view = request.GET.get("metric") or "points", request.GET.get("view") or "ranking"
+        reporting_model = active_version(organization.pk)[1]
+    else:
+        reporting_model = points_model(f)
+        context.update(filter=f, period=f.period, model=f.model or reporting_model,
+                       model_label=AttributionModel(f.model or reporting_model).label.lower())
+        if view == "fair":
+            context["fair"] = fair_view(f)
+        else:
+            rows = leaderboard(f, metric)
+            context.update(rows=rows, totals=leaderboard_totals(rows))
+    query = request.GET.copy()
+    query.pop("view", None)
+    base = reverse("report_leaderboard", args=[org_slug])
+    fair_query, ranking_query = query.copy(), query.copy()
+    fair_query["view"] = "fair"
+    # The form shows what the report uses: an absent period is the default one, not the first choice.
+    shown = request.GET.copy()
+    if not shown.get("period"):
+        shown["period"] = DEFAULT_PERIOD
+    context.update(
+        form=LeaderboardFilterForm(organization, shown, reporting_model=reporting_model),
+        metric=metric, metric_label=METRICS.get(metric, metric), view=view,
+        reporting_model=reporting_model, rules=points_rules(organization.pk),
+        ranking_url=f"{base}?{ranking_query.urlencode()}", fair_url=f"{base}?{fair_query.urlencode()}",
+        csv_url=f"{reverse('report_leaderboard_csv', args=[org_slug])}?{request.GET.urlencode()}")
+    return render(request, "reports/leaderboard.html", context, status=status)
+
+
+@role_required(Role.MANAGER)
+def report_leaderboard_csv(request, org_slug):
+    try:
+        f, metric, view = parse(request)
+    except ParamError as error:
+        return render(request, "reports/leaderboard_error.html", {"error": error}, status=400)
+    stamp = f"{f.period.start:%Y%m%d}-{f.period.end:%Y%m%d}"
+    if view == "fair":
+        return csv_response(f"leaderboard-fair-{stamp}.csv", FAIR_HEADER, map(fair_csv_row, fair_view(f)))
+    return csv_response(f"leaderboard-{metric}-{stamp}.csv", LEADER_HEADER,
+                        map(leader_csv_row, leaderboard(f, metric)))
+
+
+@role_required(Role.ADMIN)
+def manage_points_rules(request, org_slug):
+    rules = points_rules(request.organization.pk)
+    form = PointsRulesForm(request.POST or None, instance=rules)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_points_rules(request.organization.pk, **{name: form.cleaned_data[name] for name in form.fields})
+        except RulesError as error:
+            for field, field_messages in error.errors.items():
+                for message in field_messages:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            messages.success(request, "Saved. Points everywhere are now computed with these rules.")
+            return redirect("points_rules", org_slug=org_slug)
+    return render(request, "reports/points_rules.html", {"form": form, "rules": rules})

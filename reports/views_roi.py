@@ -1,0 +1,279 @@
+"""Pages and CSV exports of campaign ROI, the funnel and the model comparison (managers and up).
+
+Each page reads its period and filters from the query string (reports.params); a bad value is
+answered 400 with the page and the message. Every table has a streamed CSV with the same
+numbers (same selectors, same rounding) and the same query string."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.http import Http404
+from django.shortcuts import render
+
+from ambassadors.models import AmbassadorGroup, Kind
+from campaigns.models import Campaign
+from tenancy.models import Role
+from tenancy.roles import role_required
+from tracking.models import AttributionModel
+from tracking.selectors import active_version
+
+from .charts import hbars
+from .csv_export import csv_response
+from .params import ParamError, report_filter
+from .periods import DEFAULT, PRESETS
+from .selectors.comparison import BY, MODELS, ComparisonError, model_comparison
+from .selectors.funnel import STEPS, funnel
+from .selectors.roi import campaign_roi, roi_list
+
+FUNNEL_TABLES = ("steps", "campaigns", "channels", "daily")
+DETAIL_TABLES = ("figures", "split", "ambassadors")
+
+
+# --- shared -------------------------------------------------------------------------------------
+
+def _filter_context(request) -> dict:
+    """What the filter form shows: the choices and the values asked for."""
+    get = request.GET
+    return {
+        "periods": list(PRESETS.items()), "period_key": get.get("period") or DEFAULT,
+        "start": get.get("start", ""), "end": get.get("end", ""),
+        "models": AttributionModel.choices, "model_key": get.get("model", ""),
+        "campaign_choices": [(str(pk), name) for pk, name in
+                             Campaign.objects.filter(organization_id=request.organization.pk)
+                             .order_by("name", "pk").values_list("public_id", "name")],
+        "campaigns_selected": get.getlist("campaign"),
+        "groups": list(AmbassadorGroup.objects.filter(organization_id=request.organization.pk)
+                       .order_by("name").values_list("pk", "name")),
+        "group_key": get.get("group", ""), "kinds": Kind.choices, "kind_key": get.get("kind", ""),
+        "query": get.urlencode(),
+    }
+
+
+def _model_label(organization_id: int, f) -> tuple[str, str]:
+    model = f.model or active_version(organization_id)[1]
+    return model, AttributionModel(model).label
+
+
+def _page(request, template: str, build) -> object:
+    """Render `template` with the filter form and what `build(f)` returns; 400 with the
+    message for a bad parameter."""
+    context = _filter_context(request)
+    try:
+        f = report_filter(request.organization, request.GET)
+        context.update(build(f))
+    except ParamError as error:
+        context.update(error=error.message, error_field=error.field)
+        return render(request, template, context, status=400)
+    context.update(f=f, period=f.period)
+    context["model"], context["model_label"] = _model_label(request.organization.pk, f)
+    return render(request, template, context)
+
+
+def _csv_filter(request):
+    try:
+        return report_filter(request.organization, request.GET), None
+    except ParamError as error:
+        return None, _bad_csv(request, error.message)
+
+
+def _bad_csv(request, message: str):
+    return render(request, "reports/roi_bad_csv.html", {"error": message}, status=400)
+
+
+def _campaign(request, public_id) -> Campaign:
+    try:
+        parsed = public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id))
+    except ValueError:
+        raise Http404("No such campaign.") from None
+    campaign = Campaign.objects.filter(organization_id=request.organization.pk, public_id=parsed).first()
+    if campaign is None:
+        raise Http404("No such campaign.")
+    return campaign
+
+
+def _stamp(f) -> str:
+    return f"{f.period.start:%Y%m%d}-{f.period.end:%Y%m%d}"
+
+
+# --- ROI ----------------------------------------------------------------------------------------
+
+ROI_HEADER = ["campaign", "campaign_id", "status", "revenue", "spend", "rewards", "time_cost", "cost", "profit",
+              "roi", "leads", "customers", "shares", "cost_per_lead", "cost_per_customer", "revenue_per_share"]
+
+
+def roi_csv_rows(rows):
+    for row in rows:
+        fig = row.figures
+        campaign = row.campaign
+        yield [campaign.name if campaign else "Total (programme)", str(campaign.public_id) if campaign else "",
+               campaign.status if campaign else "", fig.revenue, fig.spend, fig.rewards, fig.time_cost, fig.cost,
+               fig.profit, fig.roi, fig.leads, fig.customers, fig.shares, fig.cost_per_lead, fig.cost_per_customer,
+               fig.revenue_per_share]
+
+
+@role_required(Role.MANAGER)
+def roi_page(request, org_slug):
+    def build(f):
+        rows = roi_list(f)
+        return {"rows": rows[:-1], "total": rows[-1]}
+    return _page(request, "reports/roi.html", build)
+
+
+@role_required(Role.MANAGER)
+def roi_csv(request, org_slug):
+    f, bad = _csv_filter(request)
+    if bad:
+        return bad
+    return csv_response(f"roi-{_stamp(f)}.csv", ROI_HEADER, roi_csv_rows(roi_list(f)))
+
+
+def detail_csv_table(detail, table: str):
+    fig = detail.figures
+    if table == "figures":
+        header = ["item", "value"]
+        rows = [("revenue", fig.revenue), ("spend", fig.spend), ("rewards", fig.rewards),
+                ("time_cost", fig.time_cost), ("cost", fig.cost), ("profit", fig.profit), ("roi", fig.roi),
+                ("leads", fig.leads), ("customers", fig.customers), ("shares", fig.shares),
+                ("minutes_per_share", detail.campaign.minutes_per_share), ("cost_per_lead", fig.cost_per_lead),
+                ("cost_per_customer", fig.cost_per_customer), ("revenue_per_share", fig.revenue_per_share)]
+    elif table == "split":
+        header = ["kind", "revenue", "rewards", "time_cost", "own_cost", "leads", "customers", "shares",
+                  "revenue_per_share"]
+        rows = [[s.kind, s.revenue, s.rewards, s.time_cost, s.own_cost, s.leads, s.customers, s.shares,
+                 s.revenue_per_share] for s in detail.split]
+        rows.append(["spend (campaign-level, not split)", "", "", "", detail.unsplit_spend, "", "", "", ""])
+    else:
+        header = ["ambassador", "ambassador_id", "kind", "shares", "hourly_rate", "time_cost", "leads", "revenue"]
+        rows = [[a.name, a.public_id, a.kind, a.shares, a.hourly_rate, a.time_cost, a.leads, a.revenue]
+                for a in detail.ambassadors]
+    return header, rows
+
+
+@role_required(Role.MANAGER)
+def roi_detail_page(request, org_slug, public_id):
+    campaign = _campaign(request, public_id)
+
+    def build(f):
+        detail = campaign_roi(f, campaign.pk)
+        return {"detail": detail, "campaign": campaign, "fig": detail.figures,
+                "split_own_cost": sum((s.own_cost for s in detail.split), Decimal("0.00"))}
+    return _page(request, "reports/roi_detail.html", build)
+
+
+@role_required(Role.MANAGER)
+def roi_detail_csv(request, org_slug, public_id):
+    campaign = _campaign(request, public_id)
+    table = request.GET.get("table") or "figures"
+    if table not in DETAIL_TABLES:
+        return _bad_csv(request, f"Unknown table “{table}”; use one of {', '.join(DETAIL_TABLES)}.")
+    f, bad = _csv_filter(request)
+    if bad:
+        return bad
+    header, rows = detail_csv_table(campaign_roi(f, campaign.pk), table)
+    return csv_response(f"roi-{campaign.slug}-{table}-{_stamp(f)}.csv", header, rows)
+
+
+# --- funnel -------------------------------------------------------------------------------------
+
+def _bars(daily, key: str, width: int = 720, height: int = 120) -> dict:
+    """A server-rendered bar chart of one daily series (SVG coordinates)."""
+    top = max((getattr(row, key) for row in daily), default=0) or 1
+    step = width / max(len(daily), 1)
+    bars = []
+    for i, row in enumerate(daily):
+        value = getattr(row, key)
+        h = round(float(Decimal(value) / Decimal(top)) * (height - 10), 1)  # drawing only, not a figure
+        bars.append({"x": round(i * step, 1), "y": round(height - h, 1), "w": max(round(step - 1, 1), 1), "h": h,
+                     "day": row.day, "value": value})
+    return {"bars": bars, "width": width, "height": height, "top": top, "key": key}
+
+
+def funnel_csv_table(result, table: str):
+    step_keys = [key for key, _ in STEPS]
+    if table == "steps":
+        header = ["step", "label", "value", "rate_from_previous"]
+        rows = [[s.key, s.label, s.value, s.rate] for s in result.programme.steps]
+    elif table == "campaigns":
+        header = ["campaign", "campaign_id", *step_keys, *[f"rate_{key}" for key in step_keys[1:]]]
+        rows = [[row.campaign.name, str(row.campaign.public_id), *[getattr(row.figures, key) for key in step_keys],
+                 *row.figures.rates.values()] for row in result.by_campaign]
+    elif table == "channels":
+        header = ["channel", "label", "shares", "clicks", "unique", "clicks_per_share", "share_of_clicks"]
+        rows = [[c.channel, c.label, c.shares, c.clicks, c.unique, c.clicks_per_share, c.share_of_clicks]
+                for c in result.channels]
+    else:
+        header = ["day", "shares", "clicks", "unique", "leads", "customers", "revenue"]
+        rows = [[d.day.isoformat(), d.shares, d.clicks, d.unique, d.leads, d.customers, d.revenue]
+                for d in result.daily]
+    return header, rows
+
+
+@role_required(Role.MANAGER)
+def funnel_page(request, org_slug):
+    def build(f):
+        result = funnel(f)
+        counted = [s for s in result.programme.steps if s.key != "revenue"]
+        return {"funnel": result, "chart": _bars(result.daily, "clicks"),
+                "steps_chart": hbars([(s.label, s.value) for s in counted]),
+                "channels_chart": hbars([(c.label, c.clicks) for c in result.channels])}
+    return _page(request, "reports/funnel.html", build)
+
+
+@role_required(Role.MANAGER)
+def funnel_csv(request, org_slug):
+    table = request.GET.get("table") or "steps"
+    if table not in FUNNEL_TABLES:
+        return _bad_csv(request, f"Unknown table “{table}”; use one of {', '.join(FUNNEL_TABLES)}.")
+    f, bad = _csv_filter(request)
+    if bad:
+        return bad
+    header, rows = funnel_csv_table(funnel(f), table)
+    return csv_response(f"funnel-{table}-{_stamp(f)}.csv", header, rows)
+
+
+# --- model comparison ---------------------------------------------------------------------------
+
+def models_csv_rows(comparison):
+    for row in [*comparison.rows, comparison.total]:
+        yield [row.name, row.public_id, row.kind,
+               *[value for m in row.models for value in (m.leads, m.revenue)],
+               row.leads_spread, row.revenue_spread, row.best_model, row.worst_model]
+
+
+def models_csv_header(by: str) -> list[str]:
+    return [by, f"{by}_id", "kind", *[f"{model}_{what}" for model in MODELS for what in ("leads", "revenue")],
+            "leads_spread", "revenue_spread", "best_model", "worst_model"]
+
+
+def _by(request) -> str:
+    by = request.GET.get("by") or "ambassador"
+    if by not in BY:
+        raise ParamError("by", f"Compare by one of {', '.join(BY)}.")
+    return by
+
+
+@role_required(Role.MANAGER)
+def models_page(request, org_slug):
+    query = request.GET.copy()
+    query.pop("by", None)
+
+    def build(f):
+        by = _by(request)
+        return {"comparison": model_comparison(f, by), "by": by, "query_without_by": query.urlencode(),
+                "model_labels": [AttributionModel(m).label for m in MODELS]}
+    return _page(request, "reports/models.html", build)
+
+
+@role_required(Role.MANAGER)
+def models_csv(request, org_slug):
+    f, bad = _csv_filter(request)
+    if bad:
+        return bad
+    try:
+        by = _by(request)
+        comparison = model_comparison(f, by)
+    except (ParamError, ComparisonError) as error:
+        return _bad_csv(request, str(error))
+    return csv_response(f"models-by-{by}-{_stamp(f)}.csv", models_csv_header(by), models_csv_rows(comparison))
