@@ -564,6 +564,29 @@ AMBASSADOR_CREDITS_SQL = """
     ORDER BY day, model, ambassador_id
 """
 
+WEEKLY_CLICKS_SQL = """
+    INSERT INTO tracking_weeklyambassadorclicks (organization_id, ambassador_id, week, total, clicks, unique_clicks,
+                                                 bot_clicks, self_clicks)
+    SELECT organization_id, ambassador_id, date_trunc('week', day)::date AS week, sum(total), sum(clicks),
+           sum(unique_clicks), sum(bot_clicks), sum(self_clicks)
+    FROM tracking_dailyambassadorclicks GROUP BY organization_id, week, ambassador_id ORDER BY week, ambassador_id
+"""
+WEEKLY_CREDITS_SQL = """
+    INSERT INTO tracking_weeklyambassadorcredits (organization_id, version, model, ambassador_id, week, leads,
+                                                  customers, revenue_cents)
+    SELECT organization_id, version, model, ambassador_id, date_trunc('week', day)::date AS week, sum(leads),
+           sum(customers), sum(revenue_cents)
+    FROM tracking_dailyambassadorcredits GROUP BY organization_id, version, model, week, ambassador_id
+    ORDER BY week, model, ambassador_id
+"""
+CAMPAIGN_CREDITS_SQL = """
+    INSERT INTO tracking_dailycampaigncredits (organization_id, version, model, campaign_id, day, leads, customers,
+                                               revenue_cents)
+    SELECT organization_id, version, model, campaign_id, day, sum(leads), sum(customers), sum(revenue_cents)
+    FROM tracking_dailycreditrollup GROUP BY organization_id, version, model, day, campaign_id
+    ORDER BY day, model, campaign_id
+"""
+
 
 def check_credits() -> tuple[int, int]:
     """(leads whose shares don't add up to 1.0000 under some model, paid sales whose amounts
@@ -589,7 +612,10 @@ def roll_up() -> dict:
     for table, sql in (("tracking_dailyclickrollup", CLICK_ROLLUP_SQL),
                        ("tracking_dailycreditrollup", CREDIT_ROLLUP_SQL),
                        ("tracking_dailyambassadorclicks", AMBASSADOR_CLICKS_SQL),
-                       ("tracking_dailyambassadorcredits", AMBASSADOR_CREDITS_SQL)):
+                       ("tracking_dailyambassadorcredits", AMBASSADOR_CREDITS_SQL),
+                       ("tracking_weeklyambassadorclicks", WEEKLY_CLICKS_SQL),
+                       ("tracking_weeklyambassadorcredits", WEEKLY_CREDITS_SQL),
+                       ("tracking_dailycampaigncredits", CAMPAIGN_CREDITS_SQL)):
         started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '512MB'")
@@ -599,6 +625,8 @@ def roll_up() -> dict:
         for table in ("tracking_click", "tracking_customer", "tracking_sale", "tracking_credit",
                       "campaigns_shareevent", "tracking_dailyclickrollup", "tracking_dailycreditrollup",
                       "tracking_dailyambassadorclicks", "tracking_dailyambassadorcredits",
+                      "tracking_weeklyambassadorclicks", "tracking_weeklyambassadorcredits",
+                      "tracking_dailycampaigncredits",
                       "campaigns_trackedlink", "campaigns_campaigncost", "ambassadors_ambassador"):
             cursor.execute(f"VACUUM ANALYZE {table}")
         for table in ("tracking_customer", "tracking_sale"):

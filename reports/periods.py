@@ -106,3 +106,36 @@ def _date(value: str | date | None, name: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise PeriodError(f"The {name} date “{value}” is not a date like 2026-03-31.") from None
+
+
+@dataclass(frozen=True)
+class Tiers:
+    """How to read the days start..end from daily and weekly rollups: whole weeks (their
+    Mondays) as weekly rows, the rest as ranges of days (first, last)."""
+
+    weeks: tuple[date, ...]
+    day_ranges: tuple[tuple[date, date], ...]
+
+
+def week_tiers(start: date, end: date, *, split: date | None = None) -> Tiers:
+    """Monday-to-Sunday weeks that lie wholly inside start..split-1 or inside split..end (a
+    week must not straddle `split`, where a leaderboard's two periods meet), and day ranges for
+    what is left at the edges."""
+    segments = [(start, end)] if split is None else [(start, split - timedelta(days=1)), (split, end)]
+    weeks: list[date] = []
+    ranges: list[tuple[date, date]] = []
+    for first, last in segments:
+        if first > last:
+            continue
+        monday = first + timedelta(days=-first.weekday() % 7)  # the first Monday on or after `first`
+        if monday + timedelta(days=6) > last:
+            ranges.append((first, last))
+            continue
+        if monday > first:
+            ranges.append((first, monday - timedelta(days=1)))
+        while monday + timedelta(days=6) <= last:
+            weeks.append(monday)
+            monday += timedelta(days=7)
+        if monday <= last:
+            ranges.append((monday, last))
+    return Tiers(tuple(weeks), tuple(ranges))

@@ -115,6 +115,26 @@ class DailyAmbassadorClicks(TenantModel):
                                                name="one_ambassador_clicks_per_day")]
 
 
+class WeeklyAmbassadorClicks(TenantModel):
+    """DailyAmbassadorClicks summed per local week (`week`: its Monday). A 30-day leaderboard
+    with the 30 days before it reads ~7 weekly and ~11 daily rows per ambassador instead of 60
+    daily ones (reports.selectors.base.day_tiers). Kept in step with the daily rows."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
+                                     db_index=False)  # leads one_ambassador_clicks_per_week
+    ambassador_id = models.BigIntegerField()
+    week = models.DateField()
+    total = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    unique_clicks = models.BigIntegerField(default=0)
+    bot_clicks = models.BigIntegerField(default=0)
+    self_clicks = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "week", "ambassador_id"],
+                                               name="one_ambassador_clicks_per_week")]
+
+
 class DailySalt(models.Model):
     """A random salt per UTC day for hashing IP addresses, deleted after 48 hours, so a hash
     can't be recomputed from an address later (a salt derived from the date could be)."""
@@ -329,6 +349,47 @@ class DailyAmbassadorCredits(TenantModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "version", "model", "day", "ambassador_id"],
                                     name="one_ambassador_credits_per_day"),
+        ]
+
+
+class WeeklyAmbassadorCredits(TenantModel):
+    """DailyAmbassadorCredits summed per local week (`week`: its Monday), for leaderboards."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
+                                     db_index=False)  # leads one_ambassador_credits_per_week
+    version = models.PositiveIntegerField()
+    model = models.CharField(max_length=20, choices=AttributionModel.choices)
+    ambassador_id = models.BigIntegerField()
+    week = models.DateField()
+    leads = models.BigIntegerField(default=0)
+    customers = models.BigIntegerField(default=0)
+    revenue_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "version", "model", "week", "ambassador_id"],
+                                    name="one_ambassador_credits_per_week"),
+        ]
+
+
+class DailyCampaignCredits(TenantModel):
+    """DailyCreditRollup summed over ambassadors: per organisation × version × model × campaign ×
+    local day (campaign ROI, about a fiftieth of the rows). Kept in step by attribution."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
+                                     db_index=False)  # leads one_campaign_credits_per_day
+    version = models.PositiveIntegerField()
+    model = models.CharField(max_length=20, choices=AttributionModel.choices)
+    campaign_id = models.BigIntegerField()
+    day = models.DateField()
+    leads = models.BigIntegerField(default=0)
+    customers = models.BigIntegerField(default=0)
+    revenue_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "version", "model", "day", "campaign_id"],
+                                    name="one_campaign_credits_per_day"),
         ]
 
 

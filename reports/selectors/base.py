@@ -12,16 +12,24 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import BigIntegerField, Count, Q, Sum
+from django.db.models import BigIntegerField, Count, F, Q, Sum
 from django.db.models.functions import Cast, TruncDate
 
 from ambassadors.models import Ambassador
 from campaigns.models import Campaign, CampaignCost, ShareEvent
-from tracking.models import DailyAmbassadorClicks, DailyAmbassadorCredits, DailyClickRollup, DailyCreditRollup
+from tracking.models import (
+    DailyAmbassadorClicks,
+    DailyAmbassadorCredits,
+    DailyCampaignCredits,
+    DailyClickRollup,
+    DailyCreditRollup,
+    WeeklyAmbassadorClicks,
+    WeeklyAmbassadorCredits,
+)
 from tracking.selectors import active_version
 
 from ..filters import ReportFilter
-from ..periods import Period
+from ..periods import Period, week_tiers
 
 CLICK_FIELDS = ("clicks", "unique_clicks", "total", "bot_clicks", "self_clicks")
 LEAD_UNIT = Decimal("0.0001")
@@ -87,6 +95,16 @@ def _group(queryset, by, **aggregates) -> list[dict]:
 # Sums that need neither campaign nor channel read the per-ambassador rollups (~50x fewer rows).
 AMBASSADOR_CLICK_KEYS = {"ambassador_id", "day"}
 AMBASSADOR_CREDIT_KEYS = {"ambassador_id", "day", "model"}
+# …and sums by campaign without an ambassador filter read the per-campaign credits.
+CAMPAIGN_CREDIT_KEYS = {"campaign_id", "day", "model"}
+
+
+def _credit_table(f: ReportFilter, by) -> type:
+    if f.campaign_ids is None and set(by) <= AMBASSADOR_CREDIT_KEYS:
+        return DailyAmbassadorCredits
+    if not f.filters_ambassadors and set(by) <= CAMPAIGN_CREDIT_KEYS:
+        return DailyCampaignCredits
+    return DailyCreditRollup
 
 
 def click_sums(f: ReportFilter, by: tuple[str, ...] = ("ambassador_id",)) -> dict[tuple, dict[str, int]]:
@@ -105,8 +123,7 @@ def credit_sums(f: ReportFilter, by: tuple[str, ...] = ("ambassador_id",), *, al
     `active`: tracking.selectors.active_version()'s answer when the caller already has it (one
     read per report, so that all of a report's sums are of the same version)."""
     version, reporting_model = active or active_version(f.organization_id)
-    table = (DailyAmbassadorCredits if f.campaign_ids is None and set(by) <= AMBASSADOR_CREDIT_KEYS
-             else DailyCreditRollup)
+    table = _credit_table(f, by)
     queryset = table.objects.filter(organization_id=f.organization_id, version=version,
                                     day__gte=f.period.start, day__lte=f.period.end)
     if not all_models:
@@ -174,11 +191,54 @@ def _count(name, value) -> int:
     return int(value or 0)
 
 
+def _tiered_pair_rows(daily, weekly, f: ReportFilter, now_start, by: tuple[str, ...],
+                      names: tuple[str, ...]) -> list[tuple]:
+    """As _pair_rows over a per-ambassador rollup, reading whole weeks from its weekly twin
+    and only the days at the edges from the daily one (week_tiers: no week straddles the two
+    periods' boundary), about a third of the rows for a month and the month before."""
+    tiers = week_tiers(f.period.start, f.period.end, split=now_start)
+    parts, params = [], []
+    if tiers.day_ranges:
+        in_ranges = Q()
+        for first, last in tiers.day_ranges:
+            in_ranges |= Q(day__gte=first, day__lte=last)
+        parts.append(daily.filter(in_ranges).annotate(d=F("day")))
+    if tiers.weeks:
+        parts.append(weekly.filter(week__in=tiers.weeks).annotate(d=F("week")))
+    selects = []
+    for queryset in parts:
+        sql, part_params = queryset.order_by().values_list(*by, "d", *names).query.sql_with_params()
+        selects.append(sql)  # no parentheses: SQLite refuses them around a compound's parts
+        params.extend(part_params)
+    sources = " UNION ALL ".join(selects)
+    split = connection.ops.adapt_datefield_value(now_start)
+    sums, sum_params = [], []
+    for name in names:
+        sums.append(f"CAST(SUM({name}) FILTER (WHERE d >= %s) AS bigint), "
+                    f"CAST(SUM({name}) FILTER (WHERE d < %s) AS bigint)")
+        sum_params.extend([split, split])
+    keys = ", ".join(by)
+    sql = f"SELECT {keys}, {', '.join(sums)} FROM ({sources}) AS tiers GROUP BY {keys}"  # noqa: S608 - field names
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*sum_params, *params])
+        return cursor.fetchall()
+
+
+def _ambassador_tiers(f: ReportFilter, by: tuple[str, ...]) -> bool:
+    """Whether the per-ambassador daily and weekly rollups can answer sums by `by`."""
+    return f.campaign_ids is None and by == ("ambassador_id",)
+
+
 def click_sums_pair(now: ReportFilter, before: ReportFilter, by: tuple[str, ...] = ("ambassador_id",), *,
                     fields: tuple[str, ...] = CLICK_FIELDS) -> tuple[dict, dict]:
     """click_sums(now, by) and click_sums(before, by) in one query (only `fields`); `before` is
     the period just before."""
     f = _union(now, before)
+    if _ambassador_tiers(f, by):
+        rows = _tiered_pair_rows(_scoped(DailyAmbassadorClicks.objects.filter(organization_id=f.organization_id), f),
+                                 _scoped(WeeklyAmbassadorClicks.objects.filter(organization_id=f.organization_id), f),
+                                 f, now.period.start, by, fields)
+        return _split(rows, by, fields, _count)
     table = (DailyAmbassadorClicks if f.campaign_ids is None and set(by) <= AMBASSADOR_CLICK_KEYS
              else DailyClickRollup)
     queryset = _scoped(table.objects.filter(organization_id=f.organization_id, day__gte=f.period.start,
@@ -199,12 +259,15 @@ def credit_sums_pair(now: ReportFilter, before: ReportFilter, by: tuple[str, ...
     """credit_sums(now, by) and credit_sums(before, by) in one query."""
     f = _union(now, before)
     version, reporting_model = active or active_version(f.organization_id)
-    table = (DailyAmbassadorCredits if f.campaign_ids is None and set(by) <= AMBASSADOR_CREDIT_KEYS
-             else DailyCreditRollup)
-    queryset = _scoped(table.objects.filter(organization_id=f.organization_id, version=version,
-                                            model=f.model or reporting_model, day__gte=f.period.start,
-                                            day__lte=f.period.end), f)
-    rows = _pair_rows(queryset, by, _CREDIT_COLUMNS, Sum, Q(day__gte=now.period.start))
+    of_model = {"organization_id": f.organization_id, "version": version, "model": f.model or reporting_model}
+    if _ambassador_tiers(f, by):
+        rows = _tiered_pair_rows(_scoped(DailyAmbassadorCredits.objects.filter(**of_model), f),
+                                 _scoped(WeeklyAmbassadorCredits.objects.filter(**of_model), f),
+                                 f, now.period.start, by, _CREDIT_COLUMNS)
+    else:
+        table = _credit_table(f, by)
+        queryset = _scoped(table.objects.filter(**of_model, day__gte=f.period.start, day__lte=f.period.end), f)
+        rows = _pair_rows(queryset, by, _CREDIT_COLUMNS, Sum, Q(day__gte=now.period.start))
     parts = _split(rows, by, _CREDIT_COLUMNS, _credit_value)
     return tuple({key: {"leads": value["leads"], "customers": value["customers"], "revenue": value["revenue_cents"]}
                   for key, value in part.items()} for part in parts)

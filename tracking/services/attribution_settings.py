@@ -30,7 +30,9 @@ from tracking.models import (
     Credit,
     Customer,
     DailyAmbassadorCredits,
+    DailyCampaignCredits,
     DailyCreditRollup,
+    WeeklyAmbassadorCredits,
 )
 from tracking.services.attribution import Params, ambassador_email_hashes, attribute_customers
 
@@ -174,7 +176,7 @@ def delete_stale_credits(organization_id: int, *, chunk: int = STALE_DELETE_CHUN
         if ids:
             Credit.objects.filter(pk__in=ids).delete()
         if len(ids) < chunk:  # the credits are gone: their rollups go too (a few rows per day)
-            for rollup in (DailyCreditRollup, DailyAmbassadorCredits):
+            for rollup in (DailyCreditRollup, DailyAmbassadorCredits, WeeklyAmbassadorCredits, DailyCampaignCredits):
                 rollup.objects.filter(organization_id=organization_id).exclude(
                     version__in=[v for v in live if v is not None]).delete()
         return len(ids), len(ids) == chunk
