@@ -8,6 +8,7 @@ looks at the generation at most once per GENERATION_CHECK_SECONDS and drops its 
 when it moved, so a change reaches every process within that delay. On a miss the
 entry is built from the database (one query) and shared through the cache."""
 
+import logging
 import os
 import threading
 import time
@@ -27,6 +28,11 @@ GENERATION_CHECK_SECONDS = float(os.environ.get("LINK_CACHE_CHECK_SECONDS", "1.0
 ENTRY_TTL_SECONDS = 300  # a safety net: even without invalidation, entries are rebuilt this often
 GENERATION_TTL = 7 * 24 * 3600  # if it lapses, the next read starts a new generation: harmless
 MISSING = "missing"  # negative entries keep a flood of unknown codes off the database
+# When the shared cache fails (Redis down or hung, often with the broker on the same server),
+# links come from process memory and the database, and the cache is left alone this long.
+CACHE_RETRY_SECONDS = 5.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,13 +153,25 @@ class LinkCache:
         self._entries: dict[str, tuple[LinkTarget | None, float]] = {}
         self._generation: str | None = None
         self._checked_at = 0.0
+        self._cache_down_until = 0.0
         self._lock = threading.Lock()
         self._source = _GenerationSource()
 
+    def _cache_failed(self, what: str) -> None:
+        """The redirect must not fail, or wait, on the cache: serve from memory and the database
+        (entries still expire after ENTRY_TTL_SECONDS) and try the cache again later."""
+        self._cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS  # after the failure, which may be a timeout
+        log.warning("Link cache: the shared cache failed (%s); not using it for %s s", what, CACHE_RETRY_SECONDS,
+                    exc_info=True)
+
     def _refresh_generation(self, now: float) -> None:
-        if now - self._checked_at < GENERATION_CHECK_SECONDS:
+        if now - self._checked_at < GENERATION_CHECK_SECONDS or now < self._cache_down_until:
             return
-        generation = self._source.read()
+        try:
+            generation = self._source.read()
+        except Exception:  # noqa: BLE001 - any cache backend's error: keep the links we have
+            self._cache_failed("reading the generation")
+            return
         with self._lock:
             if generation != self._generation:
                 self._entries = {}
@@ -174,20 +192,28 @@ class LinkCache:
 
     def _load(self, code: str) -> LinkTarget | None:
         key = ENTRY_KEY.format(generation=self._generation, code=code)
-        shared = self._source.shared()
+        shared = self._source.shared() and time.monotonic() >= self._cache_down_until
         if shared:
-            cached = cache.get(key)
+            try:
+                cached = cache.get(key)
+            except Exception:  # noqa: BLE001 - the database has the answer
+                self._cache_failed("reading a link")
+                shared, cached = False, None
             if cached is not None:
                 return None if cached == MISSING else cached
         target = build_target(code)
         if shared:
-            cache.set(key, MISSING if target is None else target, timeout=ENTRY_TTL_SECONDS)
+            try:
+                cache.set(key, MISSING if target is None else target, timeout=ENTRY_TTL_SECONDS)
+            except Exception:  # noqa: BLE001 - the next process builds it again
+                self._cache_failed("storing a link")
         return target
 
     def clear(self) -> None:
         with self._lock:
             self._entries = {}
             self._checked_at = 0.0
+            self._cache_down_until = 0.0
 
 
 link_cache = LinkCache()

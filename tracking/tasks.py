@@ -1,14 +1,19 @@
 """Thin Celery tasks around tracking's services."""
 
+import logging
+
 from celery import shared_task
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
 from django_scopes import scopes_disabled
+from kombu.exceptions import KombuError
 
 from tenancy.tasking import tenant_task
 
 from . import salts
 from .services import attribution, attribution_settings, click_processing
+
+log = logging.getLogger(__name__)
 
 # While this key exists, a process_clicks task of the organisation is queued or running, so no
 # other is queued. Best effort: a duplicate is harmless (batches of one organisation take turns
@@ -72,8 +77,18 @@ def attribute_pending(organization_id: int) -> int:
 
 
 def queue_attribution(organization_id: int) -> None:
-    """Queue attribute_pending once the current transaction commits (the rows must be visible)."""
-    transaction.on_commit(lambda: attribute_pending.delay(organization_id))
+    """Queue attribute_pending once the current transaction commits (the rows must be visible).
+    The conversion is stored by then: if the broker is down, the beat's dispatch_attribution
+    picks it up later, and the request that stored it must not fail for it."""
+    transaction.on_commit(lambda: _queue_attribution_now(organization_id))
+
+
+def _queue_attribution_now(organization_id: int) -> None:
+    try:
+        attribute_pending.delay(organization_id)
+    except (KombuError, OSError):
+        log.warning("Could not queue attribution of organisation %s (broker down?); the beat's sweep will",
+                    organization_id, exc_info=True)
 
 
 @shared_task(name="tracking.tasks.dispatch_attribution")
