@@ -1,6 +1,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 
+from .ratelimits import address_hash, client_ip
+
 
 class AccountAdapter(DefaultAccountAdapter):
     """Sends people back to where they were going (an invitation, a join page) after
@@ -11,3 +13,9 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request):
         return getattr(settings, "ACCOUNT_ALLOW_SIGNUP", True)
+
+    def get_client_ip(self, request):
+        """What allauth knows of the client's address: a keyed hash of it (IPv6 by its /64), never
+        the address, found as everywhere else (TRUSTED_PROXY_COUNT). allauth keys its rate limits
+        (ACCOUNT_RATE_LIMITS) on this, in the cache."""
+        return address_hash(client_ip(request))

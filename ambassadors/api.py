@@ -68,7 +68,7 @@ class AmbassadorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     @extend_schema(request=StatusSerializer, responses=AmbassadorSerializer)
     @action(detail=True, methods=["post"], permission_classes=[MinimumRole(Role.ADMIN)])
-    def status(self, request, org_slug=None, public_id=None):
+    def status(self, request, org_slug=None, public_id=None, **kwargs):  # kwargs: format (status.json)
         """Approve, pause, reactivate or remove an ambassador (admins)."""
         ambassador = self.get_object()
         body = StatusSerializer(data=request.data)

@@ -10,7 +10,10 @@ def ambassadors_for_list(*, status: str = "", kind: str = "", group_id: str = ""
     if kind:
         qs = qs.filter(kind=kind)
     if group_id:
+        if not (group_id.isascii() and group_id.isdigit()):
+            return qs.none()  # a hand-made ?group= that is no id matches nothing (not a 500)
         qs = qs.filter(groups__id=group_id)
+    q = q.replace("\x00", "")  # PostgreSQL text can't hold NUL
     if q:
         qs = qs.filter(Q(display_name__icontains=q) | Q(email__icontains=q) | Q(title__icontains=q))
     return qs.order_by("display_name")

@@ -1,11 +1,14 @@
 from allauth.account.adapter import get_adapter
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts import ratelimits
 from tenancy.middleware import public_tenant_view
 from tenancy.models import Role
 from tenancy.roles import role_required
@@ -74,7 +77,11 @@ def ambassador_status(request, org_slug, public_id):
             messages.success(request, f"{ambassador} is now {ambassador.get_status_display().lower()}.")
         except programme.TransitionError as error:
             messages.error(request, str(error))
-    return redirect(request.POST.get("next") or reverse("ambassador_detail", args=[org_slug, public_id]))
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = reverse("ambassador_detail", args=[org_slug, public_id])  # never off-site
+    return redirect(next_url)
 
 
 @role_required(Role.ADMIN)
@@ -172,9 +179,17 @@ def join_page_settings(request, org_slug):
     return render(request, "ambassadors/join_settings.html", {"form": form, "page": page})
 
 
+TOO_MANY_VISITS = "This page has been opened too many times from your network in a short time."
+
+
 @public_tenant_view
 def join(request, org_slug):
-    """The public "join our programme" page. Anyone may read it; applying needs an account."""
+    """The public "join our programme" page. Anyone may read it; applying needs an account.
+    Rate-limited per address hash (RATELIMIT_JOIN)."""
+    too_many = ratelimits.limit_page(request, ("join", ratelimits.address_key(request), settings.RATELIMIT_JOIN),
+                                     message=TOO_MANY_VISITS)
+    if too_many:
+        return too_many
     organization = request.organization
     page = programme.join_page_of(organization)
     if not page.enabled:
@@ -195,7 +210,14 @@ def join(request, org_slug):
 
 def invitation(request, token):
     """Landing page of an invitation link: explains what's wrong with a bad token, asks
-    a visitor to sign up or log in, and lets a logged-in user accept (POST)."""
+    a visitor to sign up or log in, and lets a logged-in user accept (POST). Rate-limited per
+    address hash (RATELIMIT_JOIN: guessing tokens) and per token (RATELIMIT_INVITATION_TOKEN)."""
+    too_many = ratelimits.limit_page(
+        request, ("invitation", ratelimits.address_key(request), settings.RATELIMIT_JOIN),
+        ("invitation-token", ratelimits.token_key(token), settings.RATELIMIT_INVITATION_TOKEN),
+        message=TOO_MANY_VISITS)
+    if too_many:
+        return too_many
     try:
         invitation = invitations.invitation_from_token(token)
     except invitations.InvitationError as error:

@@ -6,6 +6,7 @@ to the organisation and turned non-members away with a 404).
 * links/<code>/qr.png|svg: the link's owner and managers;
 * domains/: admins."""
 
+import uuid
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -46,6 +47,15 @@ UUID_RE = "[0-9a-fA-F-]{36}"
 CODE_RE = "[0-9A-Za-z]{1,32}"
 REFUSAL_STATUS = {"no_profile": 403, "ambassador_inactive": 403, "not_targeted": 403, "not_found": 404,
                   "closed": 409, "not_started": 409}
+
+
+def uuid_or_none(value) -> uuid.UUID | None:
+    """The URL's id as a UUID, None when it isn't one: the routes match 36 characters of hex and
+    hyphens, which a UUIDField lookup would refuse with a ValidationError (a 500), not a 404."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def refusal(error: services.NotAllowed) -> Response:
@@ -134,7 +144,7 @@ class CampaignChildViewSet(ReadManagerWriteAdmin, viewsets.ModelViewSet):
 
     def get_campaign(self) -> Campaign:
         if not hasattr(self, "_campaign"):
-            self._campaign = get_object_or_404(Campaign, public_id=self.kwargs["campaign_id"])
+            self._campaign = get_object_or_404(Campaign, public_id=uuid_or_none(self.kwargs["campaign_id"]))
         return self._campaign
 
     def get_queryset(self):
@@ -296,11 +306,11 @@ class MyCampaignViewSet(AmbassadorMixin, mixins.ListModelMixin, mixins.RetrieveM
 
     @extend_schema(request=None, responses={200: LinkSerializer, 201: LinkSerializer, **not_allowed_responses})
     @action(detail=True, methods=["post"])
-    def link(self, request, org_slug=None, public_id=None):
+    def link(self, request, org_slug=None, public_id=None, **kwargs):  # kwargs: format (link.json)
         """Get or create the ambassador's own link for the campaign: 201 when this call created it,
         200 when it already existed (safe to repeat)."""
         ambassador = self.me()
-        campaign = Campaign.objects.filter(public_id=public_id).prefetch_related("messages").first()
+        campaign = Campaign.objects.filter(public_id=uuid_or_none(public_id)).prefetch_related("messages").first()
         link, created = services.link_for_ambassador(ambassador=ambassador, campaign=campaign)
         data = LinkSerializer(link_kit(link, campaign, org_slug)).data
         return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -343,7 +353,7 @@ class MyLinkViewSet(AmbassadorMixin, mixins.ListModelMixin, mixins.RetrieveModel
                    responses={201: ShareSerializer, 200: ShareSerializer, 400: OpenApiResponse(
                        description="Not a network one can share on."), **not_allowed_responses})
     @action(detail=True, methods=["post"])
-    def shares(self, request, org_slug=None, code=None):
+    def shares(self, request, org_slug=None, code=None, **kwargs):  # kwargs: format (shares.json)
         """Record that the ambassador shares this link on a network (it counts for points and for
         the time the programme costs) and get the network's share dialog address. Pressing the same
         button again within a minute is not counted twice (200, `repeated`)."""

@@ -51,6 +51,28 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", HTTPS)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS or env_bool("SECURE_COOKIES")
 X_FRAME_OPTIONS = "DENY"  # no page of ours is meant to be framed (clickjacking)
 
+# Content-Security-Policy (django-csp): scripts and styles from our own origin only, no inline
+# <script>, no on…= handlers, no style="…" attributes (templates use classes; static/js/app.js
+# does the behaviour), no framing, forms post only to us. SVG charts use presentation attributes
+# (fill=, font-size=), which CSP does not govern. E-mails are not web pages and keep inline styles.
+# No page needs an exception (Swagger UI: templates/drf_spectacular/); one that does would use
+# django-csp's csp_update decorator. config.middleware.CSPMiddleware builds the header once.
+# tests/reliability/test_security_settings.py drives the pages in Chromium and fails on a violation.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -64,6 +86,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "allauth",
     "allauth.account",
     # Our layers, bottom first: imports only go down this list.
@@ -78,7 +101,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.CSPMiddleware",  # django-csp's, the policy built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.RefuseNulMiddleware",  # NUL in a query or form: 400 (PostgreSQL can't hold it)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -142,8 +167,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker ---------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# A cache call gives up after REDIS_CACHE_TIMEOUT seconds (redis-py's default is 5): a Redis that
+# hangs must not hold a redirect for seconds; its users (link cache, rate limits) then do without
+# it for a while (tests/reliability/test_broker_down.py).
+REDIS_CACHE_TIMEOUT = float(os.environ.get("REDIS_CACHE_TIMEOUT", "0.5"))
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": REDIS_CACHE_TIMEOUT,
+                                      "socket_timeout": REDIS_CACHE_TIMEOUT}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -162,6 +193,13 @@ if CELERY_BROKER_URL in ("filesystem://", "filesystem-atomic://"):
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+# Without socket timeouts a publish to a Redis that hangs (connection open, no answer) waits
+# forever (kombu's docs): the tracking API's post-commit queueing would hold its request.
+BROKER_SOCKET_TIMEOUT = float(os.environ.get("BROKER_SOCKET_TIMEOUT", "1.0"))
+REDIS_BROKER_TRANSPORT_OPTIONS = {"socket_timeout": BROKER_SOCKET_TIMEOUT,
+                                  "socket_connect_timeout": BROKER_SOCKET_TIMEOUT}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "redis+socket://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
 CELERY_TASK_IGNORE_RESULT = True
 # The queue tasks go to unless routed elsewhere (a worker started with -Q must get its own follow-ups).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "celery")
@@ -218,6 +256,14 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Ambassadors] "
+# allauth's own rate limits (its defaults, the log-in ones from the environment): over them it
+# answers 429 with templates/429.html. It keys them on the client address the adapter gives, a
+# keyed hash (accounts.adapter), never the address itself.
+ACCOUNT_RATE_LIMITS = {
+    "login": os.environ.get("RATELIMIT_LOGIN", "30/m/ip"),
+    "login_failed": os.environ.get("RATELIMIT_LOGIN_FAILED", "10/m/ip,5/5m/key"),
+    "signup": os.environ.get("RATELIMIT_SIGNUP", "20/m/ip"),
+}
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "home"
@@ -239,6 +285,27 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # --- Product settings -------------------------------------------------------------------------
 INVITATION_MAX_AGE = timedelta(days=int(os.environ.get("INVITATION_MAX_AGE_DAYS", "14")))
 CSV_INVITE_MAX_ROWS = int(os.environ.get("CSV_INVITE_MAX_ROWS", "5000"))
+
+# --- Rate limits (accounts/ratelimits.py; django-ratelimit counters in the cache: Redis when
+# REDIS_URL is set, else per process). "N/s|m|h|d"; empty switches a limit off. Keys are hashes,
+# never client addresses. Over a limit: 429 with Retry-After (JSON {"detail"} on the API, a short
+# page or text for browsers). If the cache is unreachable the limits let requests through.
+RATELIMIT_TRACK_API = os.environ.get("RATELIMIT_TRACK_API", "1200/m")  # per API key, per endpoint
+# /l/<code>, per visitor address hash. Over it the answer is 429 and no click is recorded (a 302 is
+# always a recorded click). To spare the hot path a cache round trip per click, each process counts
+# an address's first RATELIMIT_REDIRECT_LOCAL_BURST clicks of a window in memory (at most rate/10),
+# so N processes may let up to N × that many more through.
+RATELIMIT_REDIRECT = os.environ.get("RATELIMIT_REDIRECT", "120/m")
+RATELIMIT_REDIRECT_LOCAL_BURST = int(os.environ.get("RATELIMIT_REDIRECT_LOCAL_BURST", "10"))
+RATELIMIT_JOIN = os.environ.get("RATELIMIT_JOIN", "30/m")  # join and invitation pages, per address hash
+RATELIMIT_INVITATION_TOKEN = os.environ.get("RATELIMIT_INVITATION_TOKEN", "20/m")  # per invitation token
+# Client addresses never limited by address (accounts.ratelimits.exempt): loopback and private
+# networks. A visitor from the internet never has one; a proxy or load balancer does, and if
+# TRUSTED_PROXY_COUNT was not set for it every visitor would share its address and be refused
+# together: the limits then stay off rather than lose clicks. Set TRUSTED_PROXY_COUNT behind a proxy.
+RATELIMIT_EXEMPT_NETWORKS = env_list(
+    "RATELIMIT_EXEMPT_NETWORKS", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7")
+RATELIMIT_FAIL_OPEN = True  # django-ratelimit: a cache that answers nothing limits nothing
 
 # --- Click capture (see tracking/capture.py for the durability promise of each) ----------
 CLICK_CAPTURE = os.environ.get("CLICK_CAPTURE", "spool")  # "spool" (fast, see its promise) or "db"
@@ -266,6 +333,10 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # JSON nested too deep, NUL characters, oversized bodies: 4xx with a message (tenancy/drf.py).
+    "DEFAULT_PARSER_CLASSES": ["tenancy.drf.SafeJSONParser", "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
+    "EXCEPTION_HANDLER": "tenancy.drf.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Ambassador programme API",
@@ -281,6 +352,9 @@ SPECTACULAR_SETTINGS = {
         "KindEnum": "ambassadors.models.Kind",
         "ImportKindEnum": "tracking.models.ImportKind",
     },
+    # The error answers (400/401/403/404) every operation can give: config/openapi.py.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "config.openapi.document_error_responses"],
 }
 
 # --- i18n, static ---------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.http import JsonResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views import defaults
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from ambassadors import api as ambassadors_api
@@ -59,5 +61,18 @@ urlpatterns = [
     path("api/v1/o/<slug:org_slug>/", include("tracking.api_urls")),
     path("api/v1/o/<slug:org_slug>/", include("reports.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api_docs"),
+    # The split view serves Swagger UI's start-up script as a file (?script), not inline, and
+    # templates/drf_spectacular/swagger_ui.html has no inline style: the site's strict CSP holds.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api_docs"),
 ]
+
+
+def not_found(request, exception):
+    """A URL no route matches: under /api/ a JSON error like every other API answer (the schema
+    documents JSON 404s), elsewhere the site's 404 page."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = not_found

@@ -10,7 +10,7 @@ model, campaign (repeatable), group, kind. A bad one answers 400 {field: [messag
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -109,8 +109,12 @@ class FairViewSerializer(serializers.Serializer):
     rows = FairGroupRowSerializer(many=True)
 
 
-class LeaderboardErrorSerializer(serializers.Serializer):
-    field = serializers.ListField(child=serializers.CharField(), help_text="The bad parameter → messages.")
+# A 400 names the bad parameter (or field) itself: {"period": ["…"]}, not {"field": […]}.
+FIELD_ERRORS = OpenApiResponse(
+    {"type": "object", "additionalProperties": {"anyOf": [{"type": "array", "items": {"type": "string"}},
+                                                          {"type": "string"}]}},
+    description="The bad parameter → messages, e.g. {\"period\": [\"…\"]} ({\"detail\": \"…\"} for a body "
+                "that isn't JSON).")
 
 
 def _filter(request, *, with_metric: bool):
@@ -133,7 +137,7 @@ class LeaderboardView(APIView):
 
     @extend_schema(parameters=[*FILTER_PARAMETERS, OpenApiParameter("metric", OpenApiTypes.STR, enum=list(METRICS),
                                                                     description="Default points.")],
-                   responses={200: LeaderboardSerializer, 400: LeaderboardErrorSerializer})
+                   responses={200: LeaderboardSerializer, 400: FIELD_ERRORS})
     def get(self, request, org_slug):
         f, metric = _filter(request, with_metric=True)
         rows = leaderboard(f, metric)
@@ -147,7 +151,7 @@ class FairView(APIView):
 
     permission_classes = [MinimumRole(Role.MANAGER)]
 
-    @extend_schema(parameters=FILTER_PARAMETERS, responses={200: FairViewSerializer, 400: LeaderboardErrorSerializer})
+    @extend_schema(parameters=FILTER_PARAMETERS, responses={200: FairViewSerializer, 400: FIELD_ERRORS})
     def get(self, request, org_slug):
         f, _ = _filter(request, with_metric=False)
         data = {"period": _period(f), "model": f.model or points_model(f), "rows": fair_view(f)}
@@ -176,7 +180,7 @@ class PointsRulesView(APIView):
         return Response(PointsRulesSerializer(points_rules(request.organization.pk)).data)
 
     @extend_schema(request=PointsRulesSerializer,
-                   responses={200: PointsRulesSerializer, 400: LeaderboardErrorSerializer})
+                   responses={200: PointsRulesSerializer, 400: FIELD_ERRORS})
     def patch(self, request, org_slug):
         serializer = PointsRulesSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)

@@ -7,15 +7,17 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http.request import RawPostDataException
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
+from accounts import ratelimits
 from tenancy.api_keys import ApiKeyScopedView
+from tenancy.drf import SafeJSONParser
 
 from .ids import is_valid_id
 from .models import SaleStatus
@@ -181,10 +183,16 @@ class SaleSerializer(serializers.Serializer):
 # --- views ----------------------------------------------------------------------------------------
 
 class TrackView(ApiKeyScopedView):
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
+    ratelimit_group = ""
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authenticated and scoped first: no hint to strangers
+        # Per API key and endpoint (RATELIMIT_TRACK_API): 429, {"detail": …} and Retry-After.
+        wait = ratelimits.hit(self.ratelimit_group, request.auth.prefix, settings.RATELIMIT_TRACK_API)
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait, detail=f"Too many requests with this API key: at most "
+                                                         f"{settings.RATELIMIT_TRACK_API} on this endpoint.")
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -212,12 +220,15 @@ class TrackView(ApiKeyScopedView):
 
 ERRORS = {400: OpenApiResponse(description="Invalid input: field messages."),
           401: OpenApiResponse(description="Missing, unknown or revoked API key."),
-          413: OpenApiResponse(description="Body over 64 kB.")}
+          413: OpenApiResponse(description="Body over 64 kB."),
+          429: OpenApiResponse(description="Too many requests with this API key (RATELIMIT_TRACK_API); "
+                                           "Retry-After says when to try again.")}
 
 
 class TrackLeadView(TrackView):
     """Record a lead. The first lead of a customer creates it (201); a later lead for the same
     customer (same customer_external_id, else same e-mail) updates it (200), never duplicates."""
+    ratelimit_group = "track-lead"
 
     @extend_schema(operation_id="track_lead", request=LeadRequestSerializer,
                    responses={201: CustomerSerializer, 200: CustomerSerializer, **ERRORS})
@@ -235,6 +246,7 @@ class TrackLeadView(TrackView):
 class TrackSaleView(TrackView):
     """Record a sale, once per invoice_id: 201 when stored, 200 with the stored sale when that
     invoice_id exists already. status=refunded marks the existing sale refunded."""
+    ratelimit_group = "track-sale"
 
     @extend_schema(operation_id="track_sale", request=SaleRequestSerializer,
                    responses={201: SaleSerializer, 200: SaleSerializer, **ERRORS})

@@ -15,7 +15,8 @@ store nothing."""
 import json
 
 from django.urls import NoReverseMatch, reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -79,10 +80,16 @@ class ImportDetailSerializer(ImportSerializer):
                                                            "rows).")
 
 
+@extend_schema_field(OpenApiTypes.BINARY)
+class UploadField(serializers.FileField):
+    """An uploaded file: binary in the schema (drf-spectacular documents a plain FileField as a URI
+    string, which is what it reads back, not what an upload sends)."""
+
+
 class ImportCreateSerializer(serializers.Serializer):
     kind = KindField(error_messages={"invalid_choice": "Choose what the file holds: leads or sales."})
-    file = serializers.FileField(help_text="CSV with a header line; comma, semicolon or tab separated; UTF-8 (or "
-                                           "Windows-1252); at most 5 MB and 50,000 rows.")
+    file = UploadField(help_text="CSV with a header line; comma, semicolon or tab separated; UTF-8 (or "
+                                 "Windows-1252); at most 5 MB and 50,000 rows.")
     mapping = serializers.CharField(
         required=False, help_text='A JSON object of our field → your column header, e.g. {"email": "E-mail", '
                                   '"occurred_at": "Created"}. Leads: customer_external_id, email, click_id, '

@@ -1,5 +1,9 @@
 """GET /l/<code>[/<suffix>]: the hot path. Look the link up in process memory, make a
-click id, write one durable record, answer 302. Everything else happens in Celery."""
+click id, write one durable record, answer 302. Everything else happens in Celery.
+
+Rate limit (RATELIMIT_REDIRECT, per visitor address hash): over it the answer is 429 with a
+short plain-text message and Retry-After, and no click is recorded; a 302 always means a
+recorded click, never the other way round."""
 
 import time
 
@@ -8,6 +12,7 @@ from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.http.request import split_domain_port
 from django.shortcuts import render
 
+from accounts import ratelimits
 from campaigns.channels import SUFFIX_TO_CHANNEL, channel_from_referrer
 from campaigns.codes import is_valid_code
 from campaigns.linkcache import link_cache
@@ -21,14 +26,21 @@ VISITOR_COOKIE = "amb_vid"
 VISITOR_COOKIE_AGE = 365 * 24 * 3600
 
 
-def client_ip(request) -> str:
-    """REMOTE_ADDR, or the address our trusted proxies saw (never a client-supplied header otherwise)."""
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
+client_ip = ratelimits.client_ip  # REMOTE_ADDR, or the address our trusted proxies saw
+_allowance = ratelimits.LocalAllowance()
+TOO_MANY_CLICKS = "Too many clicks from your network in a short time. Please wait a minute and try again."
+
+
+def over_click_limit(ip_hash: str, now: float) -> int | None:
+    """Seconds to wait when this address is over RATELIMIT_REDIRECT, else None. An address's first
+    few clicks of a window in this process skip the shared counter (ratelimits.LocalAllowance)."""
+    rate = ratelimits.parse_rate(settings.RATELIMIT_REDIRECT)
+    if rate is None:
+        return None
+    burst = min(settings.RATELIMIT_REDIRECT_LOCAL_BURST, rate[0] // 10)
+    if _allowance.first_few(ip_hash, rate[1], burst, now):
+        return None
+    return ratelimits.hit("redirect", ip_hash, settings.RATELIMIT_REDIRECT)
 
 
 def referrer_host(request) -> str:
@@ -70,6 +82,11 @@ def redirect(request, code, suffix=None):
     new_visitor = not is_valid_id(visitor_id)
     if new_visitor:
         visitor_id = new_visitor_id()
+    ip = client_ip(request)
+    ip_hash = hash_ip(ip, now)
+    wait = None if ratelimits.exempt(ip) else over_click_limit(ip_hash, now)
+    if wait is not None:
+        return ratelimits.too_many_text(wait, TOO_MANY_CLICKS)
     referrer = referrer_host(request)
     click_id = new_click_id(now)
     capture.record(capture.ClickRecord(
@@ -78,7 +95,7 @@ def redirect(request, code, suffix=None):
         link_id=target.link_id,
         clicked_at=now,
         visitor_id=visitor_id,
-        ip_hash=hash_ip(client_ip(request), now),
+        ip_hash=ip_hash,
         user_agent=capture.clean_text(request.META.get("HTTP_USER_AGENT", ""), UA_MAX),
         referrer_host=referrer,
         channel_hint=channel_hint,

@@ -63,6 +63,9 @@ def _read(data: bytes) -> csv.DictReader:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CsvFileError("The file is not UTF-8 text. Export it from your spreadsheet as “CSV UTF-8”.") from exc
+    if "\x00" in text:  # not text (or UTF-16 without its mark); PostgreSQL could not store it either
+        raise CsvFileError("The file holds NUL characters, so it is not CSV text. Export it from your "
+                           "spreadsheet as “CSV UTF-8”.")
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:

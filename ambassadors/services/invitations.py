@@ -118,9 +118,9 @@ def send_invitation(invitation: Invitation, reminder: bool = False) -> None:
         "url": invitation_url(invitation),
         "inviter": invitation.invited_by,
     }
+    name = " ".join(invitation.organization.name.split())  # one line: CR/LF must not break (or inject) headers
     send_mail(
-        subject=("Reminder: " if reminder else "")
-        + f"{invitation.organization.name} invites you to its ambassador programme",
+        subject=("Reminder: " if reminder else "") + f"{name} invites you to its ambassador programme",
         message=render_to_string("ambassadors/email/invitation.txt", context),
         from_email=None,
         recipient_list=[invitation.email],

@@ -21,6 +21,7 @@ The same 20,000 run on SQLite (about 20 s). The redirect's per-address rate limi
 the server: all requests come from one address (loopback is exempt by default anyway)."""
 
 import asyncio
+import concurrent.futures
 import os
 import signal
 import subprocess
@@ -137,7 +138,10 @@ async def _fire_async(port, path, total, connections):
 
 
 def fire(port, path, total, connections):
-    return asyncio.run(_fire_async(port, path, total, connections))
+    # In a thread of its own: the session's Playwright browser (tests/browser/conftest.py)
+    # leaves this thread's event loop running, and asyncio.run() refuses to nest in it.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _fire_async(port, path, total, connections)).result()
 
 
 def test_burst_of_clicks_on_one_link_answers_all_and_counts_each_once(org, tmp_path):
