@@ -2,10 +2,15 @@
 scope on every run, so nothing leaks between tasks that share a worker thread."""
 
 import functools
+import logging
 
 from celery import shared_task
+from django.db import transaction
+from kombu.exceptions import KombuError
 
 from .scoping import tenant_scope
+
+log = logging.getLogger(__name__)
 
 
 def tenant_task(**task_options):
@@ -21,3 +26,18 @@ def tenant_task(**task_options):
         return task
 
     return decorator
+
+
+def publish_after_commit(task, *args, recovery: str) -> None:
+    """Queue `task` with `args` once the current transaction commits (its rows must be visible).
+    What the task works on is stored by then, so a broker that is down or hung (publishing gives
+    up after BROKER_SOCKET_TIMEOUT) must not turn the request that stored it into a 500: the
+    failure is logged, with `recovery` saying what picks the work up later."""
+
+    def publish() -> None:
+        try:
+            task.delay(*args)
+        except (KombuError, OSError):
+            log.warning("Could not queue %s%r (broker down?); %s", task.name, args, recovery, exc_info=True)
+
+    transaction.on_commit(publish)

@@ -4,13 +4,13 @@ import logging
 
 from celery import shared_task
 from django.core.cache import cache
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError
 from django_scopes import scopes_disabled
-from kombu.exceptions import KombuError
 
-from tenancy.tasking import tenant_task
+from tenancy.tasking import publish_after_commit, tenant_task
 
 from . import salts
+from .selectors import imports_waiting_too_long
 from .services import attribution, attribution_settings, click_processing
 
 log = logging.getLogger(__name__)
@@ -80,15 +80,8 @@ def queue_attribution(organization_id: int) -> None:
     """Queue attribute_pending once the current transaction commits (the rows must be visible).
     The conversion is stored by then: if the broker is down, the beat's dispatch_attribution
     picks it up later, and the request that stored it must not fail for it."""
-    transaction.on_commit(lambda: _queue_attribution_now(organization_id))
-
-
-def _queue_attribution_now(organization_id: int) -> None:
-    try:
-        attribute_pending.delay(organization_id)
-    except (KombuError, OSError):
-        log.warning("Could not queue attribution of organisation %s (broker down?); the beat's sweep will",
-                    organization_id, exc_info=True)
+    publish_after_commit(attribute_pending, organization_id,
+                         recovery="the beat's dispatch_attribution sweep will attribute it")
 
 
 @shared_task(name="tracking.tasks.dispatch_attribution")
@@ -105,6 +98,11 @@ def dispatch_attribution() -> int:
         stalled = attribution_settings.organizations_with_stalled_recompute()
     for organization_id, version in stalled:
         recompute_attribution.delay(organization_id, version)
+    # Imports whose task message never arrived (broker down at upload, a lost message).
+    with scopes_disabled():
+        waiting = imports_waiting_too_long()
+    for organization_id, import_id in waiting:
+        run_conversion_import.delay(organization_id, import_id)
     return len(organization_ids)
 
 
@@ -138,10 +136,12 @@ def queue_settings_change(change: attribution_settings.Change) -> None:
     """After a settings change commits: start its recompute, or clean up a cancelled one."""
     organization_id = change.settings.organization_id
     if change.recompute_started:
-        version = change.settings.pending_version
-        transaction.on_commit(lambda: recompute_attribution.delay(organization_id, version))
+        publish_after_commit(recompute_attribution, organization_id, change.settings.pending_version,
+                             recovery="dispatch_attribution restarts a recompute that doesn't move")
     elif change.recompute_cancelled:
-        transaction.on_commit(lambda: delete_stale_credits.delay(organization_id))
+        publish_after_commit(delete_stale_credits, organization_id,
+                             recovery="the cancelled version's credits stay (reports don't read them) "
+                                      "until the next recompute cleans up")
 
 
 # --- CSV import of leads and sales (tracking.services.imports) ----------------------------------
@@ -161,4 +161,5 @@ def run_conversion_import(organization_id: int, import_id: int) -> dict | None:
 
 def queue_conversion_import(organization_id: int, import_id: int) -> None:
     """Queue run_conversion_import once the current transaction commits (the row must be visible)."""
-    transaction.on_commit(lambda: run_conversion_import.delay(organization_id, import_id))
+    publish_after_commit(run_conversion_import, organization_id, import_id,
+                         recovery="dispatch_attribution re-queues imports left queued")

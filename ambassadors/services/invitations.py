@@ -15,6 +15,7 @@ from django_scopes import scopes_disabled
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tenancy.services import ensure_membership
+from tenancy.tasking import publish_after_commit
 
 from ..models import Ambassador, Invitation, Kind, Status
 
@@ -72,7 +73,8 @@ def invite(*, organization, email: str, display_name: str = "", kind: str = Kind
     if send:
         from ..tasks import send_invitation_email
 
-        transaction.on_commit(lambda: send_invitation_email.delay(organization.pk, invitation.pk))
+        publish_after_commit(send_invitation_email, organization.pk, invitation.pk,
+                             recovery="the invitation is stored; its e-mail can be re-sent from the ambassadors page")
     return invitation
 
 

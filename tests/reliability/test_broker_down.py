@@ -43,6 +43,7 @@ import subprocess
 import time
 import uuid
 from collections import defaultdict
+from datetime import timedelta
 from pathlib import Path
 from statistics import mean
 from urllib.parse import parse_qs, urlsplit
@@ -687,3 +688,56 @@ def test_lead_and_sale_api_store_and_answer_while_the_broker_is_down(org, redis_
     assert (customers, sales) == (1, 1)
     assert published == ["tracking.tasks.attribute_pending"] * 2  # tried, failed, and let go
     assert org.pk in waiting
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+def test_admin_writes_that_queue_work_answer_while_the_broker_is_down(org, admin_user, redis_server, app_broker,
+                                                                      published, django_capture_on_commit_callbacks,
+                                                                      monkeypatch):
+    """Regression (found by reading what the drill above didn't cover): a CSV import upload, an
+    attribution settings change and an invitation each queue a task after their commit; with
+    the broker killed that raised, so the admin saw a 500 for work that was stored. Now each
+    answers as usual, and an import left queued is queued again by the beat's sweep once the
+    broker is back."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from ambassadors.models import Invitation
+    from tracking.models import AttributionSettings, ConversionImport
+    from tracking.selectors import imports_waiting_too_long
+
+    broker = redis_server.start()
+    app_broker(broker.url)
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+    broker.kill()
+    csv = b"Invoice Number,Customer ID,Amount,Date\ninv-1,cus-1,10.00,2026-01-05\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        upload = client.post(f"/api/v1/o/{org.slug}/imports/",
+                             {"kind": "sales", "file": SimpleUploadedFile("s.csv", csv)})
+    with django_capture_on_commit_callbacks(execute=True):
+        change = client.post(reverse("attribution_settings", args=[org.slug]),
+                             {"reporting_model": "linear", "window_days": "14", "half_life_days": "7"})
+    with django_capture_on_commit_callbacks(execute=True):
+        invite = client.post(reverse("ambassador_invite", args=[org.slug]),
+                             {"email": "new@example.com", "kind": "internal"})
+    with scopes_disabled():
+        stored = (ConversionImport.objects.count(), AttributionSettings.objects.get(organization=org).pending_version,
+                  Invitation.objects.filter(email="new@example.com").count())
+        waiting = imports_waiting_too_long(older_than=timedelta(0))
+    print(f"DRILL admin-writes-broker-killed: import={upload.status_code} settings={change.status_code} "
+          f"invite={invite.status_code} stored={stored} publish_attempts={len(published)}")
+    assert (upload.status_code, change.status_code, invite.status_code) == (202, 302, 302), (
+        upload.content[:300], change.content[:300], invite.content[:300])
+    assert stored == (1, 2, 1)  # the import, the recompute to version 2 (its window 14 days), the invitation
+    assert sorted(published) == sorted(["tracking.tasks.run_conversion_import", "tracking.tasks.recompute_attribution",
+                                        "ambassadors.tasks.send_invitation_email"])
+    assert waiting and waiting[0][0] == org.pk
+
+    broker.start()  # back: the beat's sweep queues the import again (after IMPORT_REQUEUE_AFTER)
+    app_broker(broker.url)
+    published.clear()
+    monkeypatch.setattr("tracking.selectors.IMPORT_REQUEUE_AFTER", timedelta(0))
+    tasks.dispatch_attribution()
+    assert published == ["tracking.tasks.run_conversion_import"]
