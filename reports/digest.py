@@ -62,7 +62,7 @@ def latest_due_period(frequency: str, tz: tzinfo, now: datetime) -> Period:
     """The newest period whose send time has come by `now`."""
     period = digest_period(frequency, tz, now)
     if now < send_time(period):
-        period = digest_period(frequency, tz, period.start_at - timedelta(hours=1))
+        period = period.previous()  # the one before (not "the last complete one before its start")
     return period
 
 
@@ -212,9 +212,9 @@ def send_due_digests(now: datetime | None = None) -> int:
 
 
 def _send_for(organization: Organization, frequency: str, now: datetime) -> int:
-    period = digest_period(frequency, organization.tzinfo, now)
-    if now < send_time(period):
-        return 0
+    # The newest period whose send time has come: before 07:00 on a Monday that is the week
+    # before last, so a digest a stopped beat missed still goes out (late) rather than never.
+    period = latest_due_period(frequency, organization.tzinfo, now)
     pending = Q(last_period_end__isnull=True) | Q(last_period_end__lt=period.end)
     candidates = list(ReportSubscription.objects.filter(pending, organization=organization, frequency=frequency)
                       .order_by("pk").values_list("pk", flat=True))

@@ -6,7 +6,7 @@ import csv
 import io
 import threading
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -93,6 +93,34 @@ def test_sent_once_per_period_however_often_the_task_runs(berlin):
     assert len(mail.outbox) == 1
     assert digest.send_due_digests(datetime(2026, 3, 16, 7, 0, tzinfo=BERLIN)) == 1  # the next Monday
     assert len(mail.outbox) == 2
+
+
+def test_a_digest_the_beat_missed_goes_out_late_not_never(berlin):
+    """Regression (CI, Monday 00:20 in Berlin): between Monday 00:00 and 07:00 local the newest
+    due digest is the week before last; one that was missed (beat down) was skipped until the
+    next period's send time instead of going out."""
+    subscribed_manager(berlin, since=datetime(2026, 2, 25, 12, tzinfo=UTC))  # last sent: 16–22 Feb
+    assert digest.send_due_digests(datetime(2026, 3, 9, 0, 20, tzinfo=BERLIN)) == 1  # 23 Feb – 1 Mar, late
+    assert "23 Feb" in mail.outbox[0].subject
+    assert digest.send_due_digests(datetime(2026, 3, 9, 6, 59, tzinfo=BERLIN)) == 0
+    assert digest.send_due_digests(datetime(2026, 3, 9, 7, 0, tzinfo=BERLIN)) == 1  # 2–8 March, on time
+    assert len(mail.outbox) == 2
+
+
+@pytest.mark.parametrize("frequency", ["weekly", "monthly"])
+def test_the_latest_due_period_is_the_newest_whose_send_time_has_come(frequency):
+    """Hour by hour over ten weeks (a DST change included): its send time has come, and the
+    send time of the period after it hasn't."""
+    now = datetime(2026, 2, 20, 0, 30, tzinfo=UTC)
+    while now < datetime(2026, 5, 1, tzinfo=UTC):
+        period = digest.latest_due_period(frequency, BERLIN, now)
+        following = digest.digest_period(frequency, BERLIN, digest.send_time(period) + timedelta(days=40 if
+                                         frequency == "monthly" else 7))
+        assert digest.send_time(period) <= now, (frequency, now, period)
+        assert following.previous() == period and digest.send_time(following.previous()) <= now
+        later = [p for p in (digest.digest_period(frequency, BERLIN, now),) if p.end > period.end]
+        assert all(digest.send_time(p) > now for p in later), (frequency, now, period)
+        now += timedelta(hours=1)
 
 
 def test_the_celery_task_sends_what_is_due(berlin):
