@@ -71,6 +71,30 @@ class Click(TenantModel):
         return not self.is_bot and not self.is_self
 
 
+class ClickCounts(TenantModel):
+    """The counts of the summary click rollups (signed: deltas add as they come)."""
+
+    total = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    unique_clicks = models.BigIntegerField(default=0)
+    bot_clicks = models.BigIntegerField(default=0)
+    self_clicks = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class CreditSums(TenantModel):
+    """What the credit rollups sum: leads and customers in 1/10,000, revenue in cents."""
+
+    leads = models.BigIntegerField(default=0)
+    customers = models.BigIntegerField(default=0)
+    revenue_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
 class DailyClickRollup(TenantModel):
     """Clicks per organisation × campaign × ambassador × channel × local day. `clicks` are
     the creditable ones (neither bot nor self); `total` is everything recorded."""
@@ -95,7 +119,7 @@ class DailyClickRollup(TenantModel):
         indexes = [models.Index(fields=["organization", "day"], name="rollup_org_day")]
 
 
-class DailyAmbassadorClicks(TenantModel):
+class DailyAmbassadorClicks(ClickCounts):
     """DailyClickRollup summed over campaigns and channels: clicks per organisation × ambassador
     × local day, about 50 times fewer rows, for leaderboards and an ambassador's own figures.
     Kept in step by the click processing (same transaction); signed so deltas add as they come."""
@@ -104,18 +128,13 @@ class DailyAmbassadorClicks(TenantModel):
                                      db_index=False)  # leads one_ambassador_clicks_per_day
     ambassador_id = models.BigIntegerField()
     day = models.DateField()
-    total = models.BigIntegerField(default=0)
-    clicks = models.BigIntegerField(default=0)
-    unique_clicks = models.BigIntegerField(default=0)
-    bot_clicks = models.BigIntegerField(default=0)
-    self_clicks = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "day", "ambassador_id"],
                                                name="one_ambassador_clicks_per_day")]
 
 
-class WeeklyAmbassadorClicks(TenantModel):
+class WeeklyAmbassadorClicks(ClickCounts):
     """DailyAmbassadorClicks summed per local week (`week`: its Monday). A 30-day leaderboard
     with the 30 days before it reads ~7 weekly and ~11 daily rows per ambassador instead of 60
     daily ones (reports.selectors.base.day_tiers). Kept in step with the daily rows."""
@@ -124,11 +143,6 @@ class WeeklyAmbassadorClicks(TenantModel):
                                      db_index=False)  # leads one_ambassador_clicks_per_week
     ambassador_id = models.BigIntegerField()
     week = models.DateField()
-    total = models.BigIntegerField(default=0)
-    clicks = models.BigIntegerField(default=0)
-    unique_clicks = models.BigIntegerField(default=0)
-    bot_clicks = models.BigIntegerField(default=0)
-    self_clicks = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "week", "ambassador_id"],
@@ -307,7 +321,7 @@ class Credit(TenantModel):
         return f"{self.kind} credit {self.model} → ambassador {self.ambassador_id}"
 
 
-class DailyCreditRollup(TenantModel):
+class DailyCreditRollup(CreditSums):
     """Credits per organisation × version × model × campaign × ambassador × local day, kept in
     step with the Credit rows by attribution (deltas added in the same transaction), so
     reports never sum credits on a page view. Integers, so sums are exact on every database:
@@ -320,9 +334,6 @@ class DailyCreditRollup(TenantModel):
     campaign_id = models.BigIntegerField()
     ambassador_id = models.BigIntegerField()
     day = models.DateField(help_text="The conversion's date in the organisation's time zone.")
-    leads = models.BigIntegerField(default=0)
-    customers = models.BigIntegerField(default=0)
-    revenue_cents = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -331,7 +342,7 @@ class DailyCreditRollup(TenantModel):
         ]
 
 
-class DailyAmbassadorCredits(TenantModel):
+class DailyAmbassadorCredits(CreditSums):
     """DailyCreditRollup summed over campaigns: per organisation × version × model × ambassador ×
     local day (leaderboards). Kept in step by attribution, in the same transaction."""
 
@@ -341,9 +352,6 @@ class DailyAmbassadorCredits(TenantModel):
     model = models.CharField(max_length=20, choices=AttributionModel.choices)
     ambassador_id = models.BigIntegerField()
     day = models.DateField()
-    leads = models.BigIntegerField(default=0)
-    customers = models.BigIntegerField(default=0)
-    revenue_cents = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -352,7 +360,7 @@ class DailyAmbassadorCredits(TenantModel):
         ]
 
 
-class WeeklyAmbassadorCredits(TenantModel):
+class WeeklyAmbassadorCredits(CreditSums):
     """DailyAmbassadorCredits summed per local week (`week`: its Monday), for leaderboards."""
 
     organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
@@ -361,9 +369,6 @@ class WeeklyAmbassadorCredits(TenantModel):
     model = models.CharField(max_length=20, choices=AttributionModel.choices)
     ambassador_id = models.BigIntegerField()
     week = models.DateField()
-    leads = models.BigIntegerField(default=0)
-    customers = models.BigIntegerField(default=0)
-    revenue_cents = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -372,7 +377,7 @@ class WeeklyAmbassadorCredits(TenantModel):
         ]
 
 
-class DailyCampaignCredits(TenantModel):
+class DailyCampaignCredits(CreditSums):
     """DailyCreditRollup summed over ambassadors: per organisation × version × model × campaign ×
     local day (campaign ROI, about a fiftieth of the rows). Kept in step by attribution."""
 
@@ -382,9 +387,6 @@ class DailyCampaignCredits(TenantModel):
     model = models.CharField(max_length=20, choices=AttributionModel.choices)
     campaign_id = models.BigIntegerField()
     day = models.DateField()
-    leads = models.BigIntegerField(default=0)
-    customers = models.BigIntegerField(default=0)
-    revenue_cents = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
