@@ -16,9 +16,9 @@ under flock), the broker being down (not involved) and the database being down (
 spool keeps growing and is drained once it is back). It can be lost only if the machine
 itself crashes or loses power before the kernel writes the page out and the drain has
 run (about CLICK_SPOOL_DRAIN_SECONDS); CLICK_SPOOL_FSYNC=1 closes that window at the
-cost of an fsync per click. A file goes in in one transaction, so a spool whose owner
-died between that commit and the file's deletion is recognised by any one of its click
-ids already being in the database, and is deleted instead of drained twice.
+cost of an fsync per click. A spool whose owner died between its drain's commit and the
+file's deletion is drained again without the clicks the database already has, so none is
+recorded twice.
 """
 
 import atexit
@@ -210,25 +210,30 @@ def read_spool(path: Path) -> list[ClickRecord]:
     return records
 
 
-_ALREADY_IN_SQL = ("SELECT EXISTS (SELECT 1 FROM tracking_rawclick WHERE click_id = %s) "
-                   "OR EXISTS (SELECT 1 FROM tracking_click WHERE click_id = %s)")
-
-
-def already_drained(records: list[ClickRecord]) -> bool:
-    """A file is inserted all or nothing: if its last click is in, all of it is."""
-    if not records:
-        return False
-    click_id = records[-1].click_id
+def already_in(click_ids: list[str]) -> set[str]:
+    """Which of `click_ids` the database has already (raw or processed)."""
+    found: set[str] = set()
     with connection.cursor() as cursor:
-        cursor.execute(_ALREADY_IN_SQL, [click_id, click_id])
-        return bool(cursor.fetchone()[0])
+        for start in range(0, len(click_ids), 5000):
+            chunk = click_ids[start:start + 5000]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"SELECT click_id FROM tracking_rawclick WHERE click_id IN ({marks}) "  # noqa: S608
+                           f"UNION SELECT click_id FROM tracking_click WHERE click_id IN ({marks})", chunk * 2)
+            found.update(row[0] for row in cursor.fetchall())
+    return found
 
 
-def drain_file(path: Path, *, check_drained: bool = False) -> int:
+def drain_file(path: Path, *, skip_present: bool = False) -> int:
+    """Insert the file's clicks, all or none. `skip_present`: leave out clicks already in the
+    database (an orphan whose owner died between its drain's commit and the file's deletion,
+    or a click whose INSERT committed although the database answered with an error)."""
     records = read_spool(path)
-    if check_drained and already_drained(records):
-        log.info("Spool %s was drained before its owner died; deleting it", path.name)
-        return 0
+    if skip_present and records:
+        present = already_in([record.click_id for record in records])
+        if present:
+            log.info("Spool %s: %d of its %d clicks are in already; adding the rest", path.name, len(present),
+                     len(records))
+            records = [record for record in records if record.click_id not in present]
     rows = [r.row() for r in records]
     with transaction.atomic():  # all of the file or none of it
         for start in range(0, len(rows), 5000):
@@ -251,7 +256,7 @@ def drain_orphans(directory: Path) -> int:
                 continue  # its process is alive and owns it
             if not path.exists():
                 continue
-            moved += drain_file(path, check_drained=True)
+            moved += drain_file(path, skip_present=True)
             os.unlink(path)
         finally:
             os.close(fd)

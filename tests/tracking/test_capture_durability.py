@@ -68,6 +68,19 @@ def test_a_spool_committed_before_its_owner_died_is_not_drained_twice(tmp_path, 
 
 
 @pytest.mark.django_db
+def test_an_orphan_spool_holding_a_click_that_is_in_already_loses_none_of_the_others(tmp_path, org, link):
+    """A click whose INSERT committed although the database answered with an error went to the
+    spool as well; when it is that spool's last line, the file's other clicks still go in."""
+    lines = [sample(n)._replace(organization_id=org.pk, link_id=link.pk) for n in range(3)]
+    capture.insert_rows([lines[-1].row()])
+    path = tmp_path / "clicks-dead.spool"
+    path.write_bytes(b"".join(record.to_line() for record in lines))
+    assert capture.drain_orphans(tmp_path) == 2
+    assert sorted(recorded_ids()) == [record.click_id for record in lines]
+    assert not path.exists()
+
+
+@pytest.mark.django_db
 def test_database_down_the_visitor_still_gets_the_redirect_and_the_click_is_kept(client, link, monkeypatch,
                                                                                   click_capture):
     real_insert = capture.insert_rows
