@@ -102,7 +102,7 @@ def dispatch_attribution() -> int:
     with scopes_disabled():
         waiting = imports_waiting_too_long()
     for organization_id, import_id in waiting:
-        run_conversion_import.delay(organization_id, import_id)
+        run_conversion_import.delay(organization_id, import_id, only_if_queued=True)
     return len(organization_ids)
 
 
@@ -147,10 +147,16 @@ def queue_settings_change(change: attribution_settings.Change) -> None:
 # --- CSV import of leads and sales (tracking.services.imports) ----------------------------------
 
 @tenant_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
-def run_conversion_import(organization_id: int, import_id: int) -> dict | None:
+def run_conversion_import(organization_id: int, import_id: int, only_if_queued: bool = False) -> dict | None:
     """Process one uploaded CSV import (ConversionImport). Safe to run again: it recomputes
-    the report and creates nothing new. Returns the counts (None if a run of it was under way)."""
+    the report and creates nothing new. Returns the counts (None if a run of it was under way,
+    or if `only_if_queued` and it isn't queued any more: the beat's re-queued copies of an import
+    that has run since do nothing)."""
+    from .models import ConversionImport, ImportStatus
     from .services import imports  # imports needs this module's queue_attribution
+
+    if only_if_queued and not ConversionImport.objects.filter(pk=import_id, status=ImportStatus.QUEUED).exists():
+        return None
 
     done = imports.run_import(import_id, organization_id)
     if done is None:

@@ -517,3 +517,21 @@ def test_amount_parsing():
     assert imports.parse_amount("-20", refund=False) == "-20"
     with pytest.raises(imports.RowProblem, match="ambiguous"):
         imports.parse_amount("1,234", refund=False)
+
+
+@pytest.mark.django_db
+def test_the_beats_requeued_copies_of_an_import_that_has_run_do_nothing(org):
+    """The beat queues an import still queued after IMPORT_REQUEUE_AFTER every 30 s: with the
+    workers away, copies pile up. Once one copy has run it, the others must not run it again."""
+    done = run(org, "sales", f"Invoice Number,Customer ID,Amount,Date\ninv-1,cus-1,10.00,{day(1)}\n")
+    assert done.status == ImportStatus.DONE
+    started = done.started_at
+    assert tasks.run_conversion_import.apply(args=(org.pk, done.pk), kwargs={"only_if_queued": True}).get() is None
+    with tenant_scope(org):
+        done.refresh_from_db()
+    assert (done.status, done.started_at, done.rows_created) == (ImportStatus.DONE, started, 1)
+    # Queued (a new upload, or "run again"): the sweep's copy runs it.
+    with tenant_scope(org):
+        ConversionImport.objects.filter(pk=done.pk).update(status=ImportStatus.QUEUED)
+    counts = tasks.run_conversion_import.apply(args=(org.pk, done.pk), kwargs={"only_if_queued": True}).get()
+    assert counts["status"] == ImportStatus.DONE and counts["unchanged"] == 1
