@@ -7,7 +7,8 @@ touches, call `credit()` / `weights_by_ambassador()` and store what comes back.
 Layers, each usable on its own:
 
 * `counted_touches()` - the touches that count: inside [converted_at - window, converted_at]
-  (both ends included), oldest first, same-instant touches in arrival order.
+  (both ends included), oldest first, same-instant touches in the order given
+  (the caller gives them by click id: tracking.services.attribution).
 * `weights()` / `weights_by_ambassador()` - each model's share per touch / per ambassador,
   as exact `Fraction`s that sum to exactly 1.
 * `split_units()` - largest-remainder allocation of an integer amount (cents, milli-leads...).
@@ -91,7 +92,8 @@ def counted_touches(
 
     Both ends of the window are included (a click exactly `window` before counts, so does one
     at the conversion instant); clicks after the conversion never count. The sort is stable,
-    so touches at the same instant keep the order in which they were given (arrival order)."""
+    so touches at the same instant keep the order in which they were given (the service gives
+    them by click id, which does not depend on which web process stored a click first)."""
     _check_aware(converted_at, "converted_at")
     if window < timedelta(0):
         raise ValueError("window must not be negative")

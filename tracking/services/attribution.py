@@ -22,7 +22,22 @@ Rules (DESIGN.md "Attribution"):
 * Self-referral (the lead's e-mail is an ambassador's of this organisation) and no touch
   ("direct") store no credits but still set attributed_at: the conversion counts.
 * A lead whose click is not yet processed (the spool may lag) and whose click id is under
-  RETRY_WITHIN old is left unattributed, so the next run retries.
+  RETRY_WITHIN old is left unattributed, so the next run retries. Whether it is ready and
+  which visitor it has are decided from one read of its click (`_clicks_of`), never from
+  two statements that could see different snapshots (a click committed between them once
+  marked leads attributed with no credit, for good).
+* Touches at the same instant are ordered by click id, not row id: row ids follow the order
+  in which web processes' spools were drained, click ids do not.
+
+Concurrency (issue 11): one lock order for everything that writes a customer's conversions —
+**the customer row first, then its sales** (attribution here; record_lead, record_sale and the
+refund path in tracking.services.conversions). Attribution holds both from its read of the
+sales to its commit, so a refund, a re-post or a new lead waits for it and then clears
+`attributed_at`, and the next run rewrites the credits. A lock order rather than a
+compare-and-set because the writers are few per customer and short, and waiting is simpler to
+reason about than retrying; as a second guard, attribution marks attributed exactly the sale
+rows it read (a sale linked to the customer after that read is left for the next run, never
+marked done without its credits).
 
 Versions: credits carry the AttributionSettings version (window, half-life) they were
 computed with. Normal attribution writes every live version — the active one and, while a
@@ -94,32 +109,70 @@ def live_params(organization_id: int) -> list[Params]:
 
 # --- reading touches --------------------------------------------------------------------------
 
+def _checkpoint(name: str) -> None:
+    """A no-op. Tests replace it to pause attribution at a named point and let another writer
+    run there (tests/tracking/test_attribution_races.py): "readiness" (visitors resolved,
+    pending leads decided) and "conversions_read" (customers and sales read and locked)."""
+
+
 def touches_for(customer: Customer, window: timedelta = engine.DEFAULT_WINDOW) -> list[Touch]:
-    """The customer's first lead's touches, oldest first (same instant: by Click id)."""
+    """The customer's first lead's touches, oldest first (same instant: by click id)."""
     with tenant_scope(customer.organization_id):
-        _resolve_visitors(customer.organization_id, [customer])
+        _resolve_visitors(customer, _clicks_of(customer.organization_id, [customer]))
         if not customer.visitor_id:
             return []
         return _touches_by_visitor(customer.organization_id, [customer], window)[customer.visitor_id]
 
 
-def _resolve_visitors(organization_id: int, customers: list[Customer]) -> None:
-    """Customers who came with a click id only get that click's visitor, once it is processed."""
-    missing = {c.first_click_id: c for c in customers if not c.visitor_id and c.first_click_id}
-    if not missing:
+def _clicks_of(organization_id: int, customers: list[Customer]) -> dict[str, str]:
+    """click id → visitor of the processed clicks behind these customers' first leads, in one
+    statement: visitors and readiness are both decided from this one snapshot."""
+    click_ids = sorted({c.first_click_id for c in customers if c.first_click_id})
+    if not click_ids:
+        return {}
+    return dict(Click.objects.filter(organization_id=organization_id, click_id__in=click_ids)
+                .values_list("click_id", "visitor_id"))
+
+
+def _resolve_visitors(customer: Customer, clicks: dict[str, str]) -> None:
+    """A customer who came with a click id only gets that click's visitor, once it is processed."""
+    if customer.visitor_id or not customer.first_click_id:
         return
-    found = dict(Click.objects.filter(organization_id=organization_id, click_id__in=list(missing))
-                 .values_list("click_id", "visitor_id"))
-    for click_id, visitor_id in found.items():
-        customer = missing[click_id]
+    visitor_id = clicks.get(customer.first_click_id)
+    if visitor_id:
         customer.visitor_id = visitor_id
         Customer.objects.filter(pk=customer.pk).update(visitor_id=visitor_id)
+
+
+def _click_is_young(click_id: str, now_s: float) -> bool:
+    try:
+        made = click_id_time(click_id)
+    except (ValueError, TypeError):
+        return False
+    return now_s - made < RETRY_WITHIN.total_seconds()
+
+
+def pending_customer_ids(customers: list[Customer], clicks: dict[str, str], now: datetime | None = None) -> set[int]:
+    """The customers whose lead's click may still be on its way: its id is younger than
+    RETRY_WITHIN and it was not among the processed clicks read (`clicks`, from _clicks_of;
+    the spool may lag). Attribution waits for them, so the lead is credited with that click."""
+    now_s = (now or timezone.now()).timestamp()
+    return {customer.pk for customer in customers
+            if customer.first_click_id and customer.first_click_id not in clicks
+            and _click_is_young(customer.first_click_id, now_s)}
+
+
+def click_pending(customer: Customer, now: datetime | None = None) -> bool:
+    with tenant_scope(customer.organization_id):
+        clicks = _clicks_of(customer.organization_id, [customer])
+        return customer.pk in pending_customer_ids([customer], clicks, now)
 
 
 def _touches_by_visitor(organization_id: int, customers: list[Customer],
                         window: timedelta) -> dict[str, list[Touch]]:
     """Every creditable click of these customers' visitors that could fall in any of their
-    windows, per visitor, oldest first (same instant: by Click id). One query per batch."""
+    windows, per visitor, oldest first; the same instant by click id, which is the same
+    whichever web process drained first (row ids are not). One query per batch."""
     with_visitor = [c for c in customers if c.visitor_id]
     result: dict[str, list[Touch]] = defaultdict(list)
     if not with_visitor:
@@ -128,10 +181,11 @@ def _touches_by_visitor(organization_id: int, customers: list[Customer],
     end = max(c.first_lead_at for c in with_visitor)
     rows = (Click.objects.filter(organization_id=organization_id,
                                  visitor_id__in=sorted({c.visitor_id for c in with_visitor}),
-                                 is_bot=False, is_self=False, clicked_at__gte=start, clicked_at__lte=end)
-            .order_by("visitor_id", "clicked_at", "id")
-            .values_list("visitor_id", "ambassador_id", "link_id", "campaign_id", "clicked_at"))
-    for visitor_id, ambassador_id, link_id, campaign_id, clicked_at in rows:
+                                 is_bot=False, is_self=False, is_head=False,
+                                 clicked_at__gte=start, clicked_at__lte=end)
+            .values_list("visitor_id", "clicked_at", "click_id", "ambassador_id", "link_id", "campaign_id"))
+    # Sorted here, not by the database: a collation could order mixed-case click ids differently.
+    for visitor_id, clicked_at, _click_id, ambassador_id, link_id, campaign_id in sorted(rows):
         result[visitor_id].append((ambassador_id, link_id, campaign_id, clicked_at))
     return result
 
@@ -139,33 +193,6 @@ def _touches_by_visitor(organization_id: int, customers: list[Customer],
 def _in_window(touches: list[Touch], converted_at: datetime, window: timedelta) -> list[Touch]:
     start = converted_at - window
     return [touch for touch in touches if start <= touch[3] <= converted_at]
-
-
-def pending_customer_ids(organization_id: int, customers: list[Customer], now: datetime | None = None) -> set[int]:
-    """The customers whose lead's click may still be on its way: its id is younger than
-    RETRY_WITHIN and there is no Click row for it yet (the spool may lag). Attribution waits
-    for them, so the lead is credited with that click. One query per batch."""
-    now_s = (now or timezone.now()).timestamp()
-    young: dict[str, list[Customer]] = defaultdict(list)
-    for customer in customers:
-        if not customer.first_click_id:
-            continue
-        try:
-            made = click_id_time(customer.first_click_id)
-        except (ValueError, TypeError):
-            continue
-        if now_s - made < RETRY_WITHIN.total_seconds():
-            young[customer.first_click_id].append(customer)
-    if not young:
-        return set()
-    processed = set(Click.objects.filter(organization_id=organization_id, click_id__in=list(young))
-                    .values_list("click_id", flat=True))
-    return {customer.pk for click_id, waiting in young.items() if click_id not in processed for customer in waiting}
-
-
-def click_pending(customer: Customer, now: datetime | None = None) -> bool:
-    with tenant_scope(customer.organization_id):
-        return customer.pk in pending_customer_ids(customer.organization_id, [customer], now)
 
 
 def ambassador_email_hashes(organization_id: int) -> frozenset[str]:
@@ -336,18 +363,28 @@ def attribute_customers(organization_id: int, customer_ids: list[int], *, params
         # is seen, one committed after is the recompute's to apply to these customers.
         if params is None:
             params = live_params(organization_id)
-        _resolve_visitors(organization_id, customers)
-        pending = pending_customer_ids(organization_id, customers, now)
+        # One read of the leads' clicks decides both the visitors and which leads wait.
+        clicks = _clicks_of(organization_id, customers)
+        for customer in customers:
+            _resolve_visitors(customer, clicks)
+        pending = pending_customer_ids(customers, clicks, now)
         ready = [customer for customer in customers if customer.pk not in pending]
         run.deferred = len(pending)
+        _checkpoint("readiness")
         if not ready:
             return run
         ready_ids = [c.pk for c in ready]
+        # Then their sales, locked (customer first, then its sales: the one lock order), so a
+        # refund or re-post waits for this commit instead of being overwritten by it.
+        sales_of: dict[int, list[Sale]] = defaultdict(list)
+        sale_ids: list[int] = []
+        for sale in (Sale.objects.select_for_update().filter(organization_id=organization_id,
+                                                             customer_id__in=ready_ids).order_by("pk")):
+            sales_of[sale.customer_id].append(sale)
+            sale_ids.append(sale.pk)
+        _checkpoint("conversions_read")
         widest = max(p.window for p in params)
         touches = _touches_by_visitor(organization_id, ready, widest)
-        sales_of: dict[int, list[Sale]] = defaultdict(list)
-        for sale in Sale.objects.filter(organization_id=organization_id, customer_id__in=ready_ids).order_by("pk"):
-            sales_of[sale.customer_id].append(sale)
 
         rows: list[CreditRow] = []
         for customer in ready:
@@ -379,8 +416,9 @@ def attribute_customers(organization_id: int, customer_ids: list[int], *, params
         if mark_attributed:
             moment = timezone.now()
             Customer.objects.filter(pk__in=ready_ids).update(attributed_at=moment)
-            Sale.objects.filter(organization_id=organization_id, customer_id__in=ready_ids).update(
-                attributed_at=moment)
+            # Exactly the sales read above (locked since): one linked to these customers since is
+            # not in `sales_of` and stays unattributed for the next run.
+            Sale.objects.filter(pk__in=sale_ids).update(attributed_at=moment)
         run.customers = len(ready)
         run.sales = sum(len(sales_of[pk]) for pk in ready_ids)
     return run

@@ -12,7 +12,12 @@ Idempotency and identity live in PostgreSQL, not in a read-then-write check:
   hash, visitor) serialises the few writers of one person, so two concurrent e-mail-only
   leads can't create two customers, and a sale and the lead of its customer can't miss
   each other (whichever commits second links them). SQLite runs write transactions one at
-  a time (IMMEDIATE), so it needs no lock."""
+  a time (IMMEDIATE), so it needs no lock.
+
+Lock order with attribution (tracking.services.attribution): the customer row first, then its
+sales. A lead locks the customer it updates; a new sale locks the customer it is linked to;
+a refund or re-post locks the sale's customer, then the sale. So none of them can slip
+between attribution's read of a customer's conversions and its commit."""
 
 import hashlib
 from datetime import datetime
@@ -55,11 +60,13 @@ def _lock(organization_id: int, *keys: str) -> None:
 
 def visitor_of_click(organization, click_id: str) -> str | None:
     """The visitor of one of this organisation's clicks (processed or still raw); None if
-    the click is unknown here — never another organisation's."""
+    the click is unknown here — never another organisation's. One statement over both
+    tables: click processing moves a row from RawClick to Click in one transaction, and two
+    statements could miss it in both (the first before the move, the second after)."""
     with tenant_scope(organization):
-        for model in (Click, RawClick):
-            visitor = (model.objects.filter(organization=organization, click_id=click_id)
-                       .values_list("visitor_id", flat=True).first())
+        processed = Click.objects.filter(organization=organization, click_id=click_id).values_list("visitor_id")
+        raw = RawClick.objects.filter(organization=organization, click_id=click_id).values_list("visitor_id")
+        for (visitor,) in processed.union(raw, all=True):
             if visitor:
                 return visitor
     return None
@@ -78,9 +85,13 @@ def record_lead(organization, *, click_id: str | None = None, visitor_id: str | 
     """Create the customer of a first lead, or update the customer a later lead is for.
 
     The customer is found by external id, else by e-mail hash; a lead with neither (only a
-    click or visitor id) is matched on its visitor. The first lead's time, visitor and click
-    are kept for good (they fix attribution); later leads update name, metadata (replaced
-    when given), last_lead_at, and fill an external id or e-mail the customer lacked."""
+    click or visitor id) is matched on its visitor. The first lead — the one with the earliest
+    `occurred_at`, whenever it is reported (ties: the one stored first) — fixes attribution:
+    its time, and its visitor and click when it has them. A lead reported later with an
+    earlier time becomes the first lead, and the customer is queued for attribution again
+    (its lead and sale credits are rewritten together, in one transaction). Every lead
+    updates name, metadata (replaced when given), last_lead_at, and fills an external id or
+    e-mail the customer lacked."""
     if not (click_id or visitor_id or email or customer_external_id):
         raise ConversionError("non_field_errors",
                               "Send at least one of click_id, visitor_id, email or customer_external_id.")
@@ -110,7 +121,9 @@ def _record_lead(organization, *, click_id, visitor_id, hashed, external_id, nam
         keys.append(f"visitor:{visitor_id or click_id}")
     _lock(organization.pk, *keys)
 
-    customers = Customer.objects.filter(organization=organization)
+    # Locked as found (customer first, then its sales): a lead never interleaves with
+    # attribution of the same customer, and its save never overwrites what attribution wrote.
+    customers = Customer.objects.select_for_update().filter(organization=organization)
     customer = None
     if external_id:
         customer = customers.filter(external_id=external_id).first()
@@ -134,6 +147,8 @@ def _record_lead(organization, *, click_id, visitor_id, hashed, external_id, nam
         _link_pending_sales(customer)
         return customer, True
 
+    if occurred_at < customer.first_lead_at:
+        _become_first_lead(customer, occurred_at=occurred_at, click_id=click_id, visitor_id=visitor_id)
     gained_external_id = False
     if external_id and not customer.external_id:
         customer.external_id = external_id
@@ -150,6 +165,21 @@ def _record_lead(organization, *, click_id, visitor_id, hashed, external_id, nam
     if gained_external_id:
         _link_pending_sales(customer)
     return customer, False
+
+
+def _become_first_lead(customer: Customer, *, occurred_at: datetime, click_id: str | None,
+                       visitor_id: str | None) -> None:
+    """An earlier lead than the customer's first: its time fixes the window from now on, and
+    its click and visitor too when it brings them (a CRM lead with only an e-mail keeps the
+    visitor the customer is known by: the same person's browser). Attribution runs again."""
+    customer.first_lead_at = occurred_at
+    if click_id:
+        customer.first_click_id = click_id
+        customer.visitor_id = visitor_id or None  # None: resolved from the click once processed
+    elif visitor_id:
+        customer.first_click_id = None
+        customer.visitor_id = visitor_id
+    customer.attributed_at = None
 
 
 def record_sale(organization, *, customer_external_id: str, amount: Decimal, currency: str, invoice_id: str,
@@ -178,14 +208,13 @@ def record_sale(organization, *, customer_external_id: str, amount: Decimal, cur
                 # Link to its customer if known; the lock pairs with record_lead's, so a lead
                 # committing meanwhile either is seen here or sees this sale.
                 _lock(organization.pk, f"ext:{customer_external_id}")
-                customer = Customer.objects.filter(organization=organization,
-                                                   external_id=customer_external_id).first()
+                customer = Customer.objects.select_for_update().filter(organization=organization,
+                                                                       external_id=customer_external_id).first()
                 if customer is not None:
                     sale.customer = customer
                     Sale.objects.filter(pk=sale.pk).update(customer=customer)
                 return sale, True
-        sale = (Sale.objects.select_for_update(of=("self",)).select_related("customer")
-                .filter(organization=organization, invoice_id=invoice_id).first())
+        sale = _locked_sale(organization, invoice_id)
         if sale is None:
             raise ConversionError("invoice_id", f"No sale with invoice_id {invoice_id!r} to refund: "
                                                 "post the sale (status paid) first.")
@@ -195,3 +224,18 @@ def record_sale(organization, *, customer_external_id: str, amount: Decimal, cur
             sale.attributed_at = None  # attribution removes its credits on the next run
             sale.save(update_fields=["status", "refunded_at", "attributed_at"])
         return sale, False
+
+
+def _locked_sale(organization, invoice_id: str) -> Sale | None:
+    """The sale of this invoice, locked after its customer (the lock order attribution uses).
+    The customer link is read first, unlocked; if it changed before the sale was locked (a
+    lead linked the sale meanwhile), the locks are taken again for the new customer."""
+    sales = Sale.objects.filter(organization=organization, invoice_id=invoice_id)
+    for _attempt in range(5):
+        customer_id = sales.values_list("customer_id", flat=True).first()
+        if customer_id is not None:
+            Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk", flat=True).first()
+        sale = sales.select_for_update(of=("self",)).select_related("customer").first()
+        if sale is None or sale.customer_id == customer_id:
+            return sale
+    raise RuntimeError(f"The customer of invoice {invoice_id!r} kept changing while it was being locked.")
