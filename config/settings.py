@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -227,6 +228,11 @@ CELERY_BEAT_SCHEDULE = {
     "delete-old-ip-salts": {
         "task": "tracking.tasks.delete_old_salts",
         "schedule": timedelta(hours=1),
+    },
+    "verify-credits": {  # nightly, when attribution is quiet
+        "task": "tracking.tasks.verify_credits",
+        "schedule": crontab(hour=3, minute=17),
+        "options": {"expires": 6 * 3600},
     },
     "send-report-digests": {
         "task": "reports.tasks.send_due_digests",

@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django_scopes import scopes_disabled
 
+from tenancy.models import Organization
 from tenancy.tasking import publish_after_commit, tenant_task
 
 from . import salts
@@ -142,6 +143,27 @@ def queue_settings_change(change: attribution_settings.Change) -> None:
         publish_after_commit(delete_stale_credits, organization_id,
                              recovery="the cancelled version's credits stay (reports don't read them) "
                                       "until the next recompute cleans up")
+
+
+@shared_task(name="tracking.tasks.verify_credits")
+def verify_credits() -> int:
+    """Nightly: check every organisation's credits (tracking.verification); log each violation
+    and their count at ERROR (alerting watches that level). Returns the number found."""
+    from .verification import verify
+
+    with scopes_disabled():
+        organization_ids = list(Organization.objects.order_by("pk").values_list("pk", flat=True))
+    total = 0
+    for report in verify(organization_ids):
+        for violation in report.violations[:100]:
+            log.error("verify_credits: %s", violation.line())
+        if report.violations:
+            log.error("verify_credits: %d violations in organisation %s (%d customers checked)",
+                      len(report.violations), report.organization_id, report.customers)
+        total += len(report.violations)
+    if not total:
+        log.info("verify_credits: no violations in %d organisations", len(organization_ids))
+    return total
 
 
 # --- CSV import of leads and sales (tracking.services.imports) ----------------------------------
