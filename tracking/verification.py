@@ -230,8 +230,10 @@ def verify_organization(organization_id: int, *, batch: int = BATCH) -> Report:
         ambassadors = _ambassador_hashes(organization_id)
     cursor = 0
     while True:
+        outermost = not connection.in_atomic_block
         with tenant_scope(organization_id), transaction.atomic():
-            _snapshot()
+            if outermost:  # inside a caller's transaction, its snapshot rules
+                _snapshot()
             facts = _read_batch(organization_id, version, window, ambassadors, cursor, batch)
         if not facts:
             return report
