@@ -473,8 +473,8 @@ def _lead_snapshot(organization, data: dict):
 
 
 def _customer_values(customer: Customer) -> tuple:
-    return (customer.pk, customer.external_id, customer.email_hash, customer.name, customer.last_lead_at,
-            customer.visitor_id, customer.metadata)
+    return (customer.pk, customer.external_id, customer.email_hash, customer.name, customer.first_lead_at,
+            customer.last_lead_at, customer.visitor_id, customer.first_click_id, customer.metadata)
 
 
 class _Runner:
