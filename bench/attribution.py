@@ -13,7 +13,8 @@ Checks afterwards, in SQL: every customer with lead credits has exactly 1.0000 p
 paid sale with credits adds up to its amount per model, refunded sales have none; the customers
 with credits are exactly those with a creditable click in the 30 days before their first lead
 (not self-referrals), and their first_touch / last_touch credit goes to the link of the
-earliest / latest such click; re-attributing one chunk leaves its credits identical.
+earliest / latest such click; re-attributing one chunk leaves its credits identical; verify_credits
+(tracking.verification) finds no violation, and how long it takes is printed.
 
 Its own database (BENCH_DATABASE_URL, default bench_attribution on 127.0.0.1), dropped and
 migrated each run. --scale 0.1 (or BENCH_SCALE=0.1) for a quick run; --profile prints a cProfile
@@ -434,6 +435,19 @@ def main() -> int:
     ok &= same
     print(f"idempotency: chunk {chunk[0]}..{chunk[-1]} re-attributed ({again[0]:,} customers, {again[1]:,} sales): "
           f"{before[0]:,} credit rows before, {after[0]:,} after, contents {'identical' if same else 'DIFFERENT'}")
+
+    # verify_credits over everything (issue 11): the invariants, read in bounded batches.
+    from tracking.verification import verify_organization
+
+    started = time.perf_counter()
+    report = verify_organization(organization_id)
+    verify_s = time.perf_counter() - started
+    ok &= not report.violations
+    print(f"verify_credits: {report.customers:,} customers, {report.credits:,} credits, {report.waiting:,} waiting, "
+          f"{len(report.violations)} violations in {verify_s:.1f} s "
+          f"({(report.customers + attributed_sales) / verify_s:,.0f} conversions/s)")
+    for violation in report.violations[:20]:
+        print(f"  {violation.line()}")
     print(f"→ {'OK' if ok else 'MISMATCH'}")
 
     speedup = rate / base_rate
@@ -442,7 +456,8 @@ def main() -> int:
           f"{speedup:.1f}× the one-at-a-time baseline ({args.workers} processes vs 1)")
     print(f"RESULT attribution conversions={conversions} total_s={total_s:.2f} conversions_per_s={rate:.0f} "
           f"speedup_vs_one_at_a_time={speedup:.1f} batch_speedup_1proc={batch_rate / base_rate:.1f} "
-          f"scale={args.scale:g} workers={args.workers} cpu_parallelism={parallelism:.1f}"
+          f"scale={args.scale:g} workers={args.workers} cpu_parallelism={parallelism:.1f} verify_s={verify_s:.1f} "
+          f"violations={len(report.violations)}"
           f" target={'met' if met else 'missed'}")
     return 0 if ok else 1
 
