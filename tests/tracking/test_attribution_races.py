@@ -367,3 +367,35 @@ def test_a_lead_posted_while_its_click_moves_from_raw_to_processed_finds_its_vis
         click_processing.process_pending(org.pk)
     assert visitor_of_click(org, click_id) == visitor
     assert visitor_of_click(org, new_click_id()) is None
+
+
+def test_a_lead_waits_for_its_click_in_the_raw_queue_however_old_it_is(org, links):
+    """Click processing was down for an hour: the lead's click is stored (raw) but older than
+    RETRY_WITHIN. The lead waits for it instead of being credited as direct for good."""
+    visitor = new_visitor_id()
+    at = timezone.now() - timedelta(hours=1)
+    click_id = new_click_id(at.timestamp())
+    insert_rows([(click_id, org.pk, links[1].pk, at, visitor, "x" * 32, "Mozilla/5.0 (X11; Linux x86_64) "
+                  "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36", "", "", False)])
+    customer, _ = record_lead(org, click_id=click_id, customer_external_id="cus_9",
+                              occurred_at=at + timedelta(minutes=5))
+    with tenant_scope(org):
+        Customer.objects.filter(pk=customer.pk).update(visitor_id=None)  # as if posted while still spooled
+        assert attribution.attribute_pending(org.pk).deferred == 1
+    assert reload(customer).attributed_at is None
+
+    with tenant_scope(org):
+        click_processing.process_pending(org.pk)
+    attribute_everything(org)
+    assert lead_shares(org, customer) == {model: {links[1].ambassador_id: Decimal("1.0000")} for model in engine.MODELS}
+    assert_verified(org)
+
+
+def test_a_lead_with_an_unknown_old_click_id_is_direct(org, links):
+    """A click id neither stored nor young (another site's, a typo) doesn't hold the lead back."""
+    old_id = new_click_id((timezone.now() - timedelta(hours=1)).timestamp())
+    customer, _ = record_lead(org, click_id=old_id, customer_external_id="cus_8")
+    attribute_everything(org)
+    assert reload(customer).attributed_at is not None
+    assert lead_shares(org, customer) == {}
+    assert_verified(org)

@@ -21,8 +21,9 @@ Rules (DESIGN.md "Attribution"):
   carries no credits (its credits are removed: the simplest full reversal).
 * Self-referral (the lead's e-mail is an ambassador's of this organisation) and no touch
   ("direct") store no credits but still set attributed_at: the conversion counts.
-* A lead whose click is not yet processed (the spool may lag) and whose click id is under
-  RETRY_WITHIN old is left unattributed, so the next run retries. Whether it is ready and
+* A lead whose click is not yet processed is left unattributed, so the next run retries: while
+  the click is in the raw queue (however long processing is behind), or, when it is not even
+  there (the spool may lag), while its click id is under RETRY_WITHIN old. Whether it is ready and
   which visitor it has are decided from one read of its click (`_clicks_of`), never from
   two statements that could see different snapshots (a click committed between them once
   marked leads attributed with no credit, for good).
@@ -54,6 +55,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from django.db import connection, transaction
+from django.db.models import BooleanField, Value
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
@@ -69,6 +71,7 @@ from tracking.models import (
     Credit,
     CreditKind,
     Customer,
+    RawClick,
     Sale,
     SaleStatus,
 )
@@ -124,21 +127,41 @@ def touches_for(customer: Customer, window: timedelta = engine.DEFAULT_WINDOW) -
         return _touches_by_visitor(customer.organization_id, [customer], window)[customer.visitor_id]
 
 
-def _clicks_of(organization_id: int, customers: list[Customer]) -> dict[str, str]:
-    """click id → visitor of the processed clicks behind these customers' first leads, in one
-    statement: visitors and readiness are both decided from this one snapshot."""
+@dataclass(frozen=True)
+class LeadClicks:
+    """What one read found of the clicks behind leads: processed ones (click id → visitor) and
+    the ids still in the raw queue (stored, not processed yet)."""
+
+    processed: dict[str, str]
+    raw: frozenset[str]
+
+
+def _clicks_of(organization_id: int, customers: list[Customer]) -> LeadClicks:
+    """The clicks behind these customers' first leads, processed or raw, in ONE statement:
+    visitors and readiness are both decided from this one snapshot (click processing moves a
+    click from RawClick to Click in one transaction, so the snapshot has it in exactly one)."""
     click_ids = sorted({c.first_click_id for c in customers if c.first_click_id})
     if not click_ids:
-        return {}
-    return dict(Click.objects.filter(organization_id=organization_id, click_id__in=click_ids)
-                .values_list("click_id", "visitor_id"))
+        return LeadClicks({}, frozenset())
+    processed = (Click.objects.filter(organization_id=organization_id, click_id__in=click_ids)
+                 .values_list("click_id", "visitor_id", Value(True, output_field=BooleanField())))
+    raw = (RawClick.objects.filter(organization_id=organization_id, click_id__in=click_ids)
+           .values_list("click_id", "visitor_id", Value(False, output_field=BooleanField())))
+    found: dict[str, str] = {}
+    waiting: set[str] = set()
+    for click_id, visitor_id, is_processed in processed.union(raw, all=True):
+        if is_processed:
+            found[click_id] = visitor_id
+        else:
+            waiting.add(click_id)
+    return LeadClicks(found, frozenset(waiting - set(found)))
 
 
-def _resolve_visitors(customer: Customer, clicks: dict[str, str]) -> None:
+def _resolve_visitors(customer: Customer, clicks: LeadClicks) -> None:
     """A customer who came with a click id only gets that click's visitor, once it is processed."""
     if customer.visitor_id or not customer.first_click_id:
         return
-    visitor_id = clicks.get(customer.first_click_id)
+    visitor_id = clicks.processed.get(customer.first_click_id)
     if visitor_id:
         customer.visitor_id = visitor_id
         Customer.objects.filter(pk=customer.pk).update(visitor_id=visitor_id)
@@ -152,14 +175,16 @@ def _click_is_young(click_id: str, now_s: float) -> bool:
     return now_s - made < RETRY_WITHIN.total_seconds()
 
 
-def pending_customer_ids(customers: list[Customer], clicks: dict[str, str], now: datetime | None = None) -> set[int]:
-    """The customers whose lead's click may still be on its way: its id is younger than
-    RETRY_WITHIN and it was not among the processed clicks read (`clicks`, from _clicks_of;
-    the spool may lag). Attribution waits for them, so the lead is credited with that click."""
+def pending_customer_ids(customers: list[Customer], clicks: LeadClicks, now: datetime | None = None) -> set[int]:
+    """The customers whose lead's click is on its way: not among the processed clicks read, and
+    either in the raw queue (stored; click processing may be behind, even for hours after an
+    outage of the workers) or younger than RETRY_WITHIN (it may still be in a web process's
+    spool). Attribution waits for them, so the lead is credited with that click. A click id
+    neither stored nor young is taken as unknown (another site's, a typo): the lead is direct."""
     now_s = (now or timezone.now()).timestamp()
     return {customer.pk for customer in customers
-            if customer.first_click_id and customer.first_click_id not in clicks
-            and _click_is_young(customer.first_click_id, now_s)}
+            if customer.first_click_id and customer.first_click_id not in clicks.processed
+            and (customer.first_click_id in clicks.raw or _click_is_young(customer.first_click_id, now_s))}
 
 
 def click_pending(customer: Customer, now: datetime | None = None) -> bool:
