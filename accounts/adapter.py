@@ -1,7 +1,7 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 
-from .ratelimits import address_hash, client_ip
+from common.ratelimits import address_hash, client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):

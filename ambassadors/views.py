@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts import ratelimits
+from common import ratelimits
 from tenancy.middleware import public_tenant_view
 from tenancy.models import Role
 from tenancy.roles import role_required

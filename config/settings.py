@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     # Our layers, bottom first: imports only go down this list.
+    "common",
     "accounts",
     "tenancy",
     "ambassadors",
@@ -98,6 +99,7 @@ INSTALLED_APPS = [
     "tracking",
     "reports",
     "portal",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -292,7 +294,7 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 INVITATION_MAX_AGE = timedelta(days=int(os.environ.get("INVITATION_MAX_AGE_DAYS", "14")))
 CSV_INVITE_MAX_ROWS = int(os.environ.get("CSV_INVITE_MAX_ROWS", "5000"))
 
-# --- Rate limits (accounts/ratelimits.py; django-ratelimit counters in the cache: Redis when
+# --- Rate limits (common/ratelimits.py; django-ratelimit counters in the cache: Redis when
 # REDIS_URL is set, else per process). "N/s|m|h|d"; empty switches a limit off. Keys are hashes,
 # never client addresses. Over a limit: 429 with Retry-After (JSON {"detail"} on the API, a short
 # page or text for browsers). If the cache is unreachable the limits let requests through.
@@ -305,7 +307,7 @@ RATELIMIT_REDIRECT = os.environ.get("RATELIMIT_REDIRECT", "120/m")
 RATELIMIT_REDIRECT_LOCAL_BURST = int(os.environ.get("RATELIMIT_REDIRECT_LOCAL_BURST", "10"))
 RATELIMIT_JOIN = os.environ.get("RATELIMIT_JOIN", "30/m")  # join and invitation pages, per address hash
 RATELIMIT_INVITATION_TOKEN = os.environ.get("RATELIMIT_INVITATION_TOKEN", "20/m")  # per invitation token
-# Client addresses never limited by address (accounts.ratelimits.exempt): loopback and private
+# Client addresses never limited by address (common.ratelimits.exempt): loopback and private
 # networks. A visitor from the internet never has one; a proxy or load balancer does, and if
 # TRUSTED_PROXY_COUNT was not set for it every visitor would share its address and be refused
 # together: the limits then stay off rather than lose clicks. Set TRUSTED_PROXY_COUNT behind a proxy.

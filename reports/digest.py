@@ -27,7 +27,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from tenancy.csv_cells import safe_row
+from common.csv_cells import safe_row
 from tenancy.models import ROLE_RANK, Membership, Organization, Role
 from tenancy.scoping import scopes_disabled, tenant_scope
 

@@ -6,12 +6,12 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from common.csv_export import csv_response
 from tenancy.models import Role
 from tenancy.roles import role_required
 from tracking.models import AttributionModel
 from tracking.selectors import active_version
 
-from .csv_export import csv_response
 from .forms import LeaderboardFilterForm, PointsRulesForm
 from .params import ParamError, report_filter
 from .periods import DEFAULT as DEFAULT_PERIOD

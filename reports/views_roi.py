@@ -14,13 +14,13 @@ from django.shortcuts import render
 
 from ambassadors.models import AmbassadorGroup, Kind
 from campaigns.models import Campaign
+from common.csv_export import csv_response
 from tenancy.models import Role
 from tenancy.roles import role_required
 from tracking.models import AttributionModel
 from tracking.selectors import active_version
 
 from .charts import hbars
-from .csv_export import csv_response
 from .params import ParamError, report_filter
 from .periods import DEFAULT, PRESETS
 from .selectors.comparison import BY, MODELS, ComparisonError, model_comparison

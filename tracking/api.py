@@ -15,7 +15,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
-from accounts import ratelimits
+from common import ratelimits
 from tenancy.api_keys import ApiKeyScopedView
 from tenancy.drf import SafeJSONParser
 

@@ -23,7 +23,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from tenancy.csv_cells import safe_row
+from common.csv_cells import safe_row
 from tenancy.models import Role
 from tenancy.roles import role_required
 

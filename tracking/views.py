@@ -12,10 +12,10 @@ from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.http.request import split_domain_port
 from django.shortcuts import render
 
-from accounts import ratelimits
 from campaigns.channels import SUFFIX_TO_CHANNEL, channel_from_referrer
 from campaigns.codes import is_valid_code
 from campaigns.linkcache import link_cache
+from common import ratelimits
 
 from . import capture
 from .ids import is_valid_id, new_click_id, new_visitor_id

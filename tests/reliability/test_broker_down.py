@@ -15,7 +15,7 @@ modes, `spool` and `db` (settings.CLICK_CAPTURE, tracking/capture.py) — must:
 Two topologies: the broker alone on that Redis (the cache lives elsewhere: the redirect never
 touches it), and production's single REDIS_URL, where the shared cache — the link cache's
 generation and entries (campaigns/linkcache.py), the redirect's rate-limit counters
-(accounts/ratelimits.py) — goes down with the broker. Found by this drill and fixed: with that
+(common/ratelimits.py) — goes down with the broker. Found by this drill and fixed: with that
 Redis killed every redirect answered 500 (the link cache let the cache's ConnectionError
 through); with it hung a redirect waited 5 s per cache call (redis-py's default timeout), on
 every click past the rate limiter's allowance. Now cache calls time out after
@@ -54,10 +54,10 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django_scopes import scopes_disabled
 
-from accounts import ratelimits
 from campaigns import linkcache
 from campaigns.linkcache import link_cache
 from campaigns.models import Campaign, CampaignStatus, TrackedLink
+from common import ratelimits
 from config.celery import app
 from tenancy.scoping import tenant_scope
 from tests.conftest import need_service

@@ -43,7 +43,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def _no_rate_limits(settings):
-    """An empty rate switches a limit off (accounts/ratelimits.py)."""
+    """An empty rate switches a limit off (common/ratelimits.py)."""
     for name in ("RATELIMIT_JOIN", "RATELIMIT_INVITATION_TOKEN", "RATELIMIT_TRACK_API"):
         setattr(settings, name, "")
 

@@ -20,10 +20,10 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from accounts import ratelimits
 from ambassadors.services import invitations
 from ambassadors.services.programme import join_page_of
 from campaigns.models import Campaign, CampaignStatus, TrackedLink
+from common import ratelimits
 from tenancy.scoping import scopes_disabled, tenant_scope
 from tenancy.services import create_api_key
 from tests.factories import AmbassadorFactory

@@ -1,4 +1,4 @@
-"""Demo leads and sales for one organisation, on top of the clicks demo_activity made:
+"""Demo leads and sales for one organisation, on top of the clicks demo.activity made:
 a few percent of the human visitors fill in a form minutes to days after a click (most of
 them clicked several ambassadors' links first: multi-touch), a few leads come in directly
 (no click), one ambassador signs up through a colleague's link (self-referral); about a

@@ -1,6 +1,6 @@
 """Streamed CSV downloads: rows are written as they are produced, so a 100,000-row table never
 sits in memory as one string. Numbers go out as plain decimals ("1234.50"), dates as ISO;
-text that a spreadsheet would run as a formula is neutralised (tenancy.csv_cells)."""
+text that a spreadsheet would run as a formula is neutralised (common.csv_cells)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from django.http import StreamingHttpResponse
 
-from tenancy.csv_cells import safe_row
+from common.csv_cells import safe_row
 
 
 class _Echo:

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from tenancy.csv_cells import safe_cell
+from common.csv_cells import safe_cell
 from tenancy.scoping import tenant_scope
 from tests.factories import AmbassadorFactory
 

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db.models import Sum
 from django_scopes import scopes_disabled
 
-from portal.demo_conversions import conversions_rng, seed_conversions
+from demo.conversions import conversions_rng, seed_conversions
 from tenancy.models import Organization
 from tenancy.scoping import tenant_scope
 from tracking.models import AttributionModel, Click, Credit, CreditKind, Customer, Sale, SaleStatus

@@ -1,7 +1,7 @@
 """Demo data: two organisations (so tenant isolation is visible), each with an owner,
 an admin, a manager and 24 internal and external ambassadors in groups, plus a
-consultant who is a member of both; then campaigns with 90 days of clicks (demo_activity)
-and the leads and sales those clicks brought, attributed (demo_conversions). Runs once;
+consultant who is a member of both; then campaigns with 90 days of clicks (demo.activity)
+and the leads and sales those clicks brought, attributed (demo.conversions). Runs once;
 --reset rebuilds it."""
 
 import functools
@@ -17,12 +17,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from ambassadors.models import Ambassador, AmbassadorGroup, Invitation, JoinPage, Kind, SocialProfile, Status
+from demo.activity import seed_campaigns
+from demo.conversions import conversions_rng, seed_conversions
 from tenancy.models import Membership, Organization, Role
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_organization
-
-from ...demo_activity import seed_campaigns
-from ...demo_conversions import conversions_rng, seed_conversions
 
 PASSWORD = "demo-pass-2026"
 

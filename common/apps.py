@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CommonConfig(AppConfig):
+    """Cross-cutting utilities below every app (rate limits, CSV cells and export); no models."""
+
+    name = "common"
