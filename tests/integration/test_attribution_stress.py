@@ -5,11 +5,13 @@ attribution and click processing run in a real Celery worker, leads posted while
 still in the spool; `verify_credits` finds nothing (including "a credited lead without credits"),
 in every one of 5 runs."
 
-One real Celery worker (a subprocess, `--pool solo`, on REDIS_URL's Redis and the test database:
-the fixtures of tests/reliability/test_broker_down.py) serves five runs; each run has an
-organisation of its own (six ambassadors, a link each in two campaigns, an API key) and a plan
-drawn from a seeded random generator (the seed is printed; STRESS_SEED=<seed> replays the plan,
-the thread timing is the machine's):
+Two real Celery workers (subprocesses, `--pool solo`, on REDIS_URL's Redis and the test database:
+the fixtures of tests/reliability/test_broker_down.py), started once for the five runs: one
+processes clicks, the other attributes, so the two overlap in time as they do with several
+production workers (a single solo worker would run them one after the other, and a click could
+never be committed in the middle of an attribution run). Each run has an organisation of its own
+(six ambassadors, a link each in two campaigns, an API key) and a plan drawn from a seeded random
+generator (the seed is printed; STRESS_SEED=<seed> replays the plans, not the threads' timing):
 
 * visitors (one Django test `Client` each, so one `amb_vid` cookie) click one to three
   ambassadors' links through the tracked redirect `GET /l/<code>` (some first send a HEAD, as a
@@ -26,17 +28,23 @@ the thread timing is the machine's):
   visitor clicked);
 * all of it from a pool of THREADS threads, one job per customer (plus the detached re-posts),
   while a thread drains the spool in batches (spool().flush_now(), every 0.1–0.4 s) and another
-  plays the beat: it sends `process_clicks` and `attribute_pending` for the organisation to the
-  worker again as soon as the previous ones are done, plus one more `attribute_pending` when the
-  API posts queued some since (the suite's `queued_attributions` stub catches what they queue;
-  coalesced, as the beat's sweep would);
+  plays the beat: it sends `process_clicks` for the organisation to the clicks worker, and
+  `attribute_pending` to the attribution worker, each again as soon as its previous one is done,
+  plus one more `attribute_pending` when the API posts queued some since (the suite's
+  `queued_attributions` stub catches what they queue; coalesced, as the beat's sweep would);
 * then the spool is drained and both tasks are sent until nothing is pending (no spool line, no
   raw click, no customer and no sale of a known customer left unattributed), and:
   `verify_organization` reports no violation, `manage.py verify_credits --org <slug>` exits
   without an error, every answered click is one Click row, every refunded sale has no credit,
   every paid sale of a credited customer has credits adding up to its amount under each of the
   five models, every customer but the self-referral is credited (the self-referral has no credit
-  at all), and the credit rollups equal a recount of the credits.
+  at all), the credit rollups equal a recount of the credits, and the workers logged no error.
+
+Sensitivity: with tracking/services/attribution.py and conversions.py as they were before issue
+11's lock order (commit 1e33406), this test failed in each of three tries on PostgreSQL, in its
+first or second run (refunded sales keep their sale and customer credits: a refund committed while attribution was
+between its read of the sales and its commit). On SQLite that race can't happen (a write
+transaction holds the database), so there the test guards the rest.
 
 Each run prints a `STRESS run N: ...` line (pytest -s). Runs on PostgreSQL and on SQLite (the
 file database the worker shares, tests/subprocesses.py).
@@ -68,7 +76,7 @@ from campaigns.models import Campaign, CampaignStatus, TrackedLink
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_api_key
 from tests.factories import AmbassadorFactory, OrganizationFactory
-from tests.integration.test_celery_worker import delete_redis_queue, redis_url
+from tests.integration.test_celery_worker import Worker, delete_redis_queue, redis_url
 from tests.reliability import test_broker_down as broker_down
 from tests.reliability.test_broker_down import stop_process_group
 from tracking import capture, tasks
@@ -88,7 +96,7 @@ from tracking.verification import MODELS, verify_organization
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
-# A real worker in a process group of its own (test_worker_killed.py reuses it the same way).
+# Real workers in process groups of their own (test_worker_killed.py reuses it the same way).
 start_worker = broker_down.start_worker
 
 RUNS = 5
@@ -96,7 +104,7 @@ CONVERSIONS = 200  # API posts per run: leads, sales, refunds and re-posts
 THREADS = 8
 AMBASSADORS = 6
 CAMPAIGNS = 2
-BEAT_TICK = 0.1  # seconds between the beat thread's looks at the worker
+BEAT_TICK = 0.05  # seconds between the beat thread's looks at the workers' logs
 SETTLE_TIMEOUT = 90  # seconds for everything pending to be done after the storm
 CLICK_GAP = 0.003  # seconds between a visitor's clicks (an earlier lead fits between two)
 
@@ -113,6 +121,7 @@ def spool_capture(settings, tmp_path):
     settings.CLICK_SPOOL_DIR = tmp_path / "spool"
     settings.CLICK_SPOOL_DRAIN_THREAD = False
     capture.reset_spool()
+    capture.spool()  # made here, once: spool() is a lazy singleton the posting threads would race to make
     link_cache.clear()
     forget_cached_salt()  # the salt of another test's (flushed) database
     yield settings.CLICK_SPOOL_DIR
@@ -197,6 +206,12 @@ def _finished(log: str, task_id: str) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Workers:
+    clicks: Worker  # runs process_clicks
+    attribution: Worker  # runs attribute_pending
+
+
 @dataclass
 class Counts:
     clicks: int = 0
@@ -213,11 +228,11 @@ class Counts:
 
 
 class StressRun:
-    def __init__(self, number: int, seed: int, worker, queued: list, spool_dir: Path):
+    def __init__(self, number: int, seed: int, workers: Workers, queued: list, spool_dir: Path):
         self.number = number
         self.seed = seed
         self.rng = random.Random(seed)
-        self.worker = worker
+        self.workers = workers
         self.queued = queued  # organisation ids the API posts queued attribution for (the suite's stub)
         self.spool_dir = spool_dir
         self.counts = Counts()
@@ -361,20 +376,23 @@ class StressRun:
                 self.counts.drains.append(moved)
 
     def beat_loop(self) -> None:
-        """process_clicks and attribute_pending, again as soon as the worker is done with the last
-        ones (so it never stops, and never falls behind); one more attribute_pending when the API
-        posts queued some since (coalesced)."""
-        last, seen = None, 0
+        """process_clicks to the clicks worker and attribute_pending to the attribution worker,
+        each again as soon as its worker is done with the last one (so neither stops, and neither
+        falls behind); one more attribute_pending when the API posts queued some since (coalesced)."""
+        clicks, attribution = self.workers.clicks, self.workers.attribution
+        last_clicks = last_attribution = None
+        seen = 0
         while not self.stop.wait(BEAT_TICK):
-            if last is not None and not _finished(self.worker.log(), last):
-                continue
-            self.worker.send(tasks.process_clicks, self.org.pk)
-            last = self.worker.send(tasks.attribute_pending, self.org.pk)
-            self.counts.tasks_sent += 2
-            if len(self.queued) > seen:
-                seen = len(self.queued)
-                last = self.worker.send(tasks.attribute_pending, self.org.pk)
+            if last_clicks is None or _finished(clicks.log(), last_clicks):
+                last_clicks = clicks.send(tasks.process_clicks, self.org.pk)
                 self.counts.tasks_sent += 1
+            if last_attribution is None or _finished(attribution.log(), last_attribution):
+                last_attribution = attribution.send(tasks.attribute_pending, self.org.pk)
+                self.counts.tasks_sent += 1
+                if len(self.queued) > seen:
+                    seen = len(self.queued)
+                    last_attribution = attribution.send(tasks.attribute_pending, self.org.pk)
+                    self.counts.tasks_sent += 1
 
     # -- the run ---------------------------------------------------------------------------------------
     def storm(self) -> None:
@@ -418,19 +436,22 @@ class StressRun:
 
     def settle(self) -> None:
         """Drain, process, attribute, until nothing is pending (the beat's work after the storm).
-        Each round waits for its last task: the solo worker runs them in order."""
+        Each step waits for its task (a solo worker runs its queue in order, so what was sent
+        before is done too)."""
         deadline = time.monotonic() + SETTLE_TIMEOUT
         while True:
             capture.spool().flush_now()
-            self.worker.send(tasks.process_clicks, self.org.pk)
-            last = self.worker.send(tasks.attribute_pending, self.org.pk)
-            self.worker.wait_for_result(last, timeout=max(1.0, deadline - time.monotonic()))
+            for worker, task in ((self.workers.clicks, tasks.process_clicks),
+                                 (self.workers.attribution, tasks.attribute_pending)):
+                worker.wait_for_result(worker.send(task, self.org.pk),
+                                       timeout=max(1.0, deadline - time.monotonic()))
             pending = self.pending()
             if not any(pending.values()):
                 return
             if time.monotonic() > deadline:
                 pytest.fail(f"STRESS run {self.number} (seed {self.seed}): still pending after {SETTLE_TIMEOUT} s: "
-                            f"{pending}\n--- worker log ---\n{self.worker.log()[-20_000:]}", pytrace=False)
+                            f"{pending}\n--- attribution worker log ---\n"
+                            f"{self.workers.attribution.log()[-20_000:]}", pytrace=False)
             time.sleep(0.2)
 
     def attributed(self) -> int:
@@ -573,18 +594,31 @@ def test_concurrent_conversions_refunds_and_reposts_leave_credits_verify_clean_i
           f"database={connection.vendor} threads={THREADS}")
     url = redis_url()
     hash_ip("127.0.0.1", time.time())  # today's salt, made once here rather than raced for by the threads
-    worker = start_worker(url)
+    workers = Workers(clicks=start_worker(url), attribution=start_worker(url))
     try:
         for number in range(RUNS):
-            run_once(number, base_seed + number, worker, queued_attributions, spool_capture)
+            run_once(number, base_seed + number, workers, queued_attributions, spool_capture)
     finally:
-        stop_process_group(worker.process, warm=worker.process.poll() is None)
-        delete_redis_queue(url, worker.queue)
+        for worker in (workers.clicks, workers.attribution):
+            stop_process_group(worker.process, warm=worker.process.poll() is None)
+            delete_redis_queue(url, worker.queue)
 
 
-def run_once(number: int, seed: int, worker, queued: list, spool_dir: Path) -> None:
+def worker_trouble(workers: Workers, offsets: tuple[int, int]) -> tuple[int, list[str]]:
+    """Since `offsets` (the logs' lengths at the run's start): task retries (a database error the
+    task's autoretry absorbed), and ERROR lines."""
+    retries, errors = 0, []
+    for worker, offset in zip((workers.clicks, workers.attribution), offsets, strict=True):
+        log = worker.log()[offset:]
+        retries += len(re.findall(r"\] retry: ", log))
+        errors += [line for line in log.splitlines() if "ERROR/" in line]
+    return retries, errors
+
+
+def run_once(number: int, seed: int, workers: Workers, queued: list, spool_dir: Path) -> None:
     started = time.monotonic()
-    run = StressRun(number, seed, worker, queued, spool_dir)
+    offsets = (len(workers.clicks.log()), len(workers.attribution.log()))
+    run = StressRun(number, seed, workers, queued, spool_dir)
     run.storm()
     storm_seconds = time.monotonic() - started
     attributed_in_storm = run.attributed()
@@ -592,6 +626,7 @@ def run_once(number: int, seed: int, worker, queued: list, spool_dir: Path) -> N
     report = verify_organization(run.org.pk)
     command_ok, command_output = verify_command(run.org.slug)
     problems, figures = outcome_problems(run)
+    retries, errors = worker_trouble(workers, offsets)
     counts = run.counts
     print(f"STRESS run {number}: seed={seed} db={connection.vendor} clicks={counts.clicks} (head={counts.heads}) "
           f"leads={counts.leads} (in_spool={counts.leads_in_spool} earlier={counts.earlier_leads}) "
@@ -600,17 +635,21 @@ def run_once(number: int, seed: int, worker, queued: list, spool_dir: Path) -> N
           f"drains={len(counts.drains)} tasks_sent={counts.tasks_sent} customers={figures['customers']} "
           f"credited={figures['credited']} attributed_during_storm={attributed_in_storm} "
           f"credits={figures['credits']} checked={report.customers} violations={len(report.violations)} "
-          f"problems={len(problems)} storm={storm_seconds:.1f}s total={time.monotonic() - started:.1f}s")
+          f"problems={len(problems)} task_retries={retries} worker_errors={len(errors)} "
+          f"storm={storm_seconds:.1f}s total={time.monotonic() - started:.1f}s")
     for violation in report.violations[:50]:
         print(f"STRESS run {number} violation: {violation.line()}")
     for problem in problems[:50]:
         print(f"STRESS run {number} problem: {problem}")
+    for error in errors[:20]:
+        print(f"STRESS run {number} worker error: {error}")
     label = f"run {number} (seed {seed}, {connection.vendor})"
     assert report.violations == [], f"{label}: verify_credits found {len(report.violations)} violations:\n" + (
         "\n".join(violation.line() for violation in report.violations[:50]))
     assert command_ok, f"{label}: manage.py verify_credits --org {run.org.slug} failed:\n{command_output}"
     assert problems == [], f"{label}:\n" + "\n".join(problems[:50])
+    assert errors == [], f"{label}: the workers logged errors:\n" + "\n".join(errors[:20])
     assert counts.leads + counts.sales + counts.refunds + counts.reposts >= CONVERSIONS
     assert counts.leads_in_spool > 0, f"{label}: no lead was posted while its click was still in the spool"
-    assert attributed_in_storm > 0, f"{label}: the worker attributed nothing while the posts went on"
+    assert attributed_in_storm > 0, f"{label}: the workers attributed nothing while the posts went on"
     assert report.customers == len(run.plans) and report.waiting == 0
