@@ -1,5 +1,9 @@
+"""The suite's fixtures: an organisation and its members, a clean cache per test, no real broker.
+
+Shared helpers are in tests/support/ (need_service, workers, drills, the scenario builder) and
+tests/factories.py; the fixtures of tests/support/ that several modules use are plugins here."""
+
 import copy
-import os
 import uuid
 
 import pytest
@@ -7,20 +11,10 @@ from django.core.cache import cache
 
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
+from tests.factories import OrganizationFactory, member
 
-from .factories import OrganizationFactory, member
-
-REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
-
-
-def need_service(name: str, available: bool, why: str = "") -> None:
-    """Skip a test whose service is missing, or fail it when CI demands real services."""
-    if available:
-        return
-    message = f"{name} is not available{': ' + why if why else ''}"
-    if REQUIRE_SERVICES:
-        pytest.fail(f"REQUIRE_SERVICES=1 but {message}", pytrace=False)
-    pytest.skip(message)
+# start_worker (real Celery workers); redis_server (the drills' own Redis).
+pytest_plugins = ["tests.support.workers", "tests.support.drills"]
 
 
 @pytest.fixture(autouse=True)

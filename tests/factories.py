@@ -1,5 +1,14 @@
-"""Factories for tests. Tenant-owned rows are created inside their organisation's scope."""
+"""Factories for tests: one for every model of every app. Tenant-owned rows are created inside
+their organisation's scope; rows that belong to another (a link's clicks, a customer's sales)
+take their organisation from it.
 
+A factory writes its own row only: what a service would write beside it (rollups, attribution)
+is not written. To build a programme the way production does (clicks processed, leads and
+sales recorded and attributed), use tests/support/scenario.py."""
+
+import hashlib
+import secrets
+from datetime import date, timedelta
 from decimal import Decimal
 
 import factory
@@ -7,11 +16,51 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from accounts.models import User
-from ambassadors.models import Ambassador, AmbassadorGroup, Kind, Status
-from tenancy.models import Membership, Organization, Role
+from ambassadors.models import Ambassador, AmbassadorGroup, Invitation, JoinPage, Kind, SocialProfile, Status
+from campaigns.codes import new_code
+from campaigns.models import (
+    Campaign,
+    CampaignCost,
+    CampaignMessage,
+    CampaignStatus,
+    Domain,
+    ShareEvent,
+    TrackedLink,
+)
+from reports.models import Frequency, PointsRules, ReportSubscription
+from tenancy.models import ApiKey, Membership, Organization, Role
 from tenancy.scoping import tenant_scope
+from tenancy.services import create_api_key
+from tracking.ids import new_click_id, new_visitor_id
+from tracking.models import (
+    AttributionModel,
+    AttributionSettings,
+    Click,
+    ConversionImport,
+    Credit,
+    CreditKind,
+    Customer,
+    DailyAmbassadorClicks,
+    DailyAmbassadorCredits,
+    DailyCampaignCredits,
+    DailyClickRollup,
+    DailyCreditRollup,
+    DailySalt,
+    ImportKind,
+    PortalVisitor,
+    RawClick,
+    Sale,
+    SaleStatus,
+    WeeklyAmbassadorClicks,
+    WeeklyAmbassadorCredits,
+)
 
 PASSWORD = "correct-horse-battery"
+BROWSER = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
+           "Safari/537.36")
+
+
+# --- accounts and tenancy -----------------------------------------------------------------------
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -62,6 +111,9 @@ class MembershipFactory(TenantFactory):
     role = Role.AMBASSADOR
 
 
+# --- ambassadors -------------------------------------------------------------------------------
+
+
 class GroupFactory(TenantFactory):
     class Meta:
         model = AmbassadorGroup
@@ -82,6 +134,445 @@ class AmbassadorFactory(TenantFactory):
     status = Status.ACTIVE
     hourly_rate = Decimal("60.00")
     joined_at = factory.LazyAttribute(lambda o: timezone.now() if o.status == Status.ACTIVE else None)
+
+
+# --- tenancy: API keys, and the one-per-organisation rows -------------------------------------
+
+
+class OrganizationRowFactory(TenantFactory):
+    """The organisation's one row of a settings model, which the product creates on first use:
+    created, or updated with the values given if it exists already."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        organization = kwargs.pop("organization")
+        with tenant_scope(organization):
+            row, _ = model_class.objects.update_or_create(organization=organization, defaults=kwargs)
+        return row
+
+
+class ApiKeyFactory(TenantFactory):
+    """A key made by tenancy.services.create_api_key; the full key, which the product shows only
+    once, is on `.full_key`."""
+
+    class Meta:
+        model = ApiKey
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"CRM {n}")
+    created_by = None
+
+    @classmethod
+    def _create(cls, model_class, *args, organization, name, created_by=None, **fields):
+        key, full_key = create_api_key(organization=organization, name=name, created_by=created_by)
+        if fields:  # revoked_at, last_used_at: not the service's to set at creation
+            with tenant_scope(organization):
+                ApiKey.objects.filter(pk=key.pk).update(**fields)
+                key.refresh_from_db()
+        key.full_key = full_key
+        return key
+
+
+# --- ambassadors (the rest) ---------------------------------------------------------------------
+
+
+class SocialProfileFactory(TenantFactory):
+    class Meta:
+        model = SocialProfile
+
+    ambassador = factory.SubFactory(AmbassadorFactory)
+    organization = factory.LazyAttribute(lambda o: o.ambassador.organization)
+    network = "linkedin"
+    handle = factory.Sequence(lambda n: f"person{n}")
+    url = factory.LazyAttribute(lambda o: f"https://www.linkedin.com/in/{o.handle}")
+    followers = 500
+
+
+class InvitationFactory(TenantFactory):
+    """An invitation still open, of an invited ambassador (no user yet)."""
+
+    class Meta:
+        model = Invitation
+
+    ambassador = factory.SubFactory(AmbassadorFactory, user=None, status=Status.INVITED,
+                                    email=factory.Sequence(lambda n: f"invitee{n}@example.com"))
+    organization = factory.LazyAttribute(lambda o: o.ambassador.organization)
+    email = factory.LazyAttribute(lambda o: o.ambassador.email)
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=14))
+
+
+class JoinPageFactory(OrganizationRowFactory):
+    class Meta:
+        model = JoinPage
+
+    organization = factory.SubFactory(OrganizationFactory)
+    enabled = True
+
+
+# --- campaigns ----------------------------------------------------------------------------------
+
+
+class CampaignFactory(TenantFactory):
+    class Meta:
+        model = Campaign
+        skip_postgeneration_save = True
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    slug = factory.Sequence(lambda n: f"campaign-{n}")
+    destination_url = "https://www.example.com/webinar?ref=site#signup"
+    status = CampaignStatus.ACTIVE
+
+
+class MessageFactory(TenantFactory):
+    class Meta:
+        model = CampaignMessage
+
+    campaign = factory.SubFactory(CampaignFactory)
+    organization = factory.LazyAttribute(lambda o: o.campaign.organization)
+    channel = "linkedin"
+    text = "Join our webinar on ambassador programmes: {link}"
+
+
+class CostFactory(TenantFactory):
+    class Meta:
+        model = CampaignCost
+
+    campaign = factory.SubFactory(CampaignFactory)
+    organization = factory.LazyAttribute(lambda o: o.campaign.organization)
+    date = date(2026, 3, 1)
+    category = "media"
+    amount = Decimal("100.00")
+
+
+class LinkFactory(TenantFactory):
+    class Meta:
+        model = TrackedLink
+
+    campaign = factory.SubFactory(CampaignFactory)
+    organization = factory.LazyAttribute(lambda o: o.campaign.organization)
+    ambassador = factory.SubFactory(AmbassadorFactory, organization=factory.SelfAttribute("..organization"))
+    code = factory.LazyFunction(new_code)
+
+
+class ShareEventFactory(TenantFactory):
+    class Meta:
+        model = ShareEvent
+
+    link = factory.SubFactory(LinkFactory)
+    organization = factory.LazyAttribute(lambda o: o.link.organization)
+    campaign = factory.LazyAttribute(lambda o: o.link.campaign)
+    ambassador = factory.LazyAttribute(lambda o: o.link.ambassador)
+    channel = "linkedin"
+    shared_at = factory.LazyFunction(timezone.now)
+
+
+class DomainFactory(TenantFactory):
+    class Meta:
+        model = Domain
+
+    organization = factory.SubFactory(OrganizationFactory)
+    host = factory.Sequence(lambda n: f"links{n}.example.com")
+
+
+# --- tracking -----------------------------------------------------------------------------------
+# A link's clicks, a customer's sales and credits take their organisation from the link or the
+# customer; a link made for a credit is made in the credit's organisation.
+
+
+def _in_organization(path: str):
+    """A LinkFactory SubFactory whose campaign (and so the link and its ambassador) is in the
+    organisation at `path` (seen from the campaign)."""
+    return factory.SubFactory(LinkFactory, campaign__organization=factory.SelfAttribute(path))
+
+
+class RawClickFactory(TenantFactory):
+    """A click as the redirect stores it (tracking.capture), waiting for click processing."""
+
+    class Meta:
+        model = RawClick
+
+    class Params:
+        link = factory.SubFactory(LinkFactory)
+
+    organization = factory.LazyAttribute(lambda o: o.link.organization)
+    link_id = factory.LazyAttribute(lambda o: o.link.pk)
+    clicked_at = factory.LazyFunction(timezone.now)
+    click_id = factory.LazyAttribute(lambda o: new_click_id(o.clicked_at.timestamp()))
+    visitor_id = factory.LazyFunction(new_visitor_id)
+    ip_hash = "ab" * 16
+    user_agent = BROWSER
+    referrer_host = ""
+    channel_hint = ""
+
+
+class ClickFactory(TenantFactory):
+    """A processed click, as click processing stores it (a credited, unique visit by default), but
+    without the rollups processing adds to: attribution sees it, reports that read rollups don't."""
+
+    class Meta:
+        model = Click
+
+    link = factory.SubFactory(LinkFactory)
+    organization = factory.LazyAttribute(lambda o: o.link.organization)
+    campaign_id = factory.LazyAttribute(lambda o: o.link.campaign_id)
+    ambassador_id = factory.LazyAttribute(lambda o: o.link.ambassador_id)
+    clicked_at = factory.LazyFunction(timezone.now)
+    day = factory.LazyAttribute(lambda o: o.clicked_at.astimezone(o.organization.tzinfo).date())
+    click_id = factory.LazyAttribute(lambda o: new_click_id(o.clicked_at.timestamp()))
+    visitor_id = factory.LazyFunction(new_visitor_id)
+    ip_hash = "x" * 32
+    channel = "direct"
+    is_unique = True
+
+
+class DailySaltFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DailySalt
+        django_get_or_create = ("day",)
+
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    salt = factory.LazyFunction(lambda: secrets.token_hex(32))
+
+
+class PortalVisitorFactory(factory.django.DjangoModelFactory):
+    """A visitor id seen on a user's portal session: their clicks on their own links are self-clicks."""
+
+    class Meta:
+        model = PortalVisitor
+
+    user = factory.SubFactory(UserFactory)
+    visitor_id = factory.LazyFunction(new_visitor_id)
+
+
+class CustomerFactory(TenantFactory):
+    """A lead as stored, not attributed yet (tracking.services.conversions.record_lead applies the
+    rules: identity, the first lead, pending sales)."""
+
+    class Meta:
+        model = Customer
+
+    organization = factory.SubFactory(OrganizationFactory)
+    external_id = factory.Sequence(lambda n: f"cus_{n}")
+    visitor_id = factory.LazyFunction(new_visitor_id)
+    first_lead_at = factory.LazyFunction(timezone.now)
+    last_lead_at = factory.SelfAttribute("first_lead_at")
+
+
+class SaleFactory(TenantFactory):
+    """A paid sale of a customer, not attributed yet (customer=None needs organization=)."""
+
+    class Meta:
+        model = Sale
+
+    customer = factory.SubFactory(CustomerFactory)
+    organization = factory.LazyAttribute(lambda o: o.customer.organization)
+    invoice_id = factory.Sequence(lambda n: f"inv_{n}")
+    customer_external_id = factory.LazyAttribute(lambda o: o.customer.external_id if o.customer else "cus_unknown")
+    amount = Decimal("100.00")
+    currency = factory.LazyAttribute(lambda o: o.organization.currency)
+    occurred_at = factory.LazyFunction(timezone.now)
+    status = SaleStatus.PAID
+
+
+class CreditFactory(TenantFactory):
+    """One credit row as attribution writes it: a customer's whole lead (kind lead) by default; with
+    `sale=` and kind sale, the sale's whole amount. Its rollups are not written."""
+
+    class Meta:
+        model = Credit
+
+    class Params:
+        link = _in_organization("...organization")
+
+    customer = factory.SubFactory(CustomerFactory)
+    organization = factory.LazyAttribute(lambda o: o.customer.organization)
+    kind = CreditKind.LEAD
+    sale = None
+    model = AttributionModel.LINEAR
+    ambassador_id = factory.LazyAttribute(lambda o: o.link.ambassador_id)
+    link_id = factory.LazyAttribute(lambda o: o.link.pk)
+    campaign_id = factory.LazyAttribute(lambda o: o.link.campaign_id)
+    amount = factory.LazyAttribute(lambda o: o.sale.amount if o.kind == CreditKind.SALE else Decimal("0"))
+    lead_share = factory.LazyAttribute(lambda o: Decimal("0") if o.kind == CreditKind.SALE else Decimal("1.0000"))
+    converted_at = factory.LazyAttribute(lambda o: o.sale.occurred_at if o.sale else o.customer.first_lead_at)
+    version = 1
+
+
+class AttributionSettingsFactory(OrganizationRowFactory):
+    class Meta:
+        model = AttributionSettings
+
+    organization = factory.SubFactory(OrganizationFactory)
+    reporting_model = AttributionModel.LINEAR
+    window_days = 30
+    half_life_days = 7
+
+
+IMPORT_FILES = {
+    ImportKind.SALES: ("Invoice ID,Customer ID,Amount,Sale date\ninv-1,cus-1,10.00,2026-01-05\n",
+                       {"invoice_id": "Invoice ID", "customer_external_id": "Customer ID", "amount": "Amount",
+                        "occurred_at": "Sale date"}),
+    ImportKind.LEADS: ("Customer ID,E-mail,Lead date\ncus-1,ann@example.com,2026-01-04\n",
+                       {"customer_external_id": "Customer ID", "email": "E-mail", "occurred_at": "Lead date"}),
+}
+
+
+class ConversionImportFactory(TenantFactory):
+    """A queued CSV import of one row, as tracking.services.imports stores an accepted upload."""
+
+    class Meta:
+        model = ConversionImport
+
+    organization = factory.SubFactory(OrganizationFactory)
+    kind = ImportKind.SALES
+    file_name = factory.LazyAttribute(lambda o: f"{o.kind}.csv")
+    content = factory.LazyAttribute(lambda o: IMPORT_FILES[o.kind][0])
+    file_sha256 = factory.LazyAttribute(lambda o: hashlib.sha256(o.content.encode()).hexdigest())
+    mapping = factory.LazyAttribute(lambda o: dict(IMPORT_FILES[o.kind][1]))
+
+
+# Rollup rows, one table at a time (tests.factories.click_rollup writes a click rollup the way
+# click processing does, with the per-ambassador rollups beside it).
+
+
+class DailyClickRollupFactory(TenantFactory):
+    class Meta:
+        model = DailyClickRollup
+
+    class Params:
+        link = factory.SubFactory(LinkFactory)
+
+    organization = factory.LazyAttribute(lambda o: o.link.organization)
+    campaign_id = factory.LazyAttribute(lambda o: o.link.campaign_id)
+    ambassador_id = factory.LazyAttribute(lambda o: o.link.ambassador_id)
+    channel = "linkedin"
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    total = factory.LazyAttribute(lambda o: o.clicks + o.bot_clicks + o.self_clicks)
+    clicks = 1
+    unique_clicks = 1
+    bot_clicks = 0
+    self_clicks = 0
+
+
+class _AmbassadorRollupFactory(TenantFactory):
+    class Meta:
+        abstract = True
+
+    class Params:
+        ambassador = factory.SubFactory(AmbassadorFactory)
+
+    organization = factory.LazyAttribute(lambda o: o.ambassador.organization)
+    ambassador_id = factory.LazyAttribute(lambda o: o.ambassador.pk)
+
+
+class DailyAmbassadorClicksFactory(_AmbassadorRollupFactory):
+    class Meta:
+        model = DailyAmbassadorClicks
+
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    total = factory.LazyAttribute(lambda o: o.clicks + o.bot_clicks + o.self_clicks)
+    clicks = 1
+    unique_clicks = 1
+    bot_clicks = 0
+    self_clicks = 0
+
+
+class WeeklyAmbassadorClicksFactory(DailyAmbassadorClicksFactory):
+    class Meta:
+        model = WeeklyAmbassadorClicks
+        exclude = ("day",)
+
+    week = factory.LazyAttribute(lambda o: o.day - timedelta(days=o.day.weekday()))  # its Monday
+
+
+class _CreditSumsFactory(TenantFactory):
+    """Leads and customers in 1/10,000, revenue in cents (tracking.models.CreditSums)."""
+
+    class Meta:
+        abstract = True
+
+    version = 1
+    model = AttributionModel.LINEAR
+    leads = 10_000
+    customers = 0
+    revenue_cents = 0
+
+
+class DailyCreditRollupFactory(_CreditSumsFactory):
+    class Meta:
+        model = DailyCreditRollup
+
+    class Params:
+        link = factory.SubFactory(LinkFactory)
+
+    organization = factory.LazyAttribute(lambda o: o.link.organization)
+    campaign_id = factory.LazyAttribute(lambda o: o.link.campaign_id)
+    ambassador_id = factory.LazyAttribute(lambda o: o.link.ambassador_id)
+    day = factory.LazyFunction(lambda: timezone.now().date())
+
+
+class DailyAmbassadorCreditsFactory(_CreditSumsFactory):
+    class Meta:
+        model = DailyAmbassadorCredits
+
+    class Params:
+        ambassador = factory.SubFactory(AmbassadorFactory)
+
+    organization = factory.LazyAttribute(lambda o: o.ambassador.organization)
+    ambassador_id = factory.LazyAttribute(lambda o: o.ambassador.pk)
+    day = factory.LazyFunction(lambda: timezone.now().date())
+
+
+class WeeklyAmbassadorCreditsFactory(DailyAmbassadorCreditsFactory):
+    class Meta:
+        model = WeeklyAmbassadorCredits
+        exclude = ("day",)
+
+    week = factory.LazyAttribute(lambda o: o.day - timedelta(days=o.day.weekday()))  # its Monday
+
+
+class DailyCampaignCreditsFactory(_CreditSumsFactory):
+    class Meta:
+        model = DailyCampaignCredits
+
+    class Params:
+        campaign = factory.SubFactory(CampaignFactory)
+
+    organization = factory.LazyAttribute(lambda o: o.campaign.organization)
+    campaign_id = factory.LazyAttribute(lambda o: o.campaign.pk)
+    day = factory.LazyFunction(lambda: timezone.now().date())
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+class PointsRulesFactory(OrganizationRowFactory):
+    class Meta:
+        model = PointsRules
+
+    organization = factory.SubFactory(OrganizationFactory)
+    per_share = Decimal("1.00")
+    per_unique_click = Decimal("1.00")
+    per_lead = Decimal("25.00")
+    per_revenue_unit = Decimal("0.1000")
+
+
+class ReportSubscriptionFactory(TenantFactory):
+    """A manager's digest (the user is made a manager of the organisation unless given)."""
+
+    class Meta:
+        model = ReportSubscription
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.LazyAttribute(lambda o: member(o.organization, Role.MANAGER))
+    frequency = Frequency.WEEKLY
+
+
+# --- helpers -----------------------------------------------------------------------------------
 
 
 def member(organization, role=Role.AMBASSADOR, *, ambassador=False, **user_kwargs):

@@ -1,18 +1,17 @@
 """Browser tests: Playwright (sync API) driving Debian's Chromium against pytest-django's live server.
 
 `playwright install` cannot download browsers here, so the system Chromium is launched. Tests that
-need it are skipped when it is missing (or fail under REQUIRE_SERVICES=1, see tests/conftest.py).
+need it are skipped when it is missing (or fail under REQUIRE_SERVICES=1, see tests/support/services.py).
 """
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import need_service
 from tests.factories import PASSWORD
+from tests.support.services import CHROMIUM, CHROMIUM_ARGS, need_service
 
 # Playwright's sync API keeps an event loop running in the test thread for the whole session, and
 # Django refuses ORM calls from a thread with a running loop (SynchronousOnlyOperation). The ORM is
@@ -20,11 +19,6 @@ from tests.factories import PASSWORD
 # the standard pytest-django + Playwright recipe.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
 TIMEOUT_MS = 10_000
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "test-screenshots"
 

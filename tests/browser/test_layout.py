@@ -11,8 +11,15 @@ from playwright.sync_api import expect
 from ambassadors.models import Status
 from campaigns.models import CampaignStatus
 from tenancy.models import Role
-from tests.campaigns.factories import CampaignFactory, CostFactory, LinkFactory, MessageFactory
-from tests.factories import AmbassadorFactory, GroupFactory, member
+from tests.factories import (
+    AmbassadorFactory,
+    CampaignFactory,
+    CostFactory,
+    GroupFactory,
+    LinkFactory,
+    MessageFactory,
+    member,
+)
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -3,9 +3,7 @@ import pytest
 from ambassadors.models import Ambassador
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
-from tests.factories import member
-
-from .factories import CampaignFactory
+from tests.factories import CampaignFactory, member
 
 
 def profile_of(user, org):

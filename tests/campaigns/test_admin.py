@@ -6,9 +6,7 @@ from django.urls import reverse
 from accounts.models import User
 from campaigns.models import CampaignMessage, Domain
 from tenancy.scoping import tenant_scope
-from tests.factories import GroupFactory
-
-from .factories import CampaignFactory, CostFactory, DomainFactory, LinkFactory, MessageFactory
+from tests.factories import CampaignFactory, CostFactory, DomainFactory, GroupFactory, LinkFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 

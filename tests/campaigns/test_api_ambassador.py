@@ -10,10 +10,9 @@ from django.utils import timezone
 from campaigns.models import ShareEvent, TrackedLink
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
-from tests.factories import AmbassadorFactory, GroupFactory, member
+from tests.factories import AmbassadorFactory, CampaignFactory, GroupFactory, LinkFactory, MessageFactory, member
 
 from .conftest import profile_of
-from .factories import CampaignFactory, LinkFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 

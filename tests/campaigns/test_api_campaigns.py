@@ -7,9 +7,7 @@ import pytest
 from campaigns.models import Campaign, CampaignCost
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
-from tests.factories import GroupFactory, member
-
-from .factories import CampaignFactory, CostFactory, LinkFactory, MessageFactory
+from tests.factories import CampaignFactory, CostFactory, GroupFactory, LinkFactory, MessageFactory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -229,7 +227,7 @@ def test_admins_manage_domains_and_cannot_verify_them(login, org, admin_user, ap
 
 
 def test_a_host_taken_by_another_org_is_a_400_that_names_nobody(login, org, other_org, admin_user, api):
-    from .factories import DomainFactory
+    from tests.factories import DomainFactory
 
     DomainFactory(organization=other_org, host="go.shared.example")
     login(admin_user)
@@ -240,7 +238,7 @@ def test_a_host_taken_by_another_org_is_a_400_that_names_nobody(login, org, othe
 
 
 def test_changing_a_verified_host_unverifies_it(login, org, admin_user, api):
-    from .factories import DomainFactory
+    from tests.factories import DomainFactory
 
     domain = DomainFactory(organization=org, host="go.acme.example", verified=True)
     login(admin_user)

@@ -6,9 +6,15 @@ from django.urls import reverse
 from campaigns.models import Campaign, CampaignCost, CampaignMessage, Domain, ShareEvent, TrackedLink
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
-from tests.factories import AmbassadorFactory, member
-
-from .factories import CampaignFactory, CostFactory, DomainFactory, LinkFactory, MessageFactory
+from tests.factories import (
+    AmbassadorFactory,
+    CampaignFactory,
+    CostFactory,
+    DomainFactory,
+    LinkFactory,
+    MessageFactory,
+    member,
+)
 
 
 @pytest.fixture

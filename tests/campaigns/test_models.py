@@ -11,8 +11,7 @@ from campaigns.codes import ALPHABET, new_code
 from campaigns.models import CampaignMessage, Domain, validate_host, validate_utm_template
 from campaigns.share import sample_short_url
 from tenancy.scoping import tenant_scope
-
-from .factories import CampaignFactory, DomainFactory
+from tests.factories import CampaignFactory, DomainFactory
 
 BAD_DESTINATIONS = {
     "javascript:alert(document.cookie)": "Only http:// and https://",

@@ -8,9 +8,7 @@ from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignCost, CampaignMessage, ShareEvent, TrackedLink
 from tenancy.scoping import tenant_scope
-from tests.factories import GroupFactory
-
-from .factories import CampaignFactory, CostFactory, LinkFactory, MessageFactory
+from tests.factories import CampaignFactory, CostFactory, GroupFactory, LinkFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from common.csv_cells import safe_cell
 from tenancy.scoping import tenant_scope
 from tests.factories import AmbassadorFactory
+from tests.support.responses import parse_csv
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -29,8 +30,6 @@ def test_safe_cell(value, expected):
 
 @pytest.mark.django_db
 def test_a_report_export_neutralises_a_formula_in_an_ambassador_name(org, manager, login):
-    from tests.reports.test_leaderboard import parse_csv
-
     with tenant_scope(org):
         AmbassadorFactory(organization=org, display_name="=HYPERLINK(\"http://evil.example\",\"win\")",
                           status="active")

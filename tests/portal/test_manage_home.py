@@ -7,8 +7,7 @@ from ambassadors.models import Status
 from campaigns.models import CampaignStatus
 from tenancy.models import Role
 from tenancy.services import create_api_key
-from tests.campaigns.factories import CampaignFactory
-from tests.factories import AmbassadorFactory, member
+from tests.factories import AmbassadorFactory, CampaignFactory, member
 
 pytestmark = pytest.mark.django_db
 

@@ -48,8 +48,16 @@ from reports import digest
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_api_key
-from tests.campaigns.factories import CampaignFactory, CostFactory, DomainFactory, MessageFactory
-from tests.factories import AmbassadorFactory, GroupFactory, OrganizationFactory, member
+from tests.factories import (
+    AmbassadorFactory,
+    CampaignFactory,
+    CostFactory,
+    DomainFactory,
+    GroupFactory,
+    MessageFactory,
+    OrganizationFactory,
+    member,
+)
 from tracking.salts import forget_cached_salt
 from tracking.services.attribution import attribute_pending
 from tracking.services.click_processing import process_pending

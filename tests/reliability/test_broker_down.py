@@ -21,8 +21,8 @@ through); with it hung a redirect waited 5 s per cache call (redis-py's default 
 every click past the rate limiter's allowance. Now cache calls time out after
 REDIS_CACHE_TIMEOUT and both leave a failed cache alone for a few seconds.
 
-After the kill the broker comes back, empty, a real Celery worker (subprocess, as in
-tests/integration/test_celery_worker.py) is started on it, the beat's dispatcher
+After the kill the broker comes back, empty, a real Celery worker (subprocess,
+tests/support/workers.py) is started on it, the beat's dispatcher
 (dispatch_click_processing, sent as the beat would send it) queues the backlog, and processing
 catches up: Click count == clicks answered, their ids unique and the answered ones, and the
 rollups (DailyClickRollup, DailyAmbassadorClicks) equal a recount from the Click rows.
@@ -35,16 +35,9 @@ Figures are printed as `DRILL broker-…: ...` lines (run pytest with -s to see 
 """
 
 import contextlib
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import time
 import uuid
-from collections import defaultdict
 from datetime import timedelta
-from pathlib import Path
 from statistics import mean
 from urllib.parse import parse_qs, urlsplit
 
@@ -60,278 +53,33 @@ from campaigns.models import Campaign, CampaignStatus, TrackedLink
 from common import ratelimits
 from config.celery import app
 from tenancy.scoping import tenant_scope
-from tests.conftest import need_service
 from tests.factories import AmbassadorFactory
-from tests.integration.test_celery_worker import Worker, celery_command
-from tests.subprocesses import subprocess_database_url
+from tests.support import workers
+from tests.support.drills import (
+    CATCH_UP_TIMEOUT,
+    RedisServer,
+    assert_rollups_equal_a_recount,
+    click_ids,
+    raw_count,
+    raw_ids,
+    wait_for,
+)
+from tests.support.workers import Worker
 from tracking import capture, tasks
-from tracking.models import Click, DailyAmbassadorClicks, DailyClickRollup, RawClick
 from tracking.salts import forget_cached_salt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REDIS_SERVER = shutil.which("redis-server")
-START_TIMEOUT = 30  # seconds for redis-server to answer
-CATCH_UP_TIMEOUT = 120  # seconds for the worker to process the backlog
-DISPATCH_EVERY = 2.0  # seconds between beat-style dispatches while waiting
-POLL = 0.05
+# Still taken from here by tests/integration/test_attribution_stress.py, until it imports them
+# from tests.support.workers (where the fixture now lives, for every test: tests/conftest.py).
+start_worker = workers.start_worker
+stop_process_group = workers.stop_process_group
 
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
           "Chrome/124.0.0.0 Safari/537.36")
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
           "Version/17.4 Mobile/15E148 Safari/604.1")
 LINKEDIN_BOT = "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)"
-
-
-# --- A Redis of the test's own ---------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class RedisServer:
-    """`redis-server` on 127.0.0.1, in its own process group, no persistence: killed, it forgets
-    everything (queued messages included), as a broker that crashed and lost its memory would."""
-
-    def __init__(self, directory: Path):
-        self.directory = directory
-        self.port: int | None = None
-        self.process: subprocess.Popen | None = None
-        self.starts = 0
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def log(self) -> str:
-        path = self.directory / "redis.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def answers(self) -> bool:
-        import redis
-
-        try:
-            client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5, socket_timeout=0.5)
-            try:
-                return bool(client.ping())
-            finally:
-                client.close()
-        except (redis.RedisError, OSError):
-            return False
-
-    def start(self) -> "RedisServer":
-        """Start it; on the same port as before when restarted (the app and workers know that URL)."""
-        need_service("redis-server", REDIS_SERVER is not None, "no redis-server binary on PATH")
-        self.directory.mkdir(parents=True, exist_ok=True)
-        same_port = self.port is not None
-        for _ in range(5):
-            if not same_port:
-                self.port = free_port()
-            self.starts += 1
-            with (self.directory / "redis.log").open("ab") as log_file:
-                self.process = subprocess.Popen(
-                    [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                     "--appendonly", "no", "--dir", str(self.directory), "--protected-mode", "no"],
-                    cwd=self.directory, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                    start_new_session=True)
-            deadline = time.monotonic() + START_TIMEOUT
-            while time.monotonic() < deadline and self.process.poll() is None:
-                if self.answers():
-                    return self
-                time.sleep(POLL)
-            self.kill()  # exited (port taken meanwhile?) or never answered
-            if same_port:
-                time.sleep(0.5)
-        pytest.fail(f"redis-server did not start on port {self.port}:\n{self.log()}", pytrace=False)
-
-    def pause(self) -> None:
-        """SIGSTOP: it still accepts connections (the kernel does) but never answers, like a
-        server behind a network partition or stuck; `resume()` lets it carry on."""
-        os.killpg(self.process.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        if self.process is not None:
-            os.killpg(self.process.pid, signal.SIGCONT)
-
-    def kill(self) -> None:
-        """SIGKILL, no goodbye; returns once it's gone and its port refuses connections."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-        self.process = None
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(tmp_path / "redis")
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
-# --- Real Celery workers, in process groups of their own ----------------------------------------------
-
-
-def stop_process_group(process: subprocess.Popen, *, warm: bool = True, timeout: float = 20) -> None:
-    """Warm shutdown (SIGTERM) if asked, then SIGKILL the whole group if anything is left."""
-    if process.poll() is None and warm:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=timeout)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # also any child the leader left behind
-    process.wait(timeout=timeout)
-
-
-@pytest.fixture
-def start_worker(tmp_path):
-    """`start_worker(broker_url, **env)`: a running `celery -A config worker --pool solo` on that
-    Redis (its broker and its cache, as production's single REDIS_URL) and the test database,
-    consuming a queue of its own, in a process group of its own. Whatever is left of it is
-    stopped (its group killed) after the test, and its log printed."""
-    workers: list[Worker] = []
-
-    def start(broker_url: str, **extra_env: str) -> Worker:
-        queue = f"rel-{uuid.uuid4().hex[:12]}"
-        var_dir = tmp_path / f"var-{queue}"
-        workdir = var_dir / "celery"
-        workdir.mkdir(parents=True)
-        env = dict(os.environ)
-        for name in ("CELERY_TASK_ALWAYS_EAGER", "EMAIL_HOST", "CELERY_BROKER_URL", "REDIS_URL"):
-            env.pop(name, None)
-        env.update(
-            DJANGO_SETTINGS_MODULE="config.settings",
-            SECRET_KEY=django_settings.SECRET_KEY,
-            DEBUG="0",
-            DATABASE_URL=subprocess_database_url(),
-            VAR_DIR=str(var_dir),
-            CELERY_QUEUE=queue,  # the follow-ups a task queues come back to this worker
-            REDIS_URL=broker_url,
-            CELERY_BROKER_URL=broker_url,
-            LOG_LEVEL="INFO",
-            PYTHONUNBUFFERED="1",
-            PYTHONPATH=os.pathsep.join(filter(None, [str(django_settings.BASE_DIR), env.get("PYTHONPATH")])),
-            **extra_env,
-        )
-        log_path = tmp_path / f"{queue}.log"
-        command = [
-            *celery_command(), "-A", "config", "worker",
-            "--pool", "solo", "--loglevel", "INFO",
-            "--without-heartbeat", "--without-gossip", "--without-mingle",
-            "--queues", queue, "--hostname", f"{queue}@%h",
-        ]
-        with log_path.open("wb") as log_file:
-            process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                                       stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
-        worker = Worker("redis", broker_url, {}, queue, log_path, process)
-        workers.append(worker)
-        worker.wait_ready()
-        return worker
-
-    yield start
-
-    for worker in workers:
-        stop_process_group(worker.process, warm=worker.process.poll() is None)
-        print(f"--- worker {worker.queue} exited with {worker.process.returncode}; log ---\n{worker.log()}")
-
-
-# --- Counting -------------------------------------------------------------------------------------------
-
-
-def raw_ids() -> list[str]:
-    with scopes_disabled():
-        return list(RawClick.objects.values_list("click_id", flat=True))
-
-
-def raw_count() -> int:
-    with scopes_disabled():
-        return RawClick.objects.count()
-
-
-def click_ids() -> list[str]:
-    with scopes_disabled():
-        return list(Click.objects.values_list("click_id", flat=True))
-
-
-def click_count() -> int:
-    with scopes_disabled():
-        return Click.objects.count()
-
-
-COUNTS = ("total", "clicks", "unique_clicks", "bot_clicks", "self_clicks")
-
-
-def stored_rollups(organization) -> tuple[dict, dict]:
-    """(campaign, ambassador, channel, day) → counts, and (ambassador, day) → counts, zero rows left out."""
-    with tenant_scope(organization):
-        detailed = {tuple(row[:4]): tuple(row[4:]) for row in DailyClickRollup.objects.values_list(
-            "campaign_id", "ambassador_id", "channel", "day", *COUNTS) if any(row[4:])}
-        per_ambassador = {tuple(row[:2]): tuple(row[2:]) for row in DailyAmbassadorClicks.objects.values_list(
-            "ambassador_id", "day", *COUNTS) if any(row[2:])}
-    return detailed, per_ambassador
-
-
-def recounted_rollups(organization) -> tuple[dict, dict]:
-    """The same two, recounted from the Click rows alone."""
-    detailed = defaultdict(lambda: [0] * len(COUNTS))
-    per_ambassador = defaultdict(lambda: [0] * len(COUNTS))
-    with tenant_scope(organization):
-        rows = Click.objects.values_list("campaign_id", "ambassador_id", "channel", "day", "is_bot", "is_self",
-                                         "is_unique")
-        for campaign_id, ambassador_id, channel, day, is_bot, is_self, is_unique in rows:
-            credited = not is_bot and not is_self
-            counts = (1, int(credited), int(credited and is_unique), int(is_bot), int(is_self and not is_bot))
-            for key, target in (((campaign_id, ambassador_id, channel, day), detailed),
-                                ((ambassador_id, day), per_ambassador)):
-                for index, count in enumerate(counts):
-                    target[key][index] += count
-    return ({key: tuple(value) for key, value in detailed.items() if any(value)},
-            {key: tuple(value) for key, value in per_ambassador.items() if any(value)})
-
-
-def differences(stored: dict, recount: dict) -> str:
-    keys = sorted((key for key in stored.keys() | recount.keys() if stored.get(key) != recount.get(key)), key=str)
-    return (f"{len(keys)} keys differ (stored vs recount {COUNTS}), e.g. "
-            + "; ".join(f"{key}: {stored.get(key)} vs {recount.get(key)}" for key in keys[:10]))
-
-
-def assert_rollups_equal_a_recount(organization, label: str) -> int:
-    """DailyClickRollup and DailyAmbassadorClicks == a recount from the Click rows; their total."""
-    stored, stored_per_ambassador = stored_rollups(organization)
-    recount, recount_per_ambassador = recounted_rollups(organization)
-    total = sum(counts[0] for counts in stored.values())
-    assert stored == recount, f"{label}: DailyClickRollup: {differences(stored, recount)}"
-    assert stored_per_ambassador == recount_per_ambassador, (
-        f"{label}: DailyAmbassadorClicks: {differences(stored_per_ambassador, recount_per_ambassador)}")
-    return total
-
-
-def wait_for(condition, what: str, timeout: float, worker: Worker | None = None, every=None) -> float:
-    """Poll `condition` until true (calling `every()` each DISPATCH_EVERY seconds meanwhile);
-    the seconds it took. Fails with `what` (and the worker's log) on timeout."""
-    started = time.monotonic()
-    next_call = started
-    while True:
-        if every is not None and time.monotonic() >= next_call:
-            every()
-            next_call = time.monotonic() + DISPATCH_EVERY
-        if condition():
-            return time.monotonic() - started
-        if worker is not None:
-            worker._check_alive()
-        if time.monotonic() - started > timeout:
-            log = f"\n--- worker log ---\n{worker.log()}" if worker is not None else ""
-            pytest.fail(f"Timed out after {timeout} s waiting for {what}.{log}", pytrace=False)
-        time.sleep(POLL)
 
 
 def catch_up(worker: Worker, label: str) -> float:

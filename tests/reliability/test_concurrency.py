@@ -34,8 +34,7 @@ from campaigns.models import TrackedLink
 from tenancy.models import Membership, Role
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_api_key
-from tests.campaigns.factories import CampaignFactory
-from tests.factories import UserFactory
+from tests.factories import CampaignFactory, UserFactory
 from tracking.models import Sale
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

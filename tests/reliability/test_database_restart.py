@@ -46,9 +46,8 @@ from django_scopes import scopes_disabled
 from campaigns.models import Campaign
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_api_key
-from tests.campaigns.factories import CampaignFactory, LinkFactory
-from tests.factories import GroupFactory
-from tests.subprocesses import subprocess_database_url
+from tests.factories import CampaignFactory, GroupFactory, LinkFactory
+from tests.support.subprocesses import subprocess_database_url
 from tracking.models import Customer, RawClick, Sale
 from tracking.services.conversions import record_lead, record_sale
 

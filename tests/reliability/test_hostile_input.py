@@ -34,8 +34,7 @@ from campaigns.models import Campaign, CampaignStatus
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_api_key
-from tests.campaigns.factories import CampaignFactory
-from tests.factories import PASSWORD, AmbassadorFactory, member
+from tests.factories import PASSWORD, AmbassadorFactory, CampaignFactory, member
 from tracking.services import imports
 
 pytestmark = pytest.mark.django_db

@@ -38,8 +38,8 @@ from django_scopes import scopes_disabled
 
 from campaigns.linkcache import link_cache
 from tenancy.scoping import tenant_scope
-from tests.campaigns.factories import CampaignFactory, LinkFactory
-from tests.subprocesses import subprocess_database_url
+from tests.factories import CampaignFactory, LinkFactory
+from tests.support.subprocesses import subprocess_database_url
 from tracking import capture
 from tracking.models import Click, DailyAmbassadorClicks, DailyClickRollup, RawClick
 from tracking.services import click_processing

@@ -31,8 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from tenancy.models import ApiKey, Role
 from tenancy.scoping import scopes_disabled
 from tenancy.services import create_api_key
-from tests.campaigns.factories import CampaignFactory, LinkFactory, MessageFactory
-from tests.factories import AmbassadorFactory, member
+from tests.factories import AmbassadorFactory, CampaignFactory, LinkFactory, MessageFactory, member
 
 CSP = "Content-Security-Policy"
 STRICT = {"default-src": {"'self'"}, "script-src": {"'self'"}, "style-src": {"'self'"},
@@ -296,9 +295,8 @@ def in_own_thread(function, timeout=240):
 def test_main_pages_raise_no_csp_violation_in_chromium(live_server, org, site):
     from ambassadors.services.programme import join_page_of
     from tenancy.scoping import tenant_scope
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-    from tests.conftest import need_service
     from tests.factories import PASSWORD
+    from tests.support.services import CHROMIUM, CHROMIUM_ARGS, need_service
 
     need_service("Chromium", Path(CHROMIUM).is_file(), f"no executable at {CHROMIUM}")
     with tenant_scope(org):  # the database work first: the browser thread only browses

@@ -43,8 +43,16 @@ from reports.selectors.points import points_rules
 from tenancy.models import Membership, Organization, Role
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_api_key
-from tests.campaigns.factories import CampaignFactory, CostFactory, DomainFactory, MessageFactory
-from tests.factories import AmbassadorFactory, GroupFactory, OrganizationFactory, member
+from tests.factories import (
+    AmbassadorFactory,
+    CampaignFactory,
+    CostFactory,
+    DomainFactory,
+    GroupFactory,
+    MessageFactory,
+    OrganizationFactory,
+    member,
+)
 from tracking.models import Credit, Customer, Sale
 from tracking.salts import forget_cached_salt
 from tracking.services.attribution import attribute_pending

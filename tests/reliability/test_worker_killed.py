@@ -44,16 +44,15 @@ from django_scopes import scopes_disabled
 from campaigns.models import Campaign, CampaignStatus, TrackedLink
 from tenancy.scoping import tenant_scope
 from tests.factories import AmbassadorFactory
-from tests.reliability import test_broker_down as broker_down
-from tests.reliability.test_broker_down import (
+from tests.support.drills import (
     CATCH_UP_TIMEOUT,
     assert_rollups_equal_a_recount,
     click_count,
     click_ids,
     raw_count,
-    stop_process_group,
     wait_for,
 )
+from tests.support.workers import stop_process_group
 from tracking import tasks
 from tracking.capture import insert_rows
 from tracking.ids import new_click_id, new_visitor_id
@@ -70,10 +69,6 @@ from tracking.models import (
 from tracking.services.attribution import BATCH as ATTRIBUTION_BATCH
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-# The broker drill's fixtures: a Redis of the test's own, and real workers in process groups.
-redis_server = broker_down.redis_server
-start_worker = broker_down.start_worker
 
 KILL_POLL = 0.005  # seconds between progress checks while waiting for the moment to kill
 KILL_TIMEOUT = 120  # seconds for the first batch to be committed

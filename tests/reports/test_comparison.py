@@ -9,10 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tenancy.models import Role
-from tests.campaigns.factories import CampaignFactory
 from tests.factories import member
+from tests.support.responses import content, csv_rows
+from tests.support.scenario import Scenario
 
-from .test_roi import MARCH, ambassador, clicks, content, convert, csv_rows, link, local
+MARCH = {"period": "custom", "start": "2026-03-01", "end": "2026-03-31"}
 
 MODELS = ["first_touch", "last_touch", "linear", "time_decay", "position_based"]
 
@@ -25,11 +26,14 @@ def model_urls(org):
 @pytest.fixture
 def journey(org):
     """One visitor clicks Ada's link (campaign A), then Bo's (campaign B), then buys for 300.00."""
-    first, second = CampaignFactory(organization=org, name="A"), CampaignFactory(organization=org, name="B")
-    ada, bo = ambassador(org, display_name="Ada"), ambassador(org, display_name="Bo", kind="external")
-    visitor = clicks(org, link(org, first, ada), local(org, 2026, 3, 10, 9))
-    clicks(org, link(org, second, bo), local(org, 2026, 3, 11, 9), visitor=visitor)
-    convert(org, visitor, ext="c", lead_at=local(org, 2026, 3, 12, 9), amount="300.00")
+    s = Scenario(org)
+    first, second = s.campaign("A"), s.campaign("B")
+    ada, bo = s.ambassador("Ada"), s.ambassador("Bo", kind="external")
+    visitor = s.visitor().clicks(s.link(first, ada), s.at(2026, 3, 10, 9))
+    visitor.clicks(s.link(second, bo), s.at(2026, 3, 11, 9))
+    s.process()
+    visitor.lead("c", at=s.at(2026, 3, 12, 9)).buys("300.00")
+    s.attribute()
     return {"ada": ada, "bo": bo, "A": first, "B": second}
 
 
@@ -128,12 +132,15 @@ def test_bad_by_roles_and_tenancy(journey, org, other_org, ambassador_user, logi
 @pytest.mark.django_db
 def test_query_count_is_constant(org, manager, login):
     client = login(manager)
+    s = Scenario(org)
 
     def add(n):
         for i in range(n):
-            campaign = CampaignFactory(organization=org)
-            visitor = clicks(org, link(org, campaign, ambassador(org)), local(org, 2026, 3, 5, 9))
-            convert(org, visitor, ext=f"x{campaign.pk}-{i}", lead_at=local(org, 2026, 3, 5, 10), amount="10.00")
+            campaign = s.campaign()
+            buyer = s.visitor().clicks(s.link(campaign), s.at(2026, 3, 5, 9))
+            s.process()
+            buyer.lead(f"x{campaign.pk}-{i}", at=s.at(2026, 3, 5, 10)).buys("10.00")
+            s.attribute()
 
     def count(by):
         with CaptureQueriesContext(connection) as queries:

@@ -22,7 +22,7 @@ from reports.tasks import send_due_digests as send_due_digests_task
 from tenancy.models import Membership, Role
 from tenancy.scoping import scopes_disabled, tenant_scope
 from tests.factories import OrganizationFactory, member
-from tests.reports.test_summary import WEEK, build_programme
+from tests.support.programmes import WEEK, build_programme
 
 UTC = ZoneInfo("UTC")
 BERLIN = ZoneInfo("Europe/Berlin")

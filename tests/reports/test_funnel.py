@@ -7,9 +7,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from tests.campaigns.factories import CampaignFactory
+from tests.support.responses import content, csv_rows
+from tests.support.scenario import Scenario
 
-from .test_roi import MARCH, ambassador, clicks, content, convert, csv_rows, link, local, share
+MARCH = {"period": "custom", "start": "2026-03-01", "end": "2026-03-31"}
 
 
 def funnel_urls(org):
@@ -21,13 +22,16 @@ def funnel_urls(org):
 def small(org):
     """4 shares (3 LinkedIn, 1 X); visitor A clicks twice within 24 h on LinkedIn (1 unique),
     visitor B once from X; A becomes a lead and a 100.00 customer."""
-    campaign = CampaignFactory(organization=org, name="Launch")
-    the_link = link(org, campaign, ambassador(org))
-    share(org, the_link, local(org, 2026, 3, 10, 9), times=3)
-    share(org, the_link, local(org, 2026, 3, 10, 9), channel="x")
-    visitor = clicks(org, the_link, local(org, 2026, 3, 10, 10), local(org, 2026, 3, 10, 18))
-    clicks(org, the_link, local(org, 2026, 3, 11, 10), channel="x")
-    convert(org, visitor, ext="a", lead_at=local(org, 2026, 3, 12, 9), amount="100.00")
+    s = Scenario(org)
+    campaign = s.campaign("Launch")
+    the_link = s.link(campaign)
+    s.shares(the_link, s.at(2026, 3, 10, 9), times=3)
+    s.shares(the_link, s.at(2026, 3, 10, 9), channel="x")
+    a = s.visitor().clicks(the_link, s.at(2026, 3, 10, 10), s.at(2026, 3, 10, 18))
+    s.visitor().clicks(the_link, s.at(2026, 3, 11, 10), channel="x")
+    s.process()
+    a.lead("a", at=s.at(2026, 3, 12, 9)).buys("100.00")
+    s.attribute()
     return campaign
 
 
@@ -93,17 +97,18 @@ def test_daily_series_is_zero_filled(small, org, manager, login):
 def test_a_click_and_a_share_at_23_30_local_on_the_last_day_count_in_that_month(org, manager, login):
     """Europe/Paris: 23:30 on 31 March is 21:30 UTC the same day; 00:30 on 1 April is 22:30 UTC on 31 March."""
     assert str(org.tzinfo) == "Europe/Paris"
-    campaign = CampaignFactory(organization=org)
-    the_link = link(org, campaign, ambassador(org))
-    late = local(org, 2026, 3, 31, 23, 30)
-    share(org, the_link, late)
-    clicks(org, the_link, late)
-    early_april = local(org, 2026, 4, 1, 0, 30)
-    share(org, the_link, early_april, channel="x")
-    clicks(org, the_link, early_april, channel="x")
+    s = Scenario(org)
+    the_link = s.link(s.campaign())
+    late = s.at(2026, 3, 31, 23, 30)
+    s.shares(the_link, late)
+    s.visitor().clicks(the_link, late)
+    early_april = s.at(2026, 4, 1, 0, 30)
+    s.shares(the_link, early_april, channel="x")
+    s.visitor().clicks(the_link, early_april, channel="x")
     # And one at 23:30 UTC on 28 February, which is already 1 March in Paris.
     feb_utc = datetime(2026, 2, 28, 23, 30, tzinfo=UTC)
-    clicks(org, the_link, feb_utc, channel="email")
+    s.visitor().clicks(the_link, feb_utc, channel="email")
+    s.process()
 
     client = login(manager)
     _, csv_url, api_url = funnel_urls(org)

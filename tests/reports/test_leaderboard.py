@@ -11,8 +11,6 @@ The fixture (Europe/Paris, period 1–7 March 2026, previous 22–28 February):
 A visitor clicks ann's then bob's C1 link, becomes a lead on 3 March and pays 1,000.00 on
 4 March: linear (the org's reporting model) credits 0.5 lead and 500.00 each."""
 
-import csv
-import io
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,6 +30,7 @@ from reports.selectors.leaderboard import fair_view, leaderboard, leaderboard_to
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tests.factories import AmbassadorFactory, GroupFactory, click_rollup, member
+from tests.support.responses import parse_csv
 from tracking.ids import new_click_id, new_visitor_id
 from tracking.models import AttributionModel, Click, DailyClickRollup
 from tracking.services import ambassador_rollups, attribution
@@ -225,12 +224,6 @@ def page_url(org, name="report_leaderboard"):
 
 def api_url(org, fair=False):
     return f"/api/v1/o/{org.slug}/reports/leaderboard/{'fair/' if fair else ''}"
-
-
-def parse_csv(response):
-    assert response.streaming
-    text = b"".join(response.streaming_content).decode("utf-8").lstrip("\ufeff")
-    return list(csv.DictReader(io.StringIO(text)))
 
 
 FIELDS = ("rank", "previous_rank", "movement", "shares", "clicks", "unique_clicks", "leads", "customers", "revenue",

@@ -1,88 +1,27 @@
 """Campaign ROI: the hand-worked example on the page, the API and the CSV; the split between
 internal and external ambassadors; no cost; 400s, roles, tenancy and query counts.
 
-Data is built through the real services: raw clicks run through click processing, leads and
-sales recorded and attributed (helpers here are shared by test_funnel and test_comparison)."""
+Data is built through the real services (tests/support/scenario.py): raw clicks run through
+click processing, leads and sales recorded and attributed."""
 
-import csv
-import io
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from campaigns.models import ShareEvent
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
-from tests.campaigns.factories import CampaignFactory, CostFactory, LinkFactory
-from tests.factories import AmbassadorFactory, member
-from tracking.ids import new_click_id, new_visitor_id
-from tracking.models import RawClick
-from tracking.services.attribution import attribute_pending
-from tracking.services.click_processing import process_pending
-from tracking.services.conversions import record_lead, record_sale
+from tests.factories import CampaignFactory, member
+from tests.support.responses import content, csv_rows
+from tests.support.scenario import Scenario
 
-HUMAN = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
-         "Safari/537.36")
 MARCH = {"period": "custom", "start": "2026-03-01", "end": "2026-03-31"}
 
 
-# --- helpers (also used by test_funnel.py and test_comparison.py) ---------------------------------
-
-def local(org, *args) -> datetime:
-    return datetime(*args, tzinfo=org.tzinfo)
-
-
-def ambassador(org, **kwargs):
-    return AmbassadorFactory(organization=org, **kwargs)
-
-
-def link(org, campaign, person):
-    return LinkFactory(organization=org, campaign=campaign, ambassador=person)
-
-
-def share(org, the_link, at, channel="linkedin", times=1):
-    with tenant_scope(org):
-        ShareEvent.objects.bulk_create([
-            ShareEvent(organization=org, link=the_link, campaign_id=the_link.campaign_id,
-                       ambassador_id=the_link.ambassador_id, channel=channel, shared_at=at) for _ in range(times)])
-
-
-def clicks(org, the_link, *times, visitor=None, channel="linkedin") -> str:
-    """Raw clicks of one visitor on a link, run through the real click processing."""
-    visitor = visitor or new_visitor_id()
-    with tenant_scope(org):
-        RawClick.objects.bulk_create([
-            RawClick(organization=org, click_id=new_click_id(at.timestamp()), link_id=the_link.pk, clicked_at=at,
-                     visitor_id=visitor, ip_hash="ab" * 16, user_agent=HUMAN, referrer_host="",
-                     channel_hint=channel) for at in times])
-        while process_pending(org.pk).more:
-            pass
-    return visitor
-
-
-def convert(org, visitor, *, ext, lead_at, amount=None, sale_at=None):
-    """A lead by the visitor (and a sale of `amount`), attributed by the real engine."""
-    with tenant_scope(org):
-        record_lead(org, visitor_id=visitor, customer_external_id=ext, occurred_at=lead_at)
-        if amount is not None:
-            record_sale(org, customer_external_id=ext, amount=Decimal(amount), currency="EUR",
-                        invoice_id=f"inv-{ext}", occurred_at=sale_at or lead_at)
-        attribute_pending(org.pk)
-
-
-def content(response) -> str:
-    return (b"".join(response.streaming_content) if response.streaming else response.content).decode()
-
-
-def csv_rows(response) -> list[dict]:
-    assert response.status_code == 200, content(response)
-    assert response["Content-Type"].startswith("text/csv")
-    return list(csv.DictReader(io.StringIO(content(response).lstrip("\ufeff"))))
-
+# --- helpers ----------------------------------------------------------------------------------
 
 def plain(text: str) -> str:
     """A page's number as the API and CSV write it (no thousands separators)."""
@@ -99,14 +38,15 @@ def page_figures(html: str) -> dict[str, str]:
 @pytest.fixture
 def worked(org):
     """Spend 500.00; 10 shares × 6 min × 60.00/h; a lead and a 1,200.00 sale credited."""
-    campaign = CampaignFactory(organization=org, name="Spring", minutes_per_share=Decimal("6"))
-    person = ambassador(org, hourly_rate=Decimal("60.00"))
-    the_link = link(org, campaign, person)
-    CostFactory(organization=org, campaign=campaign, date=date(2026, 3, 5), amount=Decimal("500.00"))
-    share(org, the_link, local(org, 2026, 3, 10, 12), times=10)
-    visitor = clicks(org, the_link, local(org, 2026, 3, 15, 10))
-    convert(org, visitor, ext="cus_1", lead_at=local(org, 2026, 3, 15, 11), amount="1200.00",
-            sale_at=local(org, 2026, 3, 20, 9))
+    s = Scenario(org)
+    campaign = s.campaign("Spring", minutes_per_share=Decimal("6"))
+    the_link = s.link(campaign, s.ambassador(hourly_rate=Decimal("60.00")))
+    s.cost(campaign, date(2026, 3, 5), "500.00")
+    s.shares(the_link, s.at(2026, 3, 10, 12), times=10)
+    buyer = s.visitor().clicks(the_link, s.at(2026, 3, 15, 10))
+    s.process()
+    buyer.lead("cus_1", at=s.at(2026, 3, 15, 11)).buys("1200.00", at=s.at(2026, 3, 20, 9))
+    s.attribute()
     return campaign
 
 
@@ -165,17 +105,20 @@ def test_the_period_decides_what_counts(worked, org, manager, login):
 
 @pytest.mark.django_db
 def test_internal_and_external_split(org, manager, login):
-    campaign = CampaignFactory(organization=org, minutes_per_share=Decimal("6"))
-    employee = ambassador(org, kind="internal", hourly_rate=Decimal("60.00"))
-    partner = ambassador(org, kind="external", hourly_rate=Decimal("30.00"))
-    employee_link, partner_link = link(org, campaign, employee), link(org, campaign, partner)
-    CostFactory(organization=org, campaign=campaign, date=date(2026, 3, 2), amount=Decimal("500.00"))
-    share(org, employee_link, local(org, 2026, 3, 3, 9), times=10)
-    share(org, partner_link, local(org, 2026, 3, 3, 9), channel="x", times=4)
-    convert(org, clicks(org, employee_link, local(org, 2026, 3, 4, 9)), ext="a", lead_at=local(org, 2026, 3, 4, 10),
-            amount="1200.00")
-    convert(org, clicks(org, partner_link, local(org, 2026, 3, 4, 9)), ext="b", lead_at=local(org, 2026, 3, 4, 10),
-            amount="300.00")
+    s = Scenario(org)
+    campaign = s.campaign(minutes_per_share=Decimal("6"))
+    employee = s.ambassador(kind="internal", hourly_rate=Decimal("60.00"))
+    partner = s.ambassador(kind="external", hourly_rate=Decimal("30.00"))
+    employee_link, partner_link = s.link(campaign, employee), s.link(campaign, partner)
+    s.cost(campaign, date(2026, 3, 2), "500.00")
+    s.shares(employee_link, s.at(2026, 3, 3, 9), times=10)
+    s.shares(partner_link, s.at(2026, 3, 3, 9), channel="x", times=4)
+    employees_buyer = s.visitor().clicks(employee_link, s.at(2026, 3, 4, 9))
+    partners_buyer = s.visitor().clicks(partner_link, s.at(2026, 3, 4, 9))
+    s.process()
+    employees_buyer.lead("a", at=s.at(2026, 3, 4, 10)).buys("1200.00")
+    partners_buyer.lead("b", at=s.at(2026, 3, 4, 10)).buys("300.00")
+    s.attribute()
 
     client = login(manager)
     page_url, csv_url, api_url = urls(org, campaign)
@@ -206,10 +149,12 @@ def test_internal_and_external_split(org, manager, login):
 
 @pytest.mark.django_db
 def test_no_cost_shows_a_dash_not_an_error(org, manager, login):
-    campaign = CampaignFactory(organization=org, name="Free")
-    person = ambassador(org)
-    convert(org, clicks(org, link(org, campaign, person), local(org, 2026, 3, 4, 9)), ext="a",
-            lead_at=local(org, 2026, 3, 4, 10), amount="50.00")
+    s = Scenario(org)
+    campaign = s.campaign("Free")
+    buyer = s.visitor().clicks(s.link(campaign), s.at(2026, 3, 4, 9))
+    s.process()
+    buyer.lead("a", at=s.at(2026, 3, 4, 10)).buys("50.00")
+    s.attribute()
     client = login(manager)
     page_url, csv_url, api_url = urls(org, campaign)
     page = client.get(page_url, MARCH)
@@ -275,14 +220,16 @@ def test_another_organisations_reports_and_campaigns_are_404(worked, org, other_
 @pytest.mark.django_db
 def test_query_count_does_not_grow_with_campaigns_and_ambassadors(org, manager, login):
     client = login(manager)
+    s = Scenario(org)
 
     def add(n):
         for _ in range(n):
-            campaign = CampaignFactory(organization=org, minutes_per_share=Decimal("5"))
-            the_link = link(org, campaign, ambassador(org))
-            CostFactory(organization=org, campaign=campaign, date=date(2026, 3, 2))
-            share(org, the_link, local(org, 2026, 3, 3, 9), times=2)
-            clicks(org, the_link, local(org, 2026, 3, 3, 10))
+            campaign = s.campaign(minutes_per_share=Decimal("5"))
+            the_link = s.link(campaign)
+            s.cost(campaign, date(2026, 3, 2), "100.00")
+            s.shares(the_link, s.at(2026, 3, 3, 9), times=2)
+            s.visitor().clicks(the_link, s.at(2026, 3, 3, 10))
+        s.process()
 
     def count(url):
         with CaptureQueriesContext(connection) as queries:

@@ -1,79 +1,19 @@
 """The reports dashboard: key figures of a period against the period before, hand-computed
-for a small programme in New York time; top ambassadors; roles and tenancy."""
+for a small programme in New York time (tests/support/programmes.py); top ambassadors; roles and
+tenancy."""
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaigns.models import Campaign, CampaignCost, CampaignStatus, ShareEvent, TrackedLink
 from reports.filters import ReportFilter
 from reports.periods import Period
 from reports.selectors.summary import key_figures, top_ambassadors
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
-from tests.factories import AmbassadorFactory, OrganizationFactory, click_rollup, member
-from tracking.ids import new_click_id, new_visitor_id
-from tracking.models import Click
-from tracking.services import attribution
-from tracking.services.conversions import record_lead, record_sale
-
-NEW_YORK = ZoneInfo("America/New_York")
-WEEK = ("2026-03-02", "2026-03-08")  # Monday–Sunday; the week before is 23 Feb – 1 Mar
-
-
-def at(day: str, hour: int, tz=NEW_YORK) -> datetime:
-    return datetime.fromisoformat(f"{day}T{hour:02d}:00").replace(tzinfo=tz)
-
-
-def build_programme(org) -> dict:
-    """One campaign (6 minutes per share); Ada (internal, 60.00/h) and Ben (external, 30.00/h).
-
-    This week (2–8 March):  shares Ada 3, Ben 2 → time 18.00 + 6.00; spend 100.00;
-      clicks Ada 10 (8 unique), Ben 5 (5 unique); a lead from Ada's link who buys for 300.00,
-      a lead from Ben's link who doesn't buy.
-    The week before:  1 share by Ada → time 6.00; spend 50.00; 4 clicks (4 unique) for Ada;
-      one lead from Ada's link buying for 100.00.
-    """
-    ada = AmbassadorFactory(organization=org, display_name="Ada Lovelace", hourly_rate=Decimal("60.00"))
-    ben = AmbassadorFactory(organization=org, display_name="Ben Franklin", hourly_rate=Decimal("30.00"),
-                            kind="external")
-    with tenant_scope(org):
-        campaign = Campaign.objects.create(organization=org, name="Spring", slug="spring",
-                                           status=CampaignStatus.ACTIVE, minutes_per_share=Decimal("6.00"),
-                                           destination_url="https://shop.example.com/spring")
-        links = {person.pk: TrackedLink.objects.create(organization=org, campaign=campaign, ambassador=person,
-                                                       code=f"Sum{person.pk:05d}") for person in (ada, ben)}
-        for person, day, count in ((ada, "2026-03-03", 3), (ben, "2026-03-07", 2), (ada, "2026-02-24", 1)):
-            for n in range(count):
-                ShareEvent.objects.create(organization=org, link=links[person.pk], campaign=campaign,
-                                          ambassador=person, channel="linkedin", shared_at=at(day, 9 + n))
-        # 23:30 local on Sunday 1 March is still the week before (04:30 UTC on 2 March).
-        ShareEvent.objects.filter(organization=org, shared_at=at("2026-02-24", 9)).update(
-            shared_at=datetime(2026, 3, 1, 23, 30, tzinfo=NEW_YORK))
-        CampaignCost.objects.create(organization=org, campaign=campaign, date="2026-03-03", amount=Decimal("100.00"))
-        CampaignCost.objects.create(organization=org, campaign=campaign, date="2026-02-25", amount=Decimal("50.00"))
-        for person, day, clicks, unique in ((ada, "2026-03-03", 10, 8), (ben, "2026-03-04", 5, 5),
-                                            (ada, "2026-02-24", 4, 4)):
-            click_rollup(organization=org, campaign_id=campaign.pk, ambassador_id=person.pk,
-                                            channel="linkedin", day=day, total=clicks, clicks=clicks,
-                                            unique_clicks=unique)
-    for person, clicked, ext, sale in ((ada, at("2026-03-03", 10), "cus_1", ("300.00", at("2026-03-05", 15))),
-                                       (ben, at("2026-03-04", 11), "cus_2", None),
-                                       (ada, at("2026-02-24", 10), "cus_3", ("100.00", at("2026-02-25", 9)))):
-        visitor = new_visitor_id()
-        with tenant_scope(org):
-            Click.objects.create(organization=org, click_id=new_click_id(), link_id=links[person.pk].pk,
-                                 campaign_id=campaign.pk, ambassador_id=person.pk, clicked_at=clicked,
-                                 day=clicked.date(), visitor_id=visitor, ip_hash="x" * 32, channel="linkedin")
-        record_lead(org, visitor_id=visitor, customer_external_id=ext,
-                    occurred_at=clicked.replace(hour=clicked.hour + 1))
-        if sale:
-            record_sale(org, customer_external_id=ext, amount=Decimal(sale[0]), currency=org.currency,
-                        invoice_id=f"inv-{ext}", occurred_at=sale[1])
-    attribution.attribute_pending(org.pk)
-    return {"ada": ada, "ben": ben, "campaign": campaign}
+from tests.factories import OrganizationFactory, member
+from tests.support.programmes import WEEK, build_programme
 
 
 @pytest.fixture

@@ -11,14 +11,13 @@ from django.utils import timezone
 from campaigns.models import Campaign, CampaignStatus
 from tenancy.scoping import tenant_scope
 from tests.factories import OrganizationFactory
+from tests.support.tracking import LEAD, NOW, SALE, api, click, lead, post, reload, sale
 from tracking import attribution as engine
 from tracking.ids import new_click_id, new_visitor_id
-from tracking.models import Click, Credit, Customer, Sale
+from tracking.models import Credit, Customer, Sale
 from tracking.services import attribution
 from tracking.services.conversions import record_lead, record_sale
 from tracking.tasks import attribute_pending
-
-NOW = timezone.now().replace(microsecond=0)
 
 
 @pytest.fixture(autouse=True)
@@ -26,15 +25,6 @@ def click_capture():
     """Overrides tests/tracking/conftest.py's parametrised capture mode: no click capture
     here, so each test runs once."""
     return None
-
-
-def click(organization, link, visitor_id, clicked_at, *, is_bot=False, is_self=False, click_id=None):
-    with tenant_scope(organization):
-        return Click.objects.create(
-            organization=organization, click_id=click_id or new_click_id(), link_id=link.pk,
-            campaign_id=link.campaign_id, ambassador_id=link.ambassador_id, clicked_at=clicked_at,
-            day=clicked_at.date(), visitor_id=visitor_id, ip_hash="x" * 32, channel="direct",
-            is_bot=is_bot, is_self=is_self)
 
 
 def credits(organization, **filters):
@@ -65,22 +55,6 @@ def lead_shares(organization, model):
     for c in credits(organization, kind="lead", model=model):
         totals[c.ambassador_id] += c.lead_share
     return dict(totals)
-
-
-def reload(obj):
-    with tenant_scope(obj.organization_id):
-        return type(obj).objects.get(pk=obj.pk)
-
-
-def lead(org, visitor, *, at=NOW, ext="cus_1", email=None):
-    customer, _ = record_lead(org, visitor_id=visitor, customer_external_id=ext, occurred_at=at, email=email)
-    return customer
-
-
-def sale(org, *, ext="cus_1", amount="100.00", invoice="inv_1", at=NOW):
-    created, _ = record_sale(org, customer_external_id=ext, amount=Decimal(amount), currency="EUR",
-                             invoice_id=invoice, occurred_at=at)
-    return created
 
 
 @pytest.mark.django_db
@@ -339,8 +313,6 @@ def test_an_old_unknown_click_id_is_attributed_as_direct(org):
 @pytest.mark.django_db
 def test_the_api_queues_attribution_after_a_lead_or_sale_commits(org, queued_attributions,
                                                                  django_capture_on_commit_callbacks):
-    from tests.tracking.test_track_api import LEAD, SALE, api, post
-
     client = api(org)
     with django_capture_on_commit_callbacks(execute=True):
         assert post(client, LEAD, {"customer_external_id": "cus_1"}).status_code == 201

@@ -13,7 +13,7 @@ from django.utils import timezone
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tests.factories import member
-from tests.tracking.test_attribution_service import click, lead, reload, sale
+from tests.support.tracking import NOW, click, lead, reload, sale
 from tracking import tasks
 from tracking.ids import new_visitor_id
 from tracking.models import AttributionSettings, Credit, Customer
@@ -26,8 +26,6 @@ from tracking.services.attribution_settings import (
     recompute_step,
     settings_for,
 )
-
-NOW = timezone.now().replace(microsecond=0)
 
 
 @pytest.fixture(autouse=True)

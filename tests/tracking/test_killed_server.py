@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django_scopes import scopes_disabled
 
-from tests.subprocesses import subprocess_database_url
+from tests.support.subprocesses import subprocess_database_url
 from tracking import capture
 from tracking.models import RawClick
 

@@ -14,12 +14,10 @@ from rest_framework.test import APIClient
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_api_key, revoke_api_key
 from tests.factories import OrganizationFactory
+from tests.support.tracking import LEAD, SALE, api, post
 from tracking.ids import new_click_id, new_visitor_id
 from tracking.models import Click, Customer, RawClick, Sale
 from tracking.services.conversions import ConversionError, email_hash, record_lead, record_sale
-
-LEAD = "/api/v1/track/lead"
-SALE = "/api/v1/track/sale"
 
 
 @pytest.fixture(autouse=True)
@@ -29,20 +27,9 @@ def click_capture():
     return None
 
 
-def api(organization):
-    _, full_key = create_api_key(organization=organization, name="CRM")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {full_key}")
-    return client
-
-
 @pytest.fixture
 def client_a(org):
     return api(org)
-
-
-def post(client, url, data):
-    return client.post(url, data, format="json")
 
 
 def customers(organization):

@@ -1,0 +1,16 @@
+"""What tests share, so that no test module imports another.
+
+* services.py: `need_service` (skip a test whose service is missing, fail it under
+  REQUIRE_SERVICES=1), `redis_url()`, the Chromium the browser tests drive;
+* subprocesses.py: the test database's URL for a process a test starts;
+* workers.py: real Celery workers (`start_worker` fixture, `Worker`, `stop_process_group`);
+* drills.py: the reliability drills' own Redis (`redis_server` fixture), polling, and the
+  counts and rollup recount they check;
+* scenario.py: one builder for a whole programme (clicks → processing → leads → sales →
+  attribution);
+* tracking.py: clicks, leads and sales one at a time, and the tracking API's client;
+* responses.py: a response's text and its CSV rows.
+
+The fixtures of workers.py and drills.py are plugins of tests/conftest.py (`pytest_plugins`).
+Factories are in tests/factories.py.
+"""
