@@ -2,8 +2,9 @@ from django.urls import path
 
 from . import views
 
-# Mounted under /o/<org_slug>/ (the organisation's home, "", is in config/urls.py).
+# Mounted under /o/<org_slug>/.
 urlpatterns = [
+    path("", views.org_home, name="org_home"),
     path("manage/", views.manage_home, name="manage_home"),
     path("me/", views.my_portal, name="my_portal"),
     path("me/onboarding/done/", views.onboarding_done, name="portal_onboarding_done"),

@@ -8,7 +8,7 @@ from tenancy.middleware import UNTENANTED_PREFIXES
 
 from .ids import is_valid_id, new_visitor_id
 from .models import PortalVisitor
-from .views import VISITOR_COOKIE, set_visitor_cookie
+from .views.redirect import VISITOR_COOKIE, set_visitor_cookie
 
 SESSION_KEY = "amb_vid_recorded"
 

@@ -11,8 +11,9 @@ from tenancy.models import Organization
 from tenancy.tasking import publish_after_commit, tenant_task
 
 from . import salts
+from .models import ConversionImport, ImportStatus
 from .selectors import imports_waiting_too_long
-from .services import attribution, attribution_settings, click_processing
+from .services import attribution, attribution_settings, click_processing, import_runs
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def verify_credits() -> int:
     return total
 
 
-# --- CSV import of leads and sales (tracking.services.imports) ----------------------------------
+# --- CSV import of leads and sales (tracking.services.imports, import_runs) ----------------------
 
 @tenant_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
 def run_conversion_import(organization_id: int, import_id: int, only_if_queued: bool = False) -> dict | None:
@@ -174,13 +175,10 @@ def run_conversion_import(organization_id: int, import_id: int, only_if_queued: 
     the report and creates nothing new. Returns the counts (None if a run of it was under way,
     or if `only_if_queued` and it isn't queued any more: the beat's re-queued copies of an import
     that has run since do nothing)."""
-    from .models import ConversionImport, ImportStatus
-    from .services import imports  # imports needs this module's queue_attribution
-
     if only_if_queued and not ConversionImport.objects.filter(pk=import_id, status=ImportStatus.QUEUED).exists():
         return None
 
-    done = imports.run_import(import_id, organization_id)
+    done = import_runs.run_import(import_id, organization_id, rows_stored=queue_attribution)
     if done is None:
         return None
     return {"status": done.status, "created": done.rows_created, "updated": done.rows_updated,

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from tracking.ids import new_click_id
-from tracking.snippet import SNIPPET_PATH
+from tracking.views.snippet import SNIPPET_PATH
 
 # Cookie writes ignored (reads empty) or throwing, and localStorage throwing on access, as with
 # "block all site data". Playwright has no switch for this, so the page's APIs are replaced first.

@@ -27,8 +27,9 @@ from common import ratelimits
 from tenancy.scoping import scopes_disabled, tenant_scope
 from tenancy.services import create_api_key
 from tests.factories import AmbassadorFactory
-from tracking import capture, views
+from tracking import capture
 from tracking.models import Customer, RawClick
+from tracking.views import redirect
 
 pytestmark = pytest.mark.django_db
 
@@ -45,12 +46,12 @@ def _db_capture(settings, tmp_path, monkeypatch):
     settings.CLICK_CAPTURE = "db"
     settings.CLICK_SPOOL_DIR = tmp_path / "spool"
     capture.reset_spool()
-    views._allowance.clear()
+    redirect._allowance.clear()
     from campaigns.linkcache import link_cache
 
     link_cache.clear()
     yield
-    views._allowance.clear()
+    redirect._allowance.clear()
     capture.reset_spool()
 
 

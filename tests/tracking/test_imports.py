@@ -14,10 +14,11 @@ from config.urls import urlpatterns as project_urlpatterns
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_api_key
 from tests.factories import member
-from tracking import imports_api, tasks
+from tracking import tasks
+from tracking.api import imports as imports_api
 from tracking.ids import new_click_id
 from tracking.models import ConversionImport, Customer, ImportStatus, Sale
-from tracking.services import imports
+from tracking.services import import_runs, imports
 from tracking.services.conversions import email_hash
 
 # The API-key endpoints are machine endpoints without a slug; until config/urls.py wires them,
@@ -283,7 +284,7 @@ def test_a_row_with_more_values_than_columns_is_reported(org):
 
 @pytest.mark.django_db
 def test_stored_errors_are_capped(org, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_ERROR_ROWS", 3)
+    monkeypatch.setattr(import_runs, "MAX_ERROR_ROWS", 3)
     text = "Email\n" + "".join(f"bad-{n}\n" for n in range(5))
     done = run(org, "leads", text)
     assert done.rows_failed == 5
@@ -313,7 +314,7 @@ def test_file_level_problems_import_nothing(org, kind, data, mapping, message):
 
 @pytest.mark.django_db
 def test_too_many_rows(org, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_ROWS", 3)
+    monkeypatch.setattr(import_runs, "MAX_ROWS", 3)
     with pytest.raises(imports.ImportRefused, match="more than 3 rows"):
         imports.create_import(org, None, "leads", "f.csv", b"Email\n" + b"a@example.com\n" * 4)
     assert import_count(org) == 0
@@ -499,24 +500,24 @@ def test_occurred_at_parsing():
     import zoneinfo
 
     paris = zoneinfo.ZoneInfo("Europe/Paris")
-    assert imports.parse_occurred_at("2026-03-01", paris) == "2026-03-01T00:00:00+01:00"
-    assert imports.parse_occurred_at("2026-07-01 09:15", paris) == "2026-07-01T09:15:00+02:00"
-    assert imports.parse_occurred_at("01.03.2026", paris) == "2026-03-01T00:00:00+01:00"
-    assert imports.parse_occurred_at("2026-03-01T10:00:00Z", paris) == "2026-03-01T10:00:00+00:00"
-    assert imports.parse_occurred_at("", paris) is None
-    with pytest.raises(imports.RowProblem):
-        imports.parse_occurred_at("2026-02-30", paris)
-    assert datetime.fromisoformat(imports.parse_occurred_at("2026-03-01 12:00", paris)).utcoffset()
+    assert import_runs.parse_occurred_at("2026-03-01", paris) == "2026-03-01T00:00:00+01:00"
+    assert import_runs.parse_occurred_at("2026-07-01 09:15", paris) == "2026-07-01T09:15:00+02:00"
+    assert import_runs.parse_occurred_at("01.03.2026", paris) == "2026-03-01T00:00:00+01:00"
+    assert import_runs.parse_occurred_at("2026-03-01T10:00:00Z", paris) == "2026-03-01T10:00:00+00:00"
+    assert import_runs.parse_occurred_at("", paris) is None
+    with pytest.raises(import_runs.RowProblem):
+        import_runs.parse_occurred_at("2026-02-30", paris)
+    assert datetime.fromisoformat(import_runs.parse_occurred_at("2026-03-01 12:00", paris)).utcoffset()
 
 
 def test_amount_parsing():
-    assert imports.parse_amount("1 234,50", refund=False) == "1234.50"
-    assert imports.parse_amount("1,234.50", refund=False) == "1234.50"
-    assert imports.parse_amount("49,9", refund=False) == "49.9"
-    assert imports.parse_amount("-20", refund=True) == "20"
-    assert imports.parse_amount("-20", refund=False) == "-20"
-    with pytest.raises(imports.RowProblem, match="ambiguous"):
-        imports.parse_amount("1,234", refund=False)
+    assert import_runs.parse_amount("1 234,50", refund=False) == "1234.50"
+    assert import_runs.parse_amount("1,234.50", refund=False) == "1234.50"
+    assert import_runs.parse_amount("49,9", refund=False) == "49.9"
+    assert import_runs.parse_amount("-20", refund=True) == "20"
+    assert import_runs.parse_amount("-20", refund=False) == "-20"
+    with pytest.raises(import_runs.RowProblem, match="ambiguous"):
+        import_runs.parse_amount("1,234", refund=False)
 
 
 @pytest.mark.django_db

@@ -17,10 +17,10 @@ from campaigns.codes import is_valid_code
 from campaigns.linkcache import link_cache
 from common import ratelimits
 
-from . import capture
-from .ids import is_valid_id, new_click_id, new_visitor_id
-from .models import REFERRER_HOST_MAX, UA_MAX
-from .salts import hash_ip
+from .. import capture
+from ..ids import is_valid_id, new_click_id, new_visitor_id
+from ..models import REFERRER_HOST_MAX, UA_MAX
+from ..salts import hash_ip
 
 VISITOR_COOKIE = "amb_vid"
 VISITOR_COOKIE_AGE = 365 * 24 * 3600

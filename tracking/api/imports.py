@@ -3,8 +3,8 @@
 * /api/v1/o/<org_slug>/imports/ and imports/<id>/: for signed-in admins (session), like the
   other /api/v1/o/<slug>/ endpoints (which never take an API key: see tenancy.api_keys);
 * `KeyImportListCreateView` / `KeyImportDetailView`: the same for an organisation API key, as
-  machine endpoints without a slug (/api/v1/imports/, /api/v1/imports/<id>/), to be wired in
-  config/urls.py next to /api/v1/track/….
+  machine endpoints without a slug (/api/v1/imports/, /api/v1/imports/<id>/, with
+  /api/v1/track/… in tracking/api_urls.py's `key_urlpatterns`).
 
 POST (multipart/form-data): kind (leads|sales), file, optional mapping (a JSON object of our
 field → the file's column header; guessed from the headers when left out) → 202 with the
@@ -14,9 +14,7 @@ store nothing."""
 
 import json
 
-from django.urls import NoReverseMatch, reverse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -25,88 +23,15 @@ from tenancy.api_keys import ApiKeyScopedView
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
 
-from .models import ConversionImport, ImportKind
-from .services import imports
-from .tasks import queue_conversion_import
+from ..models import ConversionImport
+from ..services import imports
+from .serializers import ImportCreateSerializer, ImportDetailSerializer, ImportSerializer
 
 
 class FileTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = f"The file is larger than {imports.MAX_FILE_BYTES // 1024 // 1024} MB."
     default_code = "file_too_large"
-
-
-# --- serializers -----------------------------------------------------------------------------------
-
-class KindField(serializers.ChoiceField):
-    """The import's kind: leads or sales (ImportKindEnum in the schema, see ENUM_NAME_OVERRIDES)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(choices=ImportKind.choices, **kwargs)
-
-
-class ImportRowErrorSerializer(serializers.Serializer):
-    line = serializers.IntegerField(allow_null=True, help_text="The file's line (the header is line 1); null for "
-                                                               "the note on problems left out of a long list.")
-    field = serializers.CharField(help_text='Our field (e.g. "amount"), or "row" for the whole line.')
-    message = serializers.CharField()
-    value = serializers.CharField(required=False, help_text="The value found in the file.")
-
-
-class ImportSerializer(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    kind = KindField()
-    status = serializers.CharField(help_text="queued, running, done or failed.")
-    file_name = serializers.CharField()
-    rows_total = serializers.IntegerField()
-    rows_created = serializers.IntegerField()
-    rows_updated = serializers.IntegerField(help_text="Leads whose customer changed; sales marked refunded.")
-    rows_unchanged = serializers.IntegerField(help_text="Rows already stored as they are (a re-import).")
-    rows_failed = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-    url = serializers.SerializerMethodField(help_text="This import on the API.")
-
-    def get_url(self, obj) -> str:
-        request = self.context["request"]
-        return request.build_absolute_uri(import_url(request, obj))
-
-
-class ImportDetailSerializer(ImportSerializer):
-    mapping = serializers.DictField(child=serializers.CharField(), help_text="Our field → the file's column header.")
-    failure = serializers.CharField(help_text="Why the whole import failed, if it did.")
-    errors = ImportRowErrorSerializer(many=True, help_text="Problems of the rows not imported (first 1000 failed "
-                                                           "rows).")
-
-
-@extend_schema_field(OpenApiTypes.BINARY)
-class UploadField(serializers.FileField):
-    """An uploaded file: binary in the schema (drf-spectacular documents a plain FileField as a URI
-    string, which is what it reads back, not what an upload sends)."""
-
-
-class ImportCreateSerializer(serializers.Serializer):
-    kind = KindField(error_messages={"invalid_choice": "Choose what the file holds: leads or sales."})
-    file = UploadField(help_text="CSV with a header line; comma, semicolon or tab separated; UTF-8 (or "
-                                 "Windows-1252); at most 5 MB and 50,000 rows.")
-    mapping = serializers.CharField(
-        required=False, help_text='A JSON object of our field → your column header, e.g. {"email": "E-mail", '
-                                  '"occurred_at": "Created"}. Leads: customer_external_id, email, click_id, '
-                                  "visitor_id, name, first_name, last_name, occurred_at (at least one of the first "
-                                  "four). Sales: invoice_id, customer_external_id, amount (required), currency, "
-                                  "occurred_at, status. Left out: guessed from the headers.")
-
-
-def import_url(request, conversion_import) -> str:
-    slug = getattr(getattr(request, "organization", None), "slug", None)
-    if getattr(request, "auth", None) is not None and not request.user.is_authenticated:
-        try:
-            return reverse("api_key_conversion_import_detail", args=[conversion_import.public_id])
-        except NoReverseMatch:
-            pass  # machine endpoints not wired: fall back to the organisation's URL
-    return reverse("api_conversion_import_detail", args=[slug or conversion_import.organization.slug,
-                                                         conversion_import.public_id])
 
 
 ERRORS = {400: OpenApiResponse(description="Bad kind, file or mapping: field messages; nothing is imported."),
@@ -145,13 +70,12 @@ class ImportApi:
                 raise serializers.ValidationError({"mapping": [f"Not valid JSON: {error}."]}) from None
         organization = self.organization()
         try:
-            conversion_import = imports.create_import(organization, request.user, data["kind"], data["file"].name,
+            conversion_import = imports.submit_import(organization, request.user, data["kind"], data["file"].name,
                                                       data["file"].read(), mapping)
         except imports.ImportRefused as refused:
             if refused.too_large:
                 raise FileTooLarge({refused.field: refused.messages}) from None
             raise serializers.ValidationError({refused.field: refused.messages}) from None
-        queue_conversion_import(organization.pk, conversion_import.pk)
         body = ImportDetailSerializer(conversion_import, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
 

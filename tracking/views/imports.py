@@ -27,9 +27,8 @@ from common.csv_cells import safe_row
 from tenancy.models import Role
 from tenancy.roles import role_required
 
-from .models import ConversionImport, ImportKind, ImportStatus
-from .services import imports
-from .tasks import queue_conversion_import
+from ..models import ConversionImport, ImportKind, ImportStatus
+from ..services import import_runs, imports
 
 # Hidden form fields count against DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB by default).
 PAYLOAD_MAX_CHARS = 2_000_000
@@ -43,7 +42,7 @@ class UploadForm(forms.Form):
         label="CSV file",
         help_text=f"Exported from your CRM, with a header line naming the columns; comma, semicolon or tab "
                   f"separated; UTF-8 (or Windows-1252); at most {imports.MAX_FILE_BYTES // 1024 // 1024} MB and "
-                  f"{imports.MAX_ROWS:,} rows. You choose which column is which on the next step.")
+                  f"{import_runs.MAX_ROWS:,} rows. You choose which column is which on the next step.")
 
 
 def _signer(request) -> signing.Signer:
@@ -139,7 +138,7 @@ def _confirm(request, org_slug):
         return redirect("conversion_imports", org_slug=org_slug)
     mapping = {name: request.POST.get(f"map_{name}", "") for name, _, _ in imports.fields_for(kind)}
     try:
-        conversion_import = imports.create_import(request.organization, request.user, kind, file_name, data,
+        conversion_import = imports.submit_import(request.organization, request.user, kind, file_name, data,
                                                   mapping)
     except imports.ImportRefused as refused:
         try:
@@ -149,7 +148,6 @@ def _confirm(request, org_slug):
             return redirect("conversion_imports", org_slug=org_slug)
         return _mapping_page(request, kind=kind, file_name=file_name, data=data, parsed=parsed,
                              mapping=imports.clean_mapping(mapping), problems=refused.messages, status=400)
-    queue_conversion_import(request.organization.pk, conversion_import.pk)
     messages.success(request, f"Import of {file_name or 'the file'} queued: the report below fills in as the "
                               "rows are processed.")
     return redirect("conversion_import_detail", org_slug=org_slug, public_id=conversion_import.public_id)
@@ -185,12 +183,10 @@ def import_rerun(request, org_slug, public_id):
     """Run a finished import again (after the leads a sales file refers to were imported, say):
     it recomputes the report and creates nothing twice."""
     conversion_import = get_object_or_404(ConversionImport, public_id=public_id)
-    if conversion_import.status in (ImportStatus.QUEUED, ImportStatus.RUNNING):
-        messages.info(request, "This import is already queued or running.")
-    else:
-        ConversionImport.objects.filter(pk=conversion_import.pk).update(status=ImportStatus.QUEUED)
-        queue_conversion_import(request.organization.pk, conversion_import.pk)
+    if imports.rerun_import(request.organization, conversion_import):
         messages.success(request, "Import queued again.")
+    else:
+        messages.info(request, "This import is already queued or running.")
     return redirect("conversion_import_detail", org_slug=org_slug, public_id=public_id)
 
 
@@ -205,7 +201,7 @@ def import_rejected(request, org_slug, public_id):
             column = conversion_import.mapping.get(error.get("field", ""), "")
             problems.setdefault(error["line"], []).append(f"{column}: {error['message']}" if column
                                                           else error["message"])
-    parsed = imports.parse_text(conversion_import.content)
+    parsed = import_runs.parse_text(conversion_import.content)
     out = io.StringIO()
     writer = csv.writer(out, delimiter=parsed.delimiter)
     writer.writerow(safe_row([*parsed.headers, "Problem"]))

@@ -7,9 +7,9 @@ from django.shortcuts import redirect, render
 from tenancy.models import Role
 from tenancy.roles import role_required
 
-from .forms import AttributionSettingsForm
-from .services.attribution_settings import SettingsError, change_settings, settings_for
-from .tasks import queue_settings_change
+from ..forms import AttributionSettingsForm
+from ..services.attribution_settings import SettingsError, change_settings, settings_for
+from ..tasks import queue_settings_change
 
 
 @role_required(Role.ADMIN)
