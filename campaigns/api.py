@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.urls import re_path, reverse
+from django.urls import reverse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -411,9 +411,3 @@ class LinkQRView(APIView):
         # The image only changes if the link's address does: let the browser keep it, privately.
         response["Cache-Control"] = "private, max-age=86400"
         return response
-
-
-# Mounted at /api/v1/o/<org_slug>/ next to the router (a file name with a dot needs its own pattern).
-urlpatterns = [
-    re_path(rf"^links/(?P<code>{CODE_RE})/qr\.(?P<fmt>png|svg)$", LinkQRView.as_view(), name="link_qr"),
-]
