@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
 from django.db.models import Sum
 from django.utils import timezone
@@ -20,7 +19,7 @@ from campaigns import selectors as campaign_selectors
 from campaigns.share import share_options, short_url
 from reports.filters import ReportFilter
 from reports.periods import Period, PeriodError, period_for
-from reports.selectors.leaderboard import LeaderRow, leaderboard
+from reports.selectors.leaderboard import Figures, LeaderRow, leaderboard
 from reports.selectors.points import points_rules
 from tracking.models import DailyAmbassadorClicks
 
@@ -43,14 +42,10 @@ def portal_period(key: str | None, tz) -> Period:
     return period_for(key, tz)
 
 
-@dataclass(frozen=True)
-class MyFigures:
-    clicks: int = 0
-    unique_clicks: int = 0
-    leads: Decimal = Decimal("0.0000")
-    revenue: Decimal = Decimal("0.00")
-    points: Decimal = Decimal("0.00")
-    shares: int = 0
+@dataclass(frozen=True, kw_only=True)
+class MyFigures(Figures):
+    """My row of the points leaderboard: figures, points and rank."""
+
     rank: int | None = None  # None: not on the leaderboard (e.g. paused without activity)
     ranked: int = 0  # how many ambassadors the leaderboard ranks
 
@@ -68,12 +63,8 @@ def standing(f: ReportFilter, ambassador_id: int) -> Standing:
     and the top ten rows."""
     rows = leaderboard(f, "points")
     mine = next((row for row in rows if row.ambassador_id == ambassador_id), None)
-    if mine is None:
-        figures = MyFigures(ranked=len(rows))
-    else:
-        figures = MyFigures(clicks=mine.clicks, unique_clicks=mine.unique_clicks, leads=mine.leads,
-                            revenue=mine.revenue, points=mine.points, shares=mine.shares, rank=mine.rank,
-                            ranked=len(rows))
+    figures = (MyFigures(ranked=len(rows)) if mine is None
+               else MyFigures.like(mine, rank=mine.rank, ranked=len(rows)))
     top = rows[:TOP]
     outside = mine if mine is not None and all(row.ambassador_id != ambassador_id for row in top) else None
     return Standing(figures=figures, top=top, me=outside, my_id=ambassador_id)

@@ -1,5 +1,3 @@
-from decimal import Decimal
-
 from django.db.models import F
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -9,8 +7,9 @@ from django.views.decorators.http import require_POST
 from ambassadors import selectors as ambassador_selectors
 from ambassadors.models import Kind, Status
 from campaigns.models import Campaign, CampaignStatus
-from campaigns.services import get_or_create_link
+from campaigns.services.links import get_or_create_link
 from campaigns.share import share_options, short_url
+from reports.charts import daily_bars
 from reports.filters import ReportFilter
 from reports.periods import PeriodError
 from reports.selectors.summary import display
@@ -20,7 +19,6 @@ from tenancy.roles import role_required
 from . import selectors, services
 
 HOME_CAMPAIGNS = 5  # the home shows the campaigns ending soonest; the campaigns page has them all
-CHART_WIDTH, CHART_HEIGHT = 600, 120
 
 
 def org_home(request, org_slug):
@@ -75,7 +73,7 @@ def _portal(request, me):
     context.update({
         "period": period, "standing": standing, "figures": standing.figures,
         "leads_display": display(standing.figures.leads, "share"), "currency": organization.currency,
-        "chart": _chart(selectors.daily_clicks(f, me.pk)),
+        "chart": daily_bars(selectors.daily_clicks(f, me.pk), width=600, height=120),
     })
     if request.htmx and request.htmx.target == "my-figures":
         return render(request, "portal/_figures.html", context, status=status)
@@ -93,26 +91,6 @@ def _portal(request, me):
                 context.update({"onboarding": True, "rules": selectors.points_rules_of(organization.pk),
                                 "first_entry": next((e for e in entries if e.can_share), None)})
         return render(request, "portal/home.html", context, status=status)
-
-
-def _chart(points: list) -> dict:
-    """A bar per day, scaled to the busiest day: geometry for an inline SVG."""
-    count = max(len(points), 1)
-    peak = max((value for _, value in points), default=0)
-    slot = Decimal(CHART_WIDTH) / count
-    bars = []
-    for index, (day, value) in enumerate(points):
-        height = (Decimal(value) / Decimal(peak) * (CHART_HEIGHT - 2)) if peak else Decimal(0)
-        bars.append({"day": day, "value": value, "x": _svg(slot * index),
-                     "width": _svg(max(slot * Decimal("0.8"), Decimal(1))),
-                     "y": _svg(CHART_HEIGHT - height), "height": _svg(height)})
-    peak_day = max(points, key=lambda point: point[1])[0] if points and peak else None
-    return {"bars": bars, "total": sum(value for _, value in points), "peak": peak, "peak_day": peak_day,
-            "width": CHART_WIDTH, "height": CHART_HEIGHT}
-
-
-def _svg(value: Decimal) -> str:
-    return f"{Decimal(value):.2f}"
 
 
 @role_required(Role.ADMIN)

@@ -1,5 +1,18 @@
-"""The reports' API, under /api/v1/o/<org_slug>/ (see urls_*.py for each family)."""
+"""The reports' API, under /api/v1/o/<org_slug>/ (config/urls.py includes this module there):
+digest subscriptions, the leaderboard, fair view and points rules, campaign ROI, the funnel and
+the model comparison."""
 
-from . import urls_digest, urls_leaderboard, urls_roi
+from django.urls import path
 
-urlpatterns = [*urls_digest.api_urlpatterns, *urls_leaderboard.api_urlpatterns, *urls_roi.api_urlpatterns]
+from .api import digest, leaderboard, roi
+
+urlpatterns = [
+    path("reports/digest/", digest.DigestSubscriptionsView.as_view(), name="api_report_digest"),
+    path("reports/leaderboard/", leaderboard.LeaderboardView.as_view(), name="api_report_leaderboard"),
+    path("reports/leaderboard/fair/", leaderboard.FairView.as_view(), name="api_report_leaderboard_fair"),
+    path("points-rules/", leaderboard.PointsRulesView.as_view(), name="api_points_rules"),
+    path("reports/roi/", roi.RoiListView.as_view(), name="api_report_roi"),
+    path("reports/roi/<uuid:public_id>/", roi.RoiDetailView.as_view(), name="api_report_roi_detail"),
+    path("reports/funnel/", roi.FunnelView.as_view(), name="api_report_funnel"),
+    path("reports/models/", roi.ModelsView.as_view(), name="api_report_models"),
+]

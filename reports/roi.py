@@ -4,12 +4,19 @@ cost = spend (the campaign's cost ledger) + rewards earned + the ambassadors' ti
 time = Σ shares × the campaign's minutes per share / 60 × that ambassador's hourly rate.
 ROI = (revenue − cost) / cost. Money is rounded to the cent only at the end (half up), ratios
 to 4 places; a ratio whose denominator is zero is None (shown as "—"), never a division error.
+
+costs() is the one cost function: every page, the API, the CSV exports and the digest get their
+cost from it (through reports.selectors.roi.costs_of, which reads its inputs), so the dashboard
+and the ROI pages can't disagree. roi_of() turns a cost and what was credited into the figures.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+
+from .figures import CreditTotals
 
 CENT = Decimal("0.01")
 RATIO = Decimal("0.0001")
@@ -32,6 +39,58 @@ def time_cost(shares: int, minutes_per_share: Decimal, hourly_rate: Decimal) -> 
 
 
 @dataclass(frozen=True)
+class Cost:
+    """What a campaign, an ambassador's part of one or the programme cost, exact (unrounded):
+    spend from the cost ledger, rewards earned and the ambassadors' time. roi_of() rounds."""
+
+    spend: Decimal = ZERO
+    rewards: Decimal = ZERO
+    time: Decimal = ZERO
+
+    def __add__(self, other: Cost) -> Cost:
+        if not isinstance(other, Cost):
+            return NotImplemented
+        return Cost(self.spend + other.spend, self.rewards + other.rewards, self.time + other.time)
+
+    @classmethod
+    def zero(cls) -> Cost:
+        return cls()
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What costs() found: each campaign's cost and each ambassador's own part of it."""
+
+    by_campaign: dict[int, Cost]  # spend + rewards + time of each campaign
+    by_ambassador: dict[tuple[int, int], Cost]  # (campaign id, ambassador id) → rewards + time, no spend
+
+    @property
+    def total(self) -> Cost:
+        """The programme's cost: every campaign's, summed exactly (rounded once, by roi_of)."""
+        return sum(self.by_campaign.values(), Cost.zero())
+
+
+def costs(*, minutes: Mapping[int, Decimal], rates: Mapping[int, Decimal], shares: Mapping[tuple[int, int], int],
+          spend: Mapping[int, Decimal], rewards: Mapping[tuple[int, int], Decimal]) -> Costs:
+    """The one cost function. `minutes`: campaign id → minutes per share, for the campaigns
+    reported on; `rates`: ambassador id → hourly rate, for the ambassadors reported on; `shares`
+    and `rewards` by (campaign id, ambassador id); `spend` by campaign id. A campaign costs its
+    spend plus, for each of its ambassadors, their rewards and their time (time_cost); shares and
+    rewards of campaigns or ambassadors the report leaves out cost nothing here."""
+    own: dict[tuple[int, int], Cost] = {}
+    for (campaign_id, ambassador_id), count in shares.items():
+        if campaign_id in minutes and ambassador_id in rates:
+            own[campaign_id, ambassador_id] = Cost(time=time_cost(count, minutes[campaign_id], rates[ambassador_id]))
+    for (campaign_id, ambassador_id), amount in rewards.items():
+        if campaign_id in minutes and ambassador_id in rates:
+            own[campaign_id, ambassador_id] = own.get((campaign_id, ambassador_id), Cost.zero()) + Cost(rewards=amount)
+    by_campaign = {campaign_id: Cost(spend=spend.get(campaign_id, ZERO)) for campaign_id in minutes}
+    for (campaign_id, _), cost in own.items():
+        by_campaign[campaign_id] += cost
+    return Costs(by_campaign=by_campaign, by_ambassador=own)
+
+
+@dataclass(frozen=True)
 class RoiFigures:
     revenue: Decimal
     spend: Decimal
@@ -46,6 +105,12 @@ class RoiFigures:
     cost_per_lead: Decimal | None
     cost_per_customer: Decimal | None
     revenue_per_share: Decimal | None
+
+
+def roi_of(cost: Cost, credits: CreditTotals, shares: int) -> RoiFigures:
+    """The ROI figures of a cost (costs()) and what was credited in the same period."""
+    return roi_figures(revenue=credits.revenue, spend=cost.spend, rewards=cost.rewards, time=cost.time,
+                       leads=credits.leads, customers=credits.customers, shares=shares)
 
 
 def roi_figures(*, revenue: Decimal, spend: Decimal, time: Decimal, leads: Decimal, customers: Decimal,

@@ -1,5 +1,23 @@
-"""The reports' pages, under /o/<org_slug>/ (see urls_*.py for each family)."""
+"""The reports' pages, under /o/<org_slug>/ (config/urls.py includes this module there): the
+dashboard and digest subscriptions, the leaderboard and points rules, campaign ROI, the funnel
+and the model comparison, each page with its CSV export."""
 
-from . import urls_digest, urls_leaderboard, urls_roi
+from django.urls import path
 
-urlpatterns = [*urls_digest.urlpatterns, *urls_leaderboard.urlpatterns, *urls_roi.urlpatterns]
+from .views import digest, leaderboard, roi
+
+urlpatterns = [
+    path("reports/", digest.reports_home, name="reports_home"),
+    path("reports/digest/", digest.report_digest, name="report_digest"),
+    path("reports/leaderboard/", leaderboard.report_leaderboard, name="report_leaderboard"),
+    path("reports/leaderboard.csv", leaderboard.report_leaderboard_csv, name="report_leaderboard_csv"),
+    path("manage/points/", leaderboard.manage_points_rules, name="points_rules"),
+    path("reports/roi/", roi.roi_page, name="report_roi"),
+    path("reports/roi.csv", roi.roi_csv, name="report_roi_csv"),
+    path("reports/roi/<uuid:public_id>/", roi.roi_detail_page, name="report_roi_detail"),
+    path("reports/roi/<uuid:public_id>.csv", roi.roi_detail_csv, name="report_roi_detail_csv"),
+    path("reports/funnel/", roi.funnel_page, name="report_funnel"),
+    path("reports/funnel.csv", roi.funnel_csv, name="report_funnel_csv"),
+    path("reports/models/", roi.models_page, name="report_models"),
+    path("reports/models.csv", roi.models_csv, name="report_models_csv"),
+]

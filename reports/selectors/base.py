@@ -1,11 +1,13 @@
 """The building blocks every report sums: clicks, credits, shares, spend, ambassadors.
 
 Each `*_sums(f, by)` returns {key: totals}, where key is a tuple of the `by` fields' values
-(ambassador_id, campaign_id, channel, day, model …) in that order; () sums everything.
+(ambassador_id, campaign_id, channel, day, model …) in that order; () sums everything. Totals
+are reports.figures' value objects (ClickTotals, CreditTotals), share counts ints, spend Decimals.
 Days are local days of the organisation; filters (campaigns, group, kind) apply everywhere."""
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -28,11 +30,11 @@ from tracking.models import (
 )
 from tracking.selectors import active_version
 
+from ..figures import ClickTotals, CreditTotals
 from ..filters import ReportFilter
 from ..periods import Period, week_tiers
 
 CLICK_FIELDS = ("clicks", "unique_clicks", "total", "bot_clicks", "self_clicks")
-LEAD_UNIT = Decimal("0.0001")
 CENT = Decimal("0.01")
 
 
@@ -64,6 +66,15 @@ def campaigns(f: ReportFilter) -> dict[int, Campaign]:
     if f.campaign_ids is not None:
         queryset = queryset.filter(id__in=f.campaign_ids)
     return {campaign.id: campaign for campaign in queryset}
+
+
+def campaign_by_public_id(organization_id: int, public_id) -> Campaign | None:
+    """The organisation's campaign with this public id (a UUID or its text); None if there is none."""
+    try:
+        parsed = public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id))
+    except ValueError:
+        return None
+    return Campaign.objects.filter(organization_id=organization_id, public_id=parsed).first()
 
 
 def _ambassador_ids(f: ReportFilter):
@@ -107,17 +118,24 @@ def _credit_table(f: ReportFilter, by) -> type:
     return DailyCreditRollup
 
 
-def click_sums(f: ReportFilter, by: tuple[str, ...] = ("ambassador_id",)) -> dict[tuple, dict[str, int]]:
+def click_sums(f: ReportFilter, by: tuple[str, ...] = ("ambassador_id",)) -> dict[tuple, ClickTotals]:
     table = (DailyAmbassadorClicks if f.campaign_ids is None and set(by) <= AMBASSADOR_CLICK_KEYS
              else DailyClickRollup)
     rows = _group(_scoped(table.objects.filter(organization_id=f.organization_id,
                                                day__gte=f.period.start, day__lte=f.period.end), f),
                   by, **{name: Sum(name) for name in CLICK_FIELDS})
-    return {tuple(row[field] for field in by): {name: row[name] or 0 for name in CLICK_FIELDS} for row in rows}
+    return {tuple(row[field] for field in by): ClickTotals(**{name: row[name] or 0 for name in CLICK_FIELDS})
+            for row in rows}
+
+
+def _credits(leads, customers, revenue_cents) -> CreditTotals:
+    """The rollups' integers (leads and customers in 1/10,000, revenue in cents) as CreditTotals."""
+    return CreditTotals(Decimal(leads or 0).scaleb(-4), Decimal(customers or 0).scaleb(-4),
+                        Decimal(revenue_cents or 0).scaleb(-2))
 
 
 def credit_sums(f: ReportFilter, by: tuple[str, ...] = ("ambassador_id",), *, all_models: bool = False,
-                active: tuple[int, str] | None = None) -> dict[tuple, dict[str, Decimal]]:
+                active: tuple[int, str] | None = None) -> dict[tuple, CreditTotals]:
     """Leads, customers (fractional under split models) and revenue credited, of the active
     credits version (never a half-recomputed one) and the filter's model (or every model).
     `active`: tracking.selectors.active_version()'s answer when the caller already has it (one
@@ -130,11 +148,8 @@ def credit_sums(f: ReportFilter, by: tuple[str, ...] = ("ambassador_id",), *, al
         queryset = queryset.filter(model=f.model or reporting_model)
     rows = _group(_scoped(queryset, f), by, leads=Sum("leads"), customers=Sum("customers"),
                   revenue_cents=Sum("revenue_cents"))
-    return {tuple(row[field] for field in by): {
-        "leads": Decimal(row["leads"] or 0).scaleb(-4),
-        "customers": Decimal(row["customers"] or 0).scaleb(-4),
-        "revenue": Decimal(row["revenue_cents"] or 0).scaleb(-2),
-    } for row in rows}
+    return {tuple(row[field] for field in by): _credits(row["leads"], row["customers"], row["revenue_cents"])
+            for row in rows}
 
 
 def share_counts(f: ReportFilter, by: tuple[str, ...] = ("ambassador_id",)) -> dict[tuple, int]:
@@ -173,21 +188,20 @@ def _pair_rows(queryset, by: tuple[str, ...], names: tuple[str, ...], aggregate,
         return cursor.fetchall()
 
 
-def _split(rows: list[tuple], by: tuple[str, ...], names: tuple[str, ...], convert) -> tuple[dict, dict]:
-    """Rows of (*key, name1 now, name1 before, name2 now, …) → ({key: {name: value}} now, … before).
-    A key is in a period's dict when its first column isn't NULL there (it had rows in it)."""
+def _split(rows: list[tuple], by: tuple[str, ...], names: tuple[str, ...], make) -> tuple[dict, dict]:
+    """Rows of (*key, name1 now, name1 before, name2 now, …) → ({key: make(name1, name2, …)} now,
+    … before). A key is in a period's dict when its first column isn't NULL there (it had rows in it)."""
     width = len(by)
     result: tuple[dict, dict] = ({}, {})
     for row in rows:
         key = row[:width]
         for index in (0, 1):
             if row[width + index] is not None:
-                result[index][key] = {name: convert(name, row[width + 2 * position + index])
-                                      for position, name in enumerate(names)}
+                result[index][key] = make(*row[width + index::2])
     return result
 
 
-def _count(name, value) -> int:
+def _count(value) -> int:
     return int(value or 0)
 
 
@@ -238,20 +252,19 @@ def click_sums_pair(now: ReportFilter, before: ReportFilter, by: tuple[str, ...]
         rows = _tiered_pair_rows(_scoped(DailyAmbassadorClicks.objects.filter(organization_id=f.organization_id), f),
                                  _scoped(WeeklyAmbassadorClicks.objects.filter(organization_id=f.organization_id), f),
                                  f, now.period.start, by, fields)
-        return _split(rows, by, fields, _count)
-    table = (DailyAmbassadorClicks if f.campaign_ids is None and set(by) <= AMBASSADOR_CLICK_KEYS
-             else DailyClickRollup)
-    queryset = _scoped(table.objects.filter(organization_id=f.organization_id, day__gte=f.period.start,
-                                            day__lte=f.period.end), f)
-    rows = _pair_rows(queryset, by, fields, Sum, Q(day__gte=now.period.start))
-    return _split(rows, by, fields, _count)
+    else:
+        table = (DailyAmbassadorClicks if f.campaign_ids is None and set(by) <= AMBASSADOR_CLICK_KEYS
+                 else DailyClickRollup)
+        queryset = _scoped(table.objects.filter(organization_id=f.organization_id, day__gte=f.period.start,
+                                                day__lte=f.period.end), f)
+        rows = _pair_rows(queryset, by, fields, Sum, Q(day__gte=now.period.start))
+
+    def make(*values) -> ClickTotals:
+        return ClickTotals(**{name: int(value or 0) for name, value in zip(fields, values, strict=True)})
+    return _split(rows, by, fields, make)
 
 
 _CREDIT_COLUMNS = ("leads", "customers", "revenue_cents")
-
-
-def _credit_value(name, value) -> Decimal:
-    return Decimal(value or 0).scaleb(-2 if name == "revenue_cents" else -4)
 
 
 def credit_sums_pair(now: ReportFilter, before: ReportFilter, by: tuple[str, ...] = ("ambassador_id",), *,
@@ -268,9 +281,7 @@ def credit_sums_pair(now: ReportFilter, before: ReportFilter, by: tuple[str, ...
         table = _credit_table(f, by)
         queryset = _scoped(table.objects.filter(**of_model, day__gte=f.period.start, day__lte=f.period.end), f)
         rows = _pair_rows(queryset, by, _CREDIT_COLUMNS, Sum, Q(day__gte=now.period.start))
-    parts = _split(rows, by, _CREDIT_COLUMNS, _credit_value)
-    return tuple({key: {"leads": value["leads"], "customers": value["customers"], "revenue": value["revenue_cents"]}
-                  for key, value in part.items()} for part in parts)
+    return _split(rows, by, _CREDIT_COLUMNS, _credits)
 
 
 def share_counts_pair(now: ReportFilter, before: ReportFilter,
@@ -283,7 +294,7 @@ def share_counts_pair(now: ReportFilter, before: ReportFilter,
                       Q(shared_at__gte=now.period.start_at))
     # COUNT is 0, not NULL, for a period without rows: keep the keys that have shares.
     parts = _split(rows, by, ("id",), _count)
-    return tuple({key: value["id"] for key, value in part.items() if value["id"]} for part in parts)
+    return tuple({key: value for key, value in part.items() if value} for part in parts)
 
 
 def spend_sums(f: ReportFilter, by: tuple[str, ...] = ("campaign_id",)) -> dict[tuple, Decimal]:
@@ -303,14 +314,6 @@ def merge(*sources: dict[tuple, object]) -> set[tuple]:
     for source in sources:
         keys.update(source)
     return keys
-
-
-def zero_clicks() -> dict[str, int]:
-    return dict.fromkeys(CLICK_FIELDS, 0)
-
-
-def zero_credits() -> dict[str, Decimal]:
-    return {"leads": Decimal("0.0000"), "customers": Decimal("0.0000"), "revenue": Decimal("0.00")}
 
 
 def group_by_first(source: dict[tuple, object]) -> dict[object, dict[tuple, object]]:

@@ -15,8 +15,9 @@ from decimal import Decimal
 from tracking.models import AttributionModel
 from tracking.selectors import active_version
 
+from ..figures import CreditTotals
 from ..filters import ReportFilter
-from .base import ambassadors, campaigns, credit_sums, zero_credits
+from .base import ambassadors, campaigns, credit_sums
 
 MODELS = list(AttributionModel.values)
 BY = {"ambassador": "ambassador_id", "campaign": "campaign_id"}
@@ -61,14 +62,14 @@ class Comparison:
     filtered: bool  # totals may differ between models (see the module doc)
 
 
-def _row(key, public_id, name, kind, sums: dict[str, dict], reporting_model: str) -> ComparisonRow:
+def _row(key, public_id, name, kind, sums: dict[str, CreditTotals], reporting_model: str) -> ComparisonRow:
     labels = dict(AttributionModel.choices)
-    base = sums.get(reporting_model, zero_credits())
+    base = sums.get(reporting_model, CreditTotals.zero())
     models = []
     for model in MODELS:
-        credit = sums.get(model, zero_credits())
-        models.append(ModelFigures(model, labels[model], credit["leads"], credit["revenue"],
-                                   credit["revenue"] - base["revenue"], credit["leads"] - base["leads"]))
+        credit = sums.get(model, CreditTotals.zero())
+        models.append(ModelFigures(model, labels[model], credit.leads, credit.revenue,
+                                   credit.revenue - base.revenue, credit.leads - base.leads))
     by_revenue = sorted(models, key=lambda m: (m.revenue, m.leads))
     return ComparisonRow(key, public_id, name, kind, models,
                          revenue_spread=by_revenue[-1].revenue - by_revenue[0].revenue,
@@ -84,13 +85,11 @@ def model_comparison(f: ReportFilter, by: str = "ambassador") -> Comparison:
         raise ComparisonError(f"Compare by one of {', '.join(BY)}.")
     reporting_model = f.model or active_version(f.organization_id)[1]
     sums = credit_sums(f, (BY[by], "model"), all_models=True)
-    grouped: dict[int, dict[str, dict]] = {}
-    totals: dict[str, dict] = {}
+    grouped: dict[int, dict[str, CreditTotals]] = {}
+    totals: dict[str, CreditTotals] = {}
     for (key, model), credit in sums.items():
         grouped.setdefault(key, {})[model] = credit
-        total = totals.setdefault(model, zero_credits())
-        for name in total:
-            total[name] += credit[name]
+        totals[model] = totals.get(model, CreditTotals.zero()) + credit
 
     rows = []
     if by == "ambassador":

@@ -19,16 +19,17 @@ channel table has shares and clicks only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from campaigns.channels import Channel
 from campaigns.models import Campaign
 from tracking.selectors import active_version
 
+from ..figures import Activity, ClickTotals, CreditTotals
 from ..filters import ReportFilter
 from ..roi import money, ratio
-from .base import campaigns, click_sums, credit_sums, share_counts, zero_clicks, zero_credits
+from .base import campaigns, click_sums, credit_sums, share_counts
+from .summary import Day, daily_series
 
 STEPS = [
     ("shares", "Shares"),
@@ -49,13 +50,8 @@ class Step:
 
 
 @dataclass(frozen=True)
-class FunnelFigures:
-    shares: int = 0
-    clicks: int = 0
-    unique: int = 0
-    leads: Decimal = Decimal("0.0000")
-    customers: Decimal = Decimal("0.0000")
-    revenue: Decimal = Decimal("0.00")
+class FunnelFigures(Activity):
+    """An Activity read as the funnel's steps (`unique`: its unique clicks)."""
 
     @property
     def steps(self) -> list[Step]:
@@ -95,33 +91,17 @@ class ChannelRow:
 
 
 @dataclass(frozen=True)
-class DayRow:
-    day: date
-    shares: int
-    clicks: int
-    unique: int
-    leads: Decimal
-    customers: Decimal
-    revenue: Decimal
-
-
-@dataclass(frozen=True)
 class Funnel:
     programme: FunnelFigures
     by_campaign: list[CampaignFunnel]
     channels: list[ChannelRow]
-    daily: list[DayRow]
+    daily: list[Day]  # summary.daily_series: the dashboard's days
 
     @property
     def daily_max(self) -> dict[str, int | Decimal]:
         """The largest daily value of each series (for the chart's scale)."""
         keys = ("shares", "clicks", "unique", "leads", "customers", "revenue")
         return {key: max((getattr(row, key) for row in self.daily), default=0) for key in keys}
-
-
-def _figures(shares: int, clicks: dict, credits: dict) -> FunnelFigures:
-    return FunnelFigures(shares=shares, clicks=clicks["clicks"], unique=clicks["unique_clicks"],
-                         leads=credits["leads"], customers=credits["customers"], revenue=credits["revenue"])
 
 
 def funnel(f: ReportFilter) -> Funnel:
@@ -131,17 +111,14 @@ def funnel(f: ReportFilter) -> Funnel:
     clicks = click_sums(f, ("campaign_id",))
     credits = credit_sums(f, ("campaign_id",), active=active)
 
-    by_campaign = [CampaignFunnel(campaign, _figures(shares.get((pk,), 0), clicks.get((pk,), zero_clicks()),
-                                                     credits.get((pk,), zero_credits())))
+    by_campaign = [CampaignFunnel(campaign, FunnelFigures.of(shares.get((pk,), 0),
+                                                             clicks.get((pk,), ClickTotals.zero()),
+                                                             credits.get((pk,), CreditTotals.zero())))
                    for pk, campaign in the_campaigns.items()]
     by_campaign.sort(key=lambda row: (-row.figures.revenue, -row.figures.clicks, row.campaign.name.lower(),
                                       row.campaign.pk))
-    programme = FunnelFigures(
-        shares=sum(shares.values()), clicks=sum(c["clicks"] for c in clicks.values()),
-        unique=sum(c["unique_clicks"] for c in clicks.values()),
-        leads=sum((c["leads"] for c in credits.values()), Decimal("0.0000")),
-        customers=sum((c["customers"] for c in credits.values()), Decimal("0.0000")),
-        revenue=sum((c["revenue"] for c in credits.values()), Decimal("0.00")))
+    programme = FunnelFigures.of(sum(shares.values()), sum(clicks.values(), ClickTotals.zero()),
+                                 sum(credits.values(), CreditTotals.zero()))
 
     channel_shares = share_counts(f, ("channel",))
     channel_clicks = click_sums(f, ("channel",))
@@ -151,19 +128,9 @@ def funnel(f: ReportFilter) -> Funnel:
     channels = []
     for channel in known + extra:
         count = channel_shares.get((channel,), 0)
-        sums = channel_clicks.get((channel,), zero_clicks())
-        channels.append(ChannelRow(channel, labels.get(channel, channel), count, sums["clicks"],
-                                   sums["unique_clicks"], ratio(sums["clicks"], count),
-                                   ratio(sums["clicks"], programme.clicks)))
-
-    day_shares = share_counts(f, ("day",))
-    day_clicks = click_sums(f, ("day",))
-    day_credits = credit_sums(f, ("day",), active=active)
-    daily = []
-    for day in f.period.each_day():
-        sums = day_clicks.get((day,), zero_clicks())
-        credit = day_credits.get((day,), zero_credits())
-        daily.append(DayRow(day, day_shares.get((day,), 0), sums["clicks"], sums["unique_clicks"], credit["leads"],
-                            credit["customers"], credit["revenue"]))
-    return Funnel(programme, by_campaign, channels, daily)
+        sums = channel_clicks.get((channel,), ClickTotals.zero())
+        channels.append(ChannelRow(channel, labels.get(channel, channel), count, sums.clicks,
+                                   sums.unique_clicks, ratio(sums.clicks, count),
+                                   ratio(sums.clicks, programme.clicks)))
+    return Funnel(programme, by_campaign, channels, daily_series(f, active=active))
 

@@ -28,17 +28,9 @@ from ambassadors.models import Ambassador, AmbassadorGroup, Kind, Status
 from tracking.models import AttributionModel
 from tracking.selectors import active_version
 
+from ..figures import Activity, ClickTotals, CreditTotals
 from ..filters import ReportFilter
-from ..params import ParamError
-from .base import (
-    CENT,
-    AmbassadorInfo,
-    ambassadors,
-    click_sums_pair,
-    credit_sums_pair,
-    share_counts_pair,
-    zero_credits,
-)
+from .base import CENT, AmbassadorInfo, ambassadors, click_sums_pair, credit_sums_pair, share_counts_pair
 from .points import points_for, points_model, points_rules
 
 METRICS = {
@@ -54,48 +46,20 @@ DEFAULT_METRIC = "points"
 FAIR_FIELDS = ("shares", "clicks", "leads", "revenue", "points")
 
 
-def metric_param(params) -> str:
-    """The `metric` query parameter (default points); ParamError if unknown."""
-    metric = params.get("metric") or DEFAULT_METRIC
-    if metric not in METRICS:
-        raise ParamError("metric", f"Unknown metric “{metric}”; use one of {', '.join(METRICS)}.")
-    return metric
+@dataclass(frozen=True, slots=True)
+class Figures(Activity):
+    """An ambassador's activity and points in a period (has_activity, is_active: see Activity)."""
 
-
-@dataclass(slots=True)  # thousands per leaderboard: slots, and not frozen (a frozen init is slower)
-class Figures:
-    shares: int = 0
-    clicks: int = 0
-    unique_clicks: int = 0
-    leads: Decimal = Decimal("0.0000")
-    customers: Decimal = Decimal("0.0000")
-    revenue: Decimal = Decimal("0.00")
     points: Decimal = Decimal("0.00")
 
-    @property
-    def has_activity(self) -> bool:
-        return bool(self.shares or self.clicks or self.leads or self.customers or self.revenue)
 
-    @property
-    def is_active(self) -> bool:
-        """Shared or was (creditably) clicked: the fair view's "active"."""
-        return bool(self.shares or self.clicks)
-
-
-@dataclass(frozen=True)
-class LeaderRow:
+@dataclass(frozen=True, kw_only=True)
+class LeaderRow(Figures):
     ambassador_id: int
     public_id: str
     name: str
     kind: str
     status: str
-    shares: int
-    clicks: int
-    unique_clicks: int
-    leads: Decimal
-    customers: Decimal
-    revenue: Decimal
-    points: Decimal
     rank: int
     previous_rank: int | None
     movement: int | None  # +n: up n places; -n: down; 0: same; None: no activity last period
@@ -108,16 +72,11 @@ class LeaderRow:
         return getattr(self, metric)
 
 
-@dataclass(frozen=True)
-class Totals:
+@dataclass(frozen=True, kw_only=True)
+class Totals(Figures):
+    """The sum of a leaderboard's rows, and how many there are."""
+
     ambassadors: int
-    shares: int
-    clicks: int
-    unique_clicks: int
-    leads: Decimal
-    customers: Decimal
-    revenue: Decimal
-    points: Decimal
 
 
 @dataclass(frozen=True)
@@ -139,7 +98,6 @@ class GroupRow:
     avg_points: Decimal | None
 
 
-_NO_CLICKS = {"clicks": 0, "unique_clicks": 0}
 _ZERO_POINTS = Decimal("0.00")
 
 
@@ -159,23 +117,22 @@ def _figures(f: ReportFilter, rules, active: tuple[int, str], *,
                      else credit_sums_pair(replace(f, model=reporting_model), replace(before_f, model=reporting_model),
                                            active=active))
     result = []
-    no_credits = zero_credits()
+    no_clicks, no_credits = ClickTotals.zero(), CreditTotals.zero()
     for index in (0, 1):
         figures = {}
         with_points = index == 0 or points_before
         period_shares, period_clicks = shares[index], clicks[index]
         period_credits, period_point_credits = credits[index], point_credits[index]
         for key in set(period_shares) | set(period_clicks) | set(period_credits) | set(period_point_credits):
-            click = period_clicks.get(key) or _NO_CLICKS
+            click = period_clicks.get(key) or no_clicks
             credit = period_credits.get(key) or no_credits
             share_count = period_shares.get(key, 0)
             points = _ZERO_POINTS
             if with_points:
                 point_credit = period_point_credits.get(key) or no_credits
-                points = points_for(rules, share_count, click["unique_clicks"], point_credit["leads"],
-                                    point_credit["revenue"])
-            figures[key[0]] = Figures(share_count, click["clicks"], click["unique_clicks"], credit["leads"],
-                                      credit["customers"], credit["revenue"], points)
+                points = points_for(rules, share_count, click.unique_clicks, point_credit.leads, point_credit.revenue)
+            figures[key[0]] = Figures(share_count, click.clicks, click.unique_clicks, credit.leads, credit.customers,
+                                      credit.revenue, points)
         result.append(figures)
     return result[0], result[1]
 
@@ -220,24 +177,15 @@ def leaderboard(f: ReportFilter, metric: str = DEFAULT_METRIC) -> list[LeaderRow
     for i in order:
         info, figures = infos[i], now.get(i, empty)
         previous = previous_ranks.get(i)
-        rows.append(LeaderRow(
-            ambassador_id=i, public_id=info.public_id, name=info.name, kind=info.kind, status=info.status,
-            shares=figures.shares, clicks=figures.clicks, unique_clicks=figures.unique_clicks,
-            leads=figures.leads, customers=figures.customers, revenue=figures.revenue, points=figures.points,
+        rows.append(LeaderRow.like(
+            figures, ambassador_id=i, public_id=info.public_id, name=info.name, kind=info.kind, status=info.status,
             rank=ranks[i], previous_rank=previous, movement=None if previous is None else previous - ranks[i]))
     return rows
 
 
 def leaderboard_totals(rows: list[LeaderRow]) -> Totals:
     """The sums of a leaderboard's rows (revenue: the same under every model)."""
-    return Totals(
-        ambassadors=len(rows),
-        shares=sum(row.shares for row in rows), clicks=sum(row.clicks for row in rows),
-        unique_clicks=sum(row.unique_clicks for row in rows),
-        leads=sum((row.leads for row in rows), Decimal("0.0000")),
-        customers=sum((row.customers for row in rows), Decimal("0.0000")),
-        revenue=sum((row.revenue for row in rows), Decimal("0.00")),
-        points=sum((row.points for row in rows), Decimal("0.00")))
+    return Totals.like(sum(rows, Figures.zero()), ambassadors=len(rows))
 
 
 def fair_view(f: ReportFilter) -> list[GroupRow]:
@@ -277,12 +225,9 @@ def _group_row(section: str, key: str, name: str, ids: set[int], figures: dict[i
     empty = Figures()
     members = [figures.get(i, empty) for i in ids]
     active = sum(1 for member in members if member.is_active)
-    totals = {
-        "shares": sum(m.shares for m in members), "clicks": sum(m.clicks for m in members),
-        "leads": sum((m.leads for m in members), Decimal("0.0000")),
-        "revenue": sum((m.revenue for m in members), Decimal("0.00")),
-        "points": sum((m.points for m in members), Decimal("0.00")),
-    }
+    total = sum(members, Figures.zero())
+    totals = {"shares": total.shares, "clicks": total.clicks, "leads": total.leads, "revenue": total.revenue,
+              "points": total.points}
     averages = {f"avg_{field}": (Decimal(totals[field]) / active).quantize(CENT, rounding=ROUND_HALF_UP)
                 if active else None for field in FAIR_FIELDS}
     return GroupRow(section=section, key=key, name=name, ambassadors=len(ids), active=active, **totals, **averages)
@@ -293,4 +238,4 @@ def model_label(f: ReportFilter, reporting_model: str | None = None) -> str:
 
 
 __all__ = ["METRICS", "AmbassadorInfo", "GroupRow", "LeaderRow", "Totals", "fair_view", "leaderboard",
-           "leaderboard_totals", "metric_param"]
+           "leaderboard_totals"]

@@ -16,9 +16,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from tracking.selectors import active_version
 
+from ..figures import ClickTotals, CreditTotals
 from ..filters import ReportFilter
 from ..models import PointsRules
-from .base import CENT, click_sums, credit_sums, share_counts, zero_clicks, zero_credits
+from .base import CENT, click_sums, credit_sums, share_counts
 
 
 def points_rules(organization_id: int) -> PointsRules:
@@ -48,7 +49,7 @@ def ambassador_points(f: ReportFilter, rules: PointsRules | None = None) -> dict
     credits = credit_sums(replace(f, model=None))
     points = {}
     for key in set(shares) | set(clicks) | set(credits):
-        credit = credits.get(key, zero_credits())
-        points[key[0]] = points_for(rules, shares.get(key, 0), clicks.get(key, zero_clicks())["unique_clicks"],
-                                    credit["leads"], credit["revenue"])
+        credit = credits.get(key, CreditTotals.zero())
+        points[key[0]] = points_for(rules, shares.get(key, 0), clicks.get(key, ClickTotals.zero()).unique_clicks,
+                                    credit.leads, credit.revenue)
     return points

@@ -4,6 +4,8 @@ detail with the split between internal and external ambassadors.
 cost = spend (the campaign's cost ledger, by the cost's date) + rewards earned (none exist yet:
 always 0, but kept in the formula) + the ambassadors' time (Σ per ambassador: shares × the
 campaign's minutes per share / 60 × that ambassador's hourly rate, summed exactly, rounded once).
+costs_of() reads what the one cost function (reports.roi.costs) needs; the dashboard and the
+digest (summary.py) take their cost from it too.
 
 The internal/external split: revenue, leads, customers, shares, rewards and time are the
 ambassadors' own, so they split exactly. Spend is a campaign-level cost (media, production,
@@ -15,16 +17,20 @@ Every selector runs a fixed number of queries, however many campaigns and ambass
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from ambassadors.models import Kind
 from campaigns.models import Campaign
 
+from ..figures import CreditTotals
 from ..filters import ReportFilter
-from ..roi import ZERO, RoiFigures, money, roi_figures, time_cost
-from .base import ambassadors, campaigns, credit_sums, share_counts, spend_sums, zero_credits
+from ..roi import ZERO, Cost, Costs, RoiFigures, costs, money, roi_of
+from .base import AmbassadorInfo, ambassadors, campaigns, credit_sums, share_counts, spend_sums
+
+# Sums over several campaigns or ambassadors start from a plain 0 (shown "0" when nothing is
+# added, as the exports always had it); one campaign's or ambassador's missing credits are 0.0000.
+NO_CREDITS = CreditTotals(ZERO, ZERO, ZERO)
 
 
 @dataclass(frozen=True)
@@ -75,85 +81,81 @@ class CampaignRoi:
     ambassadors: list[AmbassadorTime]
 
 
-def _rewards(f: ReportFilter) -> dict[tuple, Decimal]:
+def reward_sums(f: ReportFilter) -> dict[tuple[int, int], Decimal]:
     """Rewards earned, by (campaign_id, ambassador_id). None exist yet; the term stays in the
-    formula and on the page so that adding them changes one function."""
+    cost function and on the pages so that adding them changes this one function."""
     return {}
 
 
-def _time_by_campaign(f: ReportFilter, shares: dict[tuple, int], minutes: dict[int, Decimal],
-                      rates: dict[int, Decimal]) -> dict[int, Decimal]:
-    exact: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for (campaign_id, ambassador_id), count in shares.items():
-        if campaign_id in minutes and ambassador_id in rates:
-            exact[campaign_id] += time_cost(count, minutes[campaign_id], rates[ambassador_id])
-    return exact
+def costs_of(f: ReportFilter, *, shares: dict[tuple[int, int], int] | None = None,
+             people: dict[int, AmbassadorInfo] | None = None,
+             the_campaigns: dict[int, Campaign] | None = None) -> Costs:
+    """The cost of f's campaigns in f's period (reports.roi.costs), read here for every page,
+    the API, the CSV exports and the digest. What the caller has already read of the same
+    filter may be passed: shares (share_counts(f, ("campaign_id", "ambassador_id"))), people
+    (ambassadors(f)), the_campaigns (campaigns(f))."""
+    if shares is None:
+        shares = share_counts(f, ("campaign_id", "ambassador_id"))
+    if people is None:
+        people = ambassadors(f)
+    if the_campaigns is None:
+        the_campaigns = campaigns(f)
+    return costs(minutes={pk: campaign.minutes_per_share for pk, campaign in the_campaigns.items()},
+                 rates={pk: person.hourly_rate for pk, person in people.items()}, shares=shares,
+                 spend={key[0]: amount for key, amount in spend_sums(f, ("campaign_id",)).items()},
+                 rewards=reward_sums(f))
 
 
 def roi_list(f: ReportFilter) -> list[RoiRow]:
     """One row per campaign of the filter (highest revenue first, then name), then the
     programme's total row (its time summed exactly over every campaign, rounded once)."""
     the_campaigns = campaigns(f)
-    people = ambassadors(f)
     shares = share_counts(f, ("campaign_id", "ambassador_id"))
     credits = credit_sums(f, ("campaign_id",))
-    spend = spend_sums(f, ("campaign_id",))
-    rewards = _rewards(f)
-    minutes = {pk: campaign.minutes_per_share for pk, campaign in the_campaigns.items()}
-    rates = {pk: person.hourly_rate for pk, person in people.items()}
-    time = _time_by_campaign(f, shares, minutes, rates)
-    shares_per_campaign: dict[int, int] = defaultdict(int)
+    cost = costs_of(f, shares=shares, the_campaigns=the_campaigns)
+    shares_per_campaign: dict[int, int] = {}
     for (campaign_id, _), count in shares.items():
-        shares_per_campaign[campaign_id] += count
-    rewards_per_campaign: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for (campaign_id, _), amount in rewards.items():
-        rewards_per_campaign[campaign_id] += amount
+        shares_per_campaign[campaign_id] = shares_per_campaign.get(campaign_id, 0) + count
 
     rows = []
-    totals = {"revenue": ZERO, "spend": ZERO, "time": ZERO, "rewards": ZERO, "leads": ZERO, "customers": ZERO,
-              "shares": 0}
+    total_credits, total_shares = NO_CREDITS, 0
     for pk, campaign in the_campaigns.items():
-        credit = credits.get((pk,), zero_credits())
-        values = {"revenue": credit["revenue"], "spend": spend.get((pk,), ZERO), "time": time.get(pk, ZERO),
-                  "rewards": rewards_per_campaign.get(pk, ZERO), "leads": credit["leads"],
-                  "customers": credit["customers"], "shares": shares_per_campaign.get(pk, 0)}
-        for name, value in values.items():
-            totals[name] += value
-        rows.append(RoiRow(campaign, roi_figures(**values)))
+        credit = credits.get((pk,), CreditTotals.zero())
+        count = shares_per_campaign.get(pk, 0)
+        total_credits, total_shares = total_credits + credit, total_shares + count
+        rows.append(RoiRow(campaign, roi_of(cost.by_campaign[pk], credit, count)))
     rows.sort(key=lambda row: (-row.figures.revenue, row.campaign.name.lower(), row.campaign.pk))
-    rows.append(RoiRow(None, roi_figures(**totals)))
+    rows.append(RoiRow(None, roi_of(cost.total, total_credits, total_shares)))
     return rows
 
 
 def campaign_roi(f: ReportFilter, campaign_id: int) -> CampaignRoi:
     """The ROI of one campaign, its split by kind of ambassador and each ambassador's time."""
     f = replace(f, campaign_ids=(campaign_id,))
-    campaign = campaigns(f)[campaign_id]
+    the_campaigns = campaigns(f)
+    campaign = the_campaigns[campaign_id]
     people = ambassadors(f)
-    shares = share_counts(f, ("ambassador_id",))
+    shares = share_counts(f, ("campaign_id", "ambassador_id"))
     credits = credit_sums(f, ("ambassador_id",))
-    spend = spend_sums(f, ()).get((), ZERO)
-    rewards = {key[1:]: value for key, value in _rewards(f).items()}
+    cost = costs_of(f, shares=shares, people=people, the_campaigns=the_campaigns)
+    own = {ambassador_id: value for (_, ambassador_id), value in cost.by_ambassador.items()}
+    shares_of = {ambassador_id: count for (_, ambassador_id), count in shares.items()}
 
-    per_kind = {kind: {"revenue": ZERO, "rewards": ZERO, "time": ZERO, "leads": ZERO, "customers": ZERO,
-                       "shares": 0} for kind in Kind.values}
+    per_kind = {kind: {"cost": Cost.zero(), "credits": NO_CREDITS, "shares": 0} for kind in Kind.values}
     lines = []
-    for ambassador_id in sorted(set(shares) | set(credits) | set(rewards)):
-        person = people.get(ambassador_id[0])
+    for ambassador_id in sorted(set(shares_of) | {key[0] for key in credits} | set(own)):
+        person = people.get(ambassador_id)
         if person is None:
             continue
-        count = shares.get(ambassador_id, 0)
-        credit = credits.get(ambassador_id, zero_credits())
-        exact_time = time_cost(count, campaign.minutes_per_share, person.hourly_rate)
+        count = shares_of.get(ambassador_id, 0)
+        credit = credits.get((ambassador_id,), CreditTotals.zero())
+        ambassador_cost = own.get(ambassador_id, Cost.zero())
         bucket = per_kind[person.kind]
-        bucket["revenue"] += credit["revenue"]
-        bucket["rewards"] += rewards.get(ambassador_id, ZERO)
-        bucket["time"] += exact_time
-        bucket["leads"] += credit["leads"]
-        bucket["customers"] += credit["customers"]
+        bucket["cost"] += ambassador_cost
+        bucket["credits"] += credit
         bucket["shares"] += count
         lines.append(AmbassadorTime(person.id, person.public_id, person.name, person.kind, count, person.hourly_rate,
-                                    money(exact_time), credit["leads"], credit["revenue"]))
+                                    money(ambassador_cost.time), credit.leads, credit.revenue))
     lines.sort(key=lambda line: (-line.revenue, -line.shares, line.name.lower(), line.ambassador_id))
 
     labels = dict(Kind.choices)
@@ -161,20 +163,14 @@ def campaign_roi(f: ReportFilter, campaign_id: int) -> CampaignRoi:
     for kind, bucket in per_kind.items():
         if f.kind is not None and kind != f.kind:
             continue
-        time_rounded = money(bucket["time"])
+        part = roi_of(bucket["cost"], bucket["credits"], bucket["shares"])  # no spend: the kind's own cost
         split.append(KindSplit(
-            kind=kind, label=labels.get(kind, kind), revenue=money(bucket["revenue"]),
-            rewards=money(bucket["rewards"]), time_cost=time_rounded,
-            own_cost=money(bucket["rewards"] + time_rounded), leads=bucket["leads"],
-            customers=bucket["customers"], shares=bucket["shares"],
-            revenue_per_share=money(bucket["revenue"] / bucket["shares"]) if bucket["shares"] else None))
+            kind=kind, label=labels.get(kind, kind), revenue=part.revenue, rewards=part.rewards,
+            time_cost=part.time_cost, own_cost=part.cost, leads=part.leads, customers=part.customers,
+            shares=part.shares, revenue_per_share=part.revenue_per_share))
 
-    figures = roi_figures(
-        revenue=sum((b["revenue"] for b in per_kind.values()), ZERO), spend=spend,
-        rewards=sum((b["rewards"] for b in per_kind.values()), ZERO),
-        time=sum((b["time"] for b in per_kind.values()), ZERO),
-        leads=sum((b["leads"] for b in per_kind.values()), ZERO),
-        customers=sum((b["customers"] for b in per_kind.values()), ZERO),
-        shares=sum(b["shares"] for b in per_kind.values()))
+    known = sum((bucket["credits"] for bucket in per_kind.values()), NO_CREDITS)
+    figures = roi_of(cost.by_campaign[campaign_id], known, sum(bucket["shares"] for bucket in per_kind.values()))
+    spend = cost.by_campaign[campaign_id].spend
     return CampaignRoi(campaign=campaign, figures=figures, split=split, unsplit_spend=money(spend),
                        ambassadors=lines)

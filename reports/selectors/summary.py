@@ -1,8 +1,9 @@
 """The programme at a glance: key figures of a period (and the change against the period just
 before), the top ambassadors, the per-ambassador table of the e-mail digest's CSV, and the
-daily series of the dashboard's chart. Everything is summed from the building blocks in
-base.py (rollups, credits, shares, the cost ledger), so the dashboard, the digest e-mail and
-its CSV always agree."""
+daily series of the dashboard's chart (and of the funnel's). Everything is summed from the
+building blocks in base.py (rollups, credits, shares) and the cost is the ROI pages' (one cost
+function, reports.roi.costs, read by roi.costs_of: spend, rewards and time alike), so the
+dashboard, the digest e-mail, its CSV and the ROI pages always agree."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from datetime import date
 from decimal import Decimal
 
 from ambassadors.models import Status
+from campaigns.models import Campaign
 from tracking.selectors import active_version
 
+from ..figures import Activity, ClickTotals, CreditTotals
 from ..filters import ReportFilter
-from ..roi import ZERO, roi_figures, time_cost
+from ..roi import ZERO, roi_of
 from .base import (
     AmbassadorInfo,
     ambassadors,
@@ -23,22 +26,16 @@ from .base import (
     credit_sums,
     merge,
     share_counts,
-    spend_sums,
-    zero_clicks,
-    zero_credits,
 )
+from .roi import costs_of
 
 PERCENT = Decimal("0.1")
 
 
-@dataclass(frozen=True)
-class Figures:
-    shares: int
-    clicks: int
-    unique_clicks: int
-    leads: Decimal
-    customers: Decimal
-    revenue: Decimal
+@dataclass(frozen=True, kw_only=True)
+class Figures(Activity):
+    """The programme's activity in a period and what it cost and returned (the dashboard's cards)."""
+
     spend: Decimal
     rewards: Decimal
     time_cost: Decimal
@@ -102,35 +99,23 @@ CARDS = [  # name, label, kind (how it is formatted)
 
 
 def figures(f: ReportFilter, *, people: dict[int, AmbassadorInfo] | None = None,
-            minutes: dict[int, Decimal] | None = None, active: tuple[int, str] | None = None) -> Figures:
-    """The programme's totals in f's period. people (ambassadors(f)), minutes (each campaign's
-    minutes per share) and active (the credits version and reporting model) don't depend on the
+            the_campaigns: dict[int, Campaign] | None = None, active: tuple[int, str] | None = None) -> Figures:
+    """The programme's totals in f's period. people (ambassadors(f)), the_campaigns
+    (campaigns(f)) and active (the credits version and reporting model) don't depend on the
     period: key_figures reads them once for both periods."""
-    clicks = sum_values(click_sums(f, ()), zero_clicks())  # one row of totals
-    credits = sum_values(credit_sums(f, (), active=active), zero_credits())
-    shares_by = share_counts(f, ("ambassador_id", "campaign_id"))
-    spend = sum(spend_sums(f, ("campaign_id",)).values(), ZERO)
-    if people is None:
-        people = ambassadors(f)
-    if minutes is None:
-        minutes = campaign_minutes(f)
-    time = ZERO
-    for (ambassador_id, campaign_id), count in shares_by.items():
-        info = people.get(ambassador_id)
-        if info is not None and campaign_id in minutes:
-            time += time_cost(count, minutes[campaign_id], info.hourly_rate)
+    clicks = sum(click_sums(f, ()).values(), ClickTotals.zero())  # one row of totals
+    credits = sum(credit_sums(f, (), active=active).values(), CreditTotals.zero())
+    shares_by = share_counts(f, ("campaign_id", "ambassador_id"))
+    cost = costs_of(f, shares=shares_by, people=people, the_campaigns=the_campaigns).total
     shares = sum(shares_by.values())
-    roi = roi_figures(revenue=credits["revenue"], spend=spend, time=time, leads=credits["leads"],
-                      customers=credits["customers"], shares=shares)
-    return Figures(shares=shares, clicks=clicks["clicks"], unique_clicks=clicks["unique_clicks"],
-                   leads=credits["leads"], customers=credits["customers"], revenue=roi.revenue, spend=roi.spend,
-                   rewards=roi.rewards, time_cost=roi.time_cost, cost=roi.cost, profit=roi.profit, roi=roi.roi,
-                   cost_per_lead=roi.cost_per_lead)
+    roi = roi_of(cost, credits, shares)
+    return Figures.of(shares, clicks, credits, spend=roi.spend, rewards=roi.rewards, time_cost=roi.time_cost,
+                      cost=roi.cost, profit=roi.profit, roi=roi.roi, cost_per_lead=roi.cost_per_lead)
 
 
 def key_figures(f: ReportFilter) -> KeyFigures:
     """The figures of the filter's period and of the period just before, and the change in %."""
-    shared = {"people": ambassadors(f), "minutes": campaign_minutes(f), "active": active_version(f.organization_id)}
+    shared = {"people": ambassadors(f), "the_campaigns": campaigns(f), "active": active_version(f.organization_id)}
     current, previous = figures(f, **shared), figures(f.with_period(f.period.previous()), **shared)
     change = {}
     for field in fields(Figures):
@@ -142,10 +127,6 @@ def key_figures(f: ReportFilter) -> KeyFigures:
     return KeyFigures(current, previous, change)
 
 
-def campaign_minutes(f: ReportFilter) -> dict[int, Decimal]:
-    return {campaign_id: campaign.minutes_per_share for campaign_id, campaign in campaigns(f).items()}
-
-
 def percent_change(now, before) -> Decimal | None:
     """(now − before) / before in %, one decimal; None when there is nothing to compare with."""
     if now is None or before is None or not before:
@@ -153,25 +134,13 @@ def percent_change(now, before) -> Decimal | None:
     return ((Decimal(now) - Decimal(before)) * 100 / abs(Decimal(before))).quantize(PERCENT)
 
 
-def sum_values(source: dict[tuple, dict], zero: dict) -> dict:
-    totals = dict(zero)
-    for values in source.values():
-        for name, value in values.items():
-            totals[name] += value
-    return totals
+@dataclass(frozen=True, kw_only=True)
+class AmbassadorRow(Activity):
+    """One ambassador's activity in a period (the digest's table and top ambassadors)."""
 
-
-@dataclass(frozen=True)
-class AmbassadorRow:
     ambassador_id: int
     name: str
     kind: str
-    shares: int
-    clicks: int
-    unique_clicks: int
-    leads: Decimal
-    customers: Decimal
-    revenue: Decimal
 
     @property
     def leads_display(self) -> str:
@@ -205,10 +174,9 @@ def ambassador_rows(f: ReportFilter, *, only_active_or_busy: bool = True) -> lis
     for key in keys:
         ambassador_id = key[0]
         info = people.get(ambassador_id) or _unknown(ambassador_id)
-        click = clicks.get(key, zero_clicks())
-        credit = credits.get(key, zero_credits())
-        rows.append(AmbassadorRow(ambassador_id, info.name, info.kind, shares.get(key, 0), click["clicks"],
-                                  click["unique_clicks"], credit["leads"], credit["customers"], credit["revenue"]))
+        rows.append(AmbassadorRow.of(shares.get(key, 0), clicks.get(key, ClickTotals.zero()),
+                                     credits.get(key, CreditTotals.zero()), ambassador_id=ambassador_id,
+                                     name=info.name, kind=info.kind))
     rows.sort(key=lambda row: (-row.revenue, -row.leads, -row.clicks, row.name.lower(), row.ambassador_id))
     return rows
 
@@ -230,17 +198,18 @@ def ambassador_table_rows(f: ReportFilter) -> list[tuple]:
             for row in ambassador_rows(f)]
 
 
-@dataclass(frozen=True)
-class Day:
+@dataclass(frozen=True, kw_only=True)
+class Day(Activity):
+    """One local day's activity."""
+
     day: date
-    clicks: int
-    leads: Decimal
-    revenue: Decimal
 
 
-def daily_series(f: ReportFilter) -> list[Day]:
-    """Clicks, leads and revenue of each local day of the period (zeros included), from the rollups."""
+def daily_series(f: ReportFilter, *, active: tuple[int, str] | None = None) -> list[Day]:
+    """Shares, clicks, unique clicks, leads, customers and revenue of each local day of the
+    period (zeros included), from the rollups and share events."""
+    shares = share_counts(f, ("day",))
     clicks = click_sums(f, ("day",))
-    credits = credit_sums(f, ("day",))
-    return [Day(day, clicks.get((day,), zero_clicks())["clicks"], credits.get((day,), zero_credits())["leads"],
-                credits.get((day,), zero_credits())["revenue"]) for day in f.period.each_day()]
+    credits = credit_sums(f, ("day",), active=active)
+    return [Day.of(shares.get((day,), 0), clicks.get((day,), ClickTotals.zero()),
+                   credits.get((day,), CreditTotals.zero()), day=day) for day in f.period.each_day()]

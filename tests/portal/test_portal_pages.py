@@ -122,8 +122,8 @@ def test_my_figures_are_the_report_selectors_numbers(world, login):
         points = ambassador_points(f)[world.me.pk]
         rows = leaderboard(f, "points")
     # Through the real click processing: 4 human clicks, 3 unique visitors, the bot left out.
-    assert (clicks["clicks"], clicks["unique_clicks"], clicks["bot_clicks"]) == (4, 3, 1)
-    assert credits["leads"] == Decimal("1") and credits["revenue"] == Decimal("250.00")
+    assert (clicks.clicks, clicks.unique_clicks, clicks.bot_clicks) == (4, 3, 1)
+    assert credits.leads == Decimal("1") and credits.revenue == Decimal("250.00")
     assert figure(html, "clicks") == "4"
     assert figure(html, "unique_clicks") == "3"
     assert figure(html, "leads") == "1"

@@ -392,7 +392,7 @@ def test_every_csv_export_neutralises_formulas(hostile_demo, client, settings):
     unless it is a plain number; the hostile names are there, neutralised."""
     from reports import digest
     from reports.selectors.leaderboard import METRICS
-    from reports.views_roi import DETAIL_TABLES, FUNNEL_TABLES
+    from reports.views.roi import DETAIL_TABLES, FUNNEL_TABLES
     from tracking.services import imports
 
     org, owner = hostile_demo

@@ -3,41 +3,38 @@ a daily chart, links to the other reports) and the manager's digest subscription
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from ambassadors.models import AmbassadorGroup, Kind
+from ambassadors.models import Kind
 from campaigns.channels import Channel
-from campaigns.models import Campaign
 from tenancy.models import Role
 from tenancy.roles import role_required
 from tracking.models import AttributionModel
 from tracking.selectors import active_version
 
-from . import digest
-from .charts import hbars
-from .models import Frequency
-from .params import ParamError, report_filter
-from .periods import PRESETS
-from .selectors.base import click_sums
-from .selectors.summary import daily_series, key_figures, top_ambassadors
-
-CHART_WIDTH, CHART_HEIGHT = 600, 90
+from .. import digest
+from ..charts import daily_bars, hbars
+from ..figures import ClickTotals
+from ..forms import ParamError, ReportFilterForm
+from ..models import Frequency
+from ..periods import PRESETS
+from ..selectors.base import click_sums
+from ..selectors.summary import daily_series, key_figures, top_ambassadors
 
 
 @role_required(Role.MANAGER)
 def reports_home(request, org_slug):
     organization = request.organization
+    reporting_model = active_version(organization.pk)[1]
+    form = ReportFilterForm(organization, request.GET)
     context = {"presets": PRESETS, "params": request.GET, "models": AttributionModel.choices,
-               "kinds": Kind.choices, "reporting_model": active_version(organization.pk)[1],
-               "campaign_choices": Campaign.objects.filter(organization=organization).order_by("name"),
-               "group_choices": AmbassadorGroup.objects.filter(organization=organization).order_by("name"),
+               "kinds": Kind.choices, "reporting_model": reporting_model,
+               "campaign_choices": form.choices("campaign"), "group_choices": form.choices("group"),
                "selected_campaigns": request.GET.getlist("campaign")}
     try:
-        f = report_filter(organization, request.GET)
+        f = form.report_filter()
     except ParamError as error:
         context["error"] = error
         return render(request, "reports/index.html", context, status=400)
@@ -45,40 +42,21 @@ def reports_home(request, org_slug):
     series = daily_series(f)
     now = figures.current
     by_channel = click_sums(f, ("channel",))
-    channel_clicks = [(label, by_channel.get((value,), {}).get("clicks", 0)) for value, label in Channel.choices]
+    channel_clicks = [(label, by_channel.get((value,), ClickTotals.zero()).clicks) for value, label in Channel.choices]
     context.update({
         "filter": f, "period": f.period, "previous": f.period.previous(), "figures": figures,
         "cards": figures.cards(), "top": top_ambassadors(f), "currency": organization.currency,
         "charts": [
-            _chart("clicks", "Clicks", [(day.day, day.clicks) for day in series]),
-            _chart("leads", "Leads", [(day.day, day.leads) for day in series]),
-            _chart("revenue", f"Revenue ({organization.currency})", [(day.day, day.revenue) for day in series]),
+            daily_bars([(day.day, day.clicks) for day in series], name="clicks", label="Clicks"),
+            daily_bars([(day.day, day.leads) for day in series], name="leads", label="Leads"),
+            daily_bars([(day.day, day.revenue) for day in series], name="revenue",
+                       label=f"Revenue ({organization.currency})"),
         ],
         "funnel_chart": hbars([("Shares", now.shares), ("Clicks", now.clicks), ("Unique visitors", now.unique_clicks),
                                ("Leads", now.leads), ("Customers", now.customers)], width=440, label_w=120),
         "channels_chart": hbars(channel_clicks, width=440, label_w=120),
     })
     return render(request, "reports/index.html", context)
-
-
-def _chart(name: str, label: str, points: list) -> dict:
-    """A bar per day, scaled to the highest day; geometry for an inline SVG."""
-    count = max(len(points), 1)
-    peak = max((value for _, value in points), default=0)
-    slot = Decimal(CHART_WIDTH) / count
-    bars = []
-    for index, (day, value) in enumerate(points):
-        height = (Decimal(value) / Decimal(peak) * (CHART_HEIGHT - 2)) if peak else Decimal(0)
-        bars.append({"day": day, "value": value, "x": _svg(slot * index), "width": _svg(max(slot * Decimal("0.8"), 1)),
-                     "y": _svg(CHART_HEIGHT - height), "height": _svg(height)})
-    total = sum((value for _, value in points), 0)
-    peak_day = max(points, key=lambda point: point[1])[0] if points and peak else None
-    return {"name": name, "label": label, "bars": bars, "total": total, "peak": peak, "peak_day": peak_day,
-            "width": CHART_WIDTH, "height": CHART_HEIGHT}
-
-
-def _svg(value: Decimal) -> str:
-    return f"{Decimal(value):.2f}"
 
 
 @role_required(Role.MANAGER)

@@ -20,11 +20,11 @@ from tenancy.models import Role
 from tenancy.roles import MinimumRole
 from tracking.models import AttributionModel
 
-from .params import ParamError, report_filter
-from .periods import PRESETS
-from .selectors.leaderboard import METRICS, fair_view, leaderboard, leaderboard_totals, metric_param
-from .selectors.points import points_model, points_rules
-from .services import RulesError, update_points_rules
+from ..forms import ParamError, metric_param, report_filter
+from ..periods import PRESETS
+from ..selectors.leaderboard import METRICS, fair_view, leaderboard, leaderboard_totals
+from ..selectors.points import points_model, points_rules
+from ..services import RulesError, update_points_rules
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 SHARE = {"max_digits": 14, "decimal_places": 4}

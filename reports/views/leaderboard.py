@@ -12,12 +12,10 @@ from tenancy.roles import role_required
 from tracking.models import AttributionModel
 from tracking.selectors import active_version
 
-from .forms import LeaderboardFilterForm, PointsRulesForm
-from .params import ParamError, report_filter
-from .periods import DEFAULT as DEFAULT_PERIOD
-from .selectors.leaderboard import METRICS, fair_view, leaderboard, leaderboard_totals, metric_param
-from .selectors.points import points_model, points_rules
-from .services import RulesError, update_points_rules
+from ..forms import LeaderboardFilterForm, ParamError, PointsRulesForm, metric_param, report_filter
+from ..selectors.leaderboard import METRICS, fair_view, leaderboard, leaderboard_totals
+from ..selectors.points import points_rules
+from ..services import RulesError, update_points_rules
 
 VIEWS = ("ranking", "fair")
 LEADER_HEADER = ["rank", "previous_rank", "movement", "ambassador_id", "name", "kind", "status", "shares", "clicks",
@@ -26,9 +24,10 @@ FAIR_HEADER = ["section", "key", "name", "ambassadors", "active", "shares", "cli
                "avg_shares", "avg_clicks", "avg_leads", "avg_revenue", "avg_points"]
 
 
-def parse(request):
-    """(ReportFilter, metric, view) from the query string; ParamError on a bad parameter."""
-    f = report_filter(request.organization, request.GET)
+def parse(request, form=None):
+    """(ReportFilter, metric, view) from the query string (through the page's filter form, if
+    given); ParamError on a bad parameter."""
+    f = form.report_filter() if form is not None else report_filter(request.organization, request.GET)
     metric = metric_param(request.GET)
     view = request.GET.get("view") or "ranking"
     if view not in VIEWS:
@@ -51,15 +50,15 @@ def report_leaderboard(request, org_slug):
     organization = request.organization
     context = {"metrics": METRICS, "error": None, "rows": None, "fair": None}
     status = 200
+    reporting_model = active_version(organization.pk)[1]
+    form = LeaderboardFilterForm(organization, request.GET, reporting_model=reporting_model)
     try:
-        f, metric, view = parse(request)
+        f, metric, view = parse(request, form)
     except ParamError as error:
         context["error"] = error
         status = 400
         metric, view = request.GET.get("metric") or "points", request.GET.get("view") or "ranking"
-        reporting_model = active_version(organization.pk)[1]
     else:
-        reporting_model = points_model(f)
         context.update(filter=f, period=f.period, model=f.model or reporting_model,
                        model_label=AttributionModel(f.model or reporting_model).label.lower())
         if view == "fair":
@@ -72,13 +71,8 @@ def report_leaderboard(request, org_slug):
     base = reverse("report_leaderboard", args=[org_slug])
     fair_query, ranking_query = query.copy(), query.copy()
     fair_query["view"] = "fair"
-    # The form shows what the report uses: an absent period is the default one, not the first choice.
-    shown = request.GET.copy()
-    if not shown.get("period"):
-        shown["period"] = DEFAULT_PERIOD
     context.update(
-        form=LeaderboardFilterForm(organization, shown, reporting_model=reporting_model),
-        metric=metric, metric_label=METRICS.get(metric, metric), view=view,
+        form=form, metric=metric, metric_label=METRICS.get(metric, metric), view=view,
         reporting_model=reporting_model, rules=points_rules(organization.pk),
         ranking_url=f"{base}?{ranking_query.urlencode()}", fair_url=f"{base}?{fair_query.urlencode()}",
         csv_url=f"{reverse('report_leaderboard_csv', args=[org_slug])}?{request.GET.urlencode()}")

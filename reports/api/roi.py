@@ -4,6 +4,7 @@ money and ratios are decimal strings, a ratio with nothing to divide by is null.
 
 from __future__ import annotations
 
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -16,12 +17,12 @@ from tenancy.roles import MinimumRole
 from tracking.models import AttributionModel
 from tracking.selectors import active_version
 
-from .params import ParamError, report_filter
-from .periods import PRESETS
-from .selectors.comparison import BY, model_comparison
-from .selectors.funnel import funnel
-from .selectors.roi import campaign_roi, roi_list
-from .views_roi import _campaign
+from ..forms import ParamError, by_param, report_filter
+from ..periods import PRESETS
+from ..selectors.base import campaign_by_public_id
+from ..selectors.comparison import BY, model_comparison
+from ..selectors.funnel import funnel
+from ..selectors.roi import campaign_roi, roi_list
 
 
 def Money(**kwargs):  # noqa: N802
@@ -220,6 +221,12 @@ class _ReportView(APIView):
         except ParamError as error:
             raise ValidationError({error.field: [error.message]}) from None
 
+    def by(self, request) -> str:
+        try:
+            return by_param(request.query_params)
+        except ParamError as error:
+            raise ValidationError({error.field: [error.message]}) from None
+
     def envelope(self, request, f) -> dict:
         return {"period": f.period, "model": f.model or active_version(request.organization.pk)[1],
                 "currency": request.organization.currency}
@@ -242,7 +249,9 @@ class RoiDetailView(_ReportView):
     @extend_schema(operation_id="reports_roi_campaign", parameters=FILTER_PARAMETERS,
                    responses=CampaignRoiSerializer)
     def get(self, request, org_slug, public_id):
-        campaign = _campaign(request, public_id)  # Http404 → DRF's 404
+        campaign = campaign_by_public_id(request.organization.pk, public_id)
+        if campaign is None:
+            raise Http404("No such campaign.")  # DRF's 404
         f = self.report_filter(request)
         detail = campaign_roi(f, campaign.pk)
         data = self.envelope(request, f) | {"campaign": campaign, "figures": detail.figures, "split": detail.split,
@@ -280,9 +289,7 @@ class ModelsView(_ReportView):
         responses=ComparisonSerializer)
     def get(self, request, org_slug):
         f = self.report_filter(request)
-        by = request.query_params.get("by") or "ambassador"
-        if by not in BY:
-            raise ValidationError({"by": [f"Compare by one of {', '.join(BY)}."]})
+        by = self.by(request)
         comparison = model_comparison(f, by)
         data = {"period": f.period, "by": by, "reporting_model": comparison.reporting_model,
                 "currency": request.organization.currency, "rows": comparison.rows, "total": comparison.total,

@@ -1,18 +1,17 @@
 """Pages and CSV exports of campaign ROI, the funnel and the model comparison (managers and up).
 
-Each page reads its period and filters from the query string (reports.params); a bad value is
-answered 400 with the page and the message. Every table has a streamed CSV with the same
+Each page reads its period and filters from the query string (reports.forms: the report
+filter form); a bad value is answered 400 with the page and the message. Every table has a streamed CSV with the same
 numbers (same selectors, same rounding) and the same query string."""
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 
 from django.http import Http404
 from django.shortcuts import render
 
-from ambassadors.models import AmbassadorGroup, Kind
+from ambassadors.models import Kind
 from campaigns.models import Campaign
 from common.csv_export import csv_response
 from tenancy.models import Role
@@ -20,12 +19,12 @@ from tenancy.roles import role_required
 from tracking.models import AttributionModel
 from tracking.selectors import active_version
 
-from .charts import hbars
-from .params import ParamError, report_filter
-from .periods import DEFAULT, PRESETS
-from .selectors.comparison import BY, MODELS, ComparisonError, model_comparison
-from .selectors.funnel import STEPS, funnel
-from .selectors.roi import campaign_roi, roi_list
+from ..charts import daily_bars, hbars
+from ..forms import ParamError, ReportFilterForm, by_param, report_filter
+from ..selectors.base import campaign_by_public_id
+from ..selectors.comparison import MODELS, ComparisonError, model_comparison
+from ..selectors.funnel import STEPS, funnel
+from ..selectors.roi import campaign_roi, roi_list
 
 FUNNEL_TABLES = ("steps", "campaigns", "channels", "daily")
 DETAIL_TABLES = ("figures", "split", "ambassadors")
@@ -33,21 +32,17 @@ DETAIL_TABLES = ("figures", "split", "ambassadors")
 
 # --- shared -------------------------------------------------------------------------------------
 
-def _filter_context(request) -> dict:
-    """What the filter form shows: the choices and the values asked for."""
+def _filter_context(request, form: ReportFilterForm) -> dict:
+    """What the filter form (templates/reports/roi_filters.html) shows: the choices and the
+    values asked for."""
     get = request.GET
     return {
-        "periods": list(PRESETS.items()), "period_key": get.get("period") or DEFAULT,
+        "periods": form.choices("period"), "period_key": form.data["period"],
         "start": get.get("start", ""), "end": get.get("end", ""),
-        "models": AttributionModel.choices, "model_key": get.get("model", ""),
-        "campaign_choices": [(str(pk), name) for pk, name in
-                             Campaign.objects.filter(organization_id=request.organization.pk)
-                             .order_by("name", "pk").values_list("public_id", "name")],
-        "campaigns_selected": get.getlist("campaign"),
-        "groups": list(AmbassadorGroup.objects.filter(organization_id=request.organization.pk)
-                       .order_by("name").values_list("pk", "name")),
-        "group_key": get.get("group", ""), "kinds": Kind.choices, "kind_key": get.get("kind", ""),
-        "query": get.urlencode(),
+        "models": form.choices("model"), "model_key": get.get("model", ""),
+        "campaign_choices": form.choices("campaign"), "campaigns_selected": get.getlist("campaign"),
+        "groups": form.choices("group"), "group_key": get.get("group", ""), "kinds": Kind.choices,
+        "kind_key": get.get("kind", ""), "query": get.urlencode(),
     }
 
 
@@ -59,9 +54,10 @@ def _model_label(organization_id: int, f) -> tuple[str, str]:
 def _page(request, template: str, build) -> object:
     """Render `template` with the filter form and what `build(f)` returns; 400 with the
     message for a bad parameter."""
-    context = _filter_context(request)
+    form = ReportFilterForm(request.organization, request.GET)
+    context = _filter_context(request, form)
     try:
-        f = report_filter(request.organization, request.GET)
+        f = form.report_filter()
         context.update(build(f))
     except ParamError as error:
         context.update(error=error.message, error_field=error.field)
@@ -83,11 +79,7 @@ def _bad_csv(request, message: str):
 
 
 def _campaign(request, public_id) -> Campaign:
-    try:
-        parsed = public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id))
-    except ValueError:
-        raise Http404("No such campaign.") from None
-    campaign = Campaign.objects.filter(organization_id=request.organization.pk, public_id=parsed).first()
+    campaign = campaign_by_public_id(request.organization.pk, public_id)
     if campaign is None:
         raise Http404("No such campaign.")
     return campaign
@@ -177,19 +169,6 @@ def roi_detail_csv(request, org_slug, public_id):
 
 # --- funnel -------------------------------------------------------------------------------------
 
-def _bars(daily, key: str, width: int = 720, height: int = 120) -> dict:
-    """A server-rendered bar chart of one daily series (SVG coordinates)."""
-    top = max((getattr(row, key) for row in daily), default=0) or 1
-    step = width / max(len(daily), 1)
-    bars = []
-    for i, row in enumerate(daily):
-        value = getattr(row, key)
-        h = round(float(Decimal(value) / Decimal(top)) * (height - 10), 1)  # drawing only, not a figure
-        bars.append({"x": round(i * step, 1), "y": round(height - h, 1), "w": max(round(step - 1, 1), 1), "h": h,
-                     "day": row.day, "value": value})
-    return {"bars": bars, "width": width, "height": height, "top": top, "key": key}
-
-
 def funnel_csv_table(result, table: str):
     step_keys = [key for key, _ in STEPS]
     if table == "steps":
@@ -215,7 +194,8 @@ def funnel_page(request, org_slug):
     def build(f):
         result = funnel(f)
         counted = [s for s in result.programme.steps if s.key != "revenue"]
-        return {"funnel": result, "chart": _bars(result.daily, "clicks"),
+        return {"funnel": result, "chart": daily_bars([(day.day, day.clicks) for day in result.daily], width=720,
+                                                      height=120, name="clicks", label="Clicks"),
                 "steps_chart": hbars([(s.label, s.value) for s in counted]),
                 "channels_chart": hbars([(c.label, c.clicks) for c in result.channels])}
     return _page(request, "reports/funnel.html", build)
@@ -247,20 +227,13 @@ def models_csv_header(by: str) -> list[str]:
             "leads_spread", "revenue_spread", "best_model", "worst_model"]
 
 
-def _by(request) -> str:
-    by = request.GET.get("by") or "ambassador"
-    if by not in BY:
-        raise ParamError("by", f"Compare by one of {', '.join(BY)}.")
-    return by
-
-
 @role_required(Role.MANAGER)
 def models_page(request, org_slug):
     query = request.GET.copy()
     query.pop("by", None)
 
     def build(f):
-        by = _by(request)
+        by = by_param(request.GET)
         return {"comparison": model_comparison(f, by), "by": by, "query_without_by": query.urlencode(),
                 "model_labels": [AttributionModel(m).label for m in MODELS]}
     return _page(request, "reports/models.html", build)
@@ -272,7 +245,7 @@ def models_csv(request, org_slug):
     if bad:
         return bad
     try:
-        by = _by(request)
+        by = by_param(request.GET)
         comparison = model_comparison(f, by)
     except (ParamError, ComparisonError) as error:
         return _bad_csv(request, str(error))

@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
 
-from . import digest
-from .models import Frequency
+from .. import digest
+from ..models import Frequency
 
 
 class DigestSubscriptionSerializer(serializers.Serializer):
