@@ -6,11 +6,12 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from common.service_errors import api_errors
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
 
 from .models import Ambassador, AmbassadorGroup, Kind, SocialProfile, Status
-from .services import programme
+from .services import groups, programme
 
 
 class SocialProfileSerializer(serializers.ModelSerializer):
@@ -96,17 +97,13 @@ class GroupViewSet(viewsets.ModelViewSet):
         return AmbassadorGroup.objects.order_by("name")
 
     def perform_create(self, serializer):
-        self._check_unique(serializer)
-        serializer.save(organization=self.request.organization)
+        with api_errors():
+            serializer.instance = groups.create_group(organization=self.request.organization,
+                                                      **serializer.validated_data)
 
     def perform_update(self, serializer):
-        self._check_unique(serializer)
-        serializer.save()
+        with api_errors():
+            groups.update_group(serializer.instance, **serializer.validated_data)
 
-    def _check_unique(self, serializer):
-        name = serializer.validated_data.get("name", "")
-        clash = AmbassadorGroup.objects.filter(name__iexact=name)
-        if serializer.instance is not None:
-            clash = clash.exclude(pk=serializer.instance.pk)
-        if clash.exists():
-            raise ValidationError({"name": [f"There is already a group called “{name}”."]})
+    def perform_destroy(self, instance):
+        groups.delete_group(instance)

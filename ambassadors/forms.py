@@ -1,8 +1,13 @@
+"""Forms of the ambassador pages: they parse input; the rules are the services' (a group's name is
+ambassadors.services.groups'), whose refusals become field errors through common.service_errors."""
+
 from django import forms
 
+from common.service_errors import form_errors
 from tenancy.forms import scoped_formfield
 
 from .models import Ambassador, AmbassadorGroup, JoinPage, Kind, SocialProfile
+from .services import groups
 
 
 class GroupChoiceMixin:
@@ -72,14 +77,13 @@ class GroupForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.organization = organization
 
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        clash = AmbassadorGroup.objects.filter(name__iexact=name)
-        if self.instance.pk:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise forms.ValidationError(f"There is already a group called “{name}”.")
-        return name
+    def clean(self):
+        # A name taken shows at once, with any other error (the service checks it again on saving).
+        data = super().clean()
+        if "name" in data:
+            with form_errors(self):
+                data["name"] = groups.check_name(data["name"], group=self.instance)
+        return data
 
 
 class JoinPageForm(GroupChoiceMixin, forms.ModelForm):

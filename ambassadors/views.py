@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from common import ratelimits
+from common.service_errors import form_errors
 from tenancy.middleware import public_tenant_view
 from tenancy.models import Role
 from tenancy.roles import role_required
@@ -25,6 +26,7 @@ from .forms import (
     SocialProfileFormSet,
 )
 from .models import Ambassador, AmbassadorGroup, Invitation, Kind, Status
+from .services import groups as group_services
 from .services import invitations, programme
 from .services.csv_invites import CsvFileError, invite_from_csv
 
@@ -53,7 +55,7 @@ def ambassador_detail(request, org_slug, public_id):
             messages.error(request, "Only admins can change ambassadors.")
             return redirect(request.path)
         if form.is_valid():
-            form.save()
+            programme.save_ambassador(form.instance, groups=form.cleaned_data["groups"])
             messages.success(request, "Saved.")
             return redirect(request.path)
     return render(request, "ambassadors/detail.html", {
@@ -145,11 +147,10 @@ def invitation_action(request, org_slug, public_id, action):
 def groups(request, org_slug):
     form = GroupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        group = form.save(commit=False)
-        group.organization = request.organization
-        group.save()
-        messages.success(request, f"Group “{group.name}” created.")
-        return redirect("ambassador_groups", org_slug=org_slug)
+        with form_errors(form):
+            group = group_services.create_group(organization=request.organization, **form.cleaned_data)
+            messages.success(request, f"Group “{group.name}” created.")
+            return redirect("ambassador_groups", org_slug=org_slug)
     return render(request, "ambassadors/groups.html", {"form": form, "groups": selectors.groups_with_counts()})
 
 
@@ -157,14 +158,15 @@ def groups(request, org_slug):
 def group_edit(request, org_slug, group_id):
     group = get_object_or_404(AmbassadorGroup, pk=group_id)
     if request.method == "POST" and request.POST.get("delete"):
-        group.delete()
+        group_services.delete_group(group)
         messages.success(request, f"Group “{group.name}” deleted; its ambassadors stay.")
         return redirect("ambassador_groups", org_slug=org_slug)
     form = GroupForm(request.POST or None, instance=group)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Group saved.")
-        return redirect("ambassador_groups", org_slug=org_slug)
+        with form_errors(form):
+            group_services.update_group(group, **form.cleaned_data)
+            messages.success(request, "Group saved.")
+            return redirect("ambassador_groups", org_slug=org_slug)
     return render(request, "ambassadors/group_edit.html", {"form": form, "group": group})
 
 

@@ -9,7 +9,6 @@ to the organisation and turned non-members away with a 404).
 import uuid
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -25,10 +24,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ambassadors.selectors import ambassador_of
+from common.service_errors import api_errors
 from tenancy.models import Role
 from tenancy.roles import MinimumRole, has_role
 
-from . import qr, selectors, services
+from . import qr, selectors
 from .codes import is_valid_code
 from .models import Campaign, CampaignCost, CampaignMessage, CampaignStatus, Domain, TrackedLink
 from .serializers import (
@@ -41,6 +41,8 @@ from .serializers import (
     ShareRequestSerializer,
     ShareSerializer,
 )
+from .services import CampaignError, campaigns, content, costs, domains
+from .services.links import NotAllowed, check_ambassador, check_can_get_link, link_for_ambassador, share_as_ambassador
 from .share import channel_urls, intent_for, rendered_messages, share_options, short_url
 
 UUID_RE = "[0-9a-fA-F-]{36}"
@@ -58,7 +60,7 @@ def uuid_or_none(value) -> uuid.UUID | None:
         return None
 
 
-def refusal(error: services.NotAllowed) -> Response:
+def refusal(error: NotAllowed) -> Response:
     return Response({"detail": str(error), "code": error.reason}, status=REFUSAL_STATUS[error.reason])
 
 
@@ -99,31 +101,23 @@ class CampaignViewSet(ReadManagerWriteAdmin, viewsets.ModelViewSet):
             return Campaign.objects.none()
         return selectors.campaigns_with_stats()
 
-    def _save(self, serializer, **extra):
-        data = serializer.validated_data
-        if not data.get("slug") and (serializer.instance is None or "slug" in data):
-            extra["slug"] = services.unique_campaign_slug(
-                data.get("name") or serializer.instance.name,
-                exclude_pk=serializer.instance.pk if serializer.instance else None)
-        try:
-            with transaction.atomic():
-                campaign = serializer.save(**extra)
-        except IntegrityError as error:  # two requests took the same slug at once
-            raise ValidationError({"slug": ["Another campaign already uses this slug."]}) from error
+    def perform_create(self, serializer):
+        with api_errors():
+            campaign = campaigns.create_campaign(organization=self.request.organization, **serializer.validated_data)
         serializer.instance = self.get_queryset().get(pk=campaign.pk)
 
-    def perform_create(self, serializer):
-        self._save(serializer, organization=self.request.organization)
-
     def perform_update(self, serializer):
-        self._save(serializer)
+        with api_errors():
+            campaign = campaigns.update_campaign(serializer.instance, **serializer.validated_data)
+        serializer.instance = self.get_queryset().get(pk=campaign.pk)
 
     def destroy(self, request, *args, **kwargs):
-        campaign = self.get_object()
-        if not services.deletable(campaign):
+        try:
+            campaigns.delete_campaign(self.get_object())
+        except CampaignError as error:
+            # The API names the status by its value (“ended”), the pages by its label.
             return Response({"detail": "This campaign has links, and so clicks and shares: set its status to "
-                                       "“ended” instead of deleting it.", "code": "has_links"}, status=409)
-        campaign.delete()
+                                       "“ended” instead of deleting it.", "code": error.code}, status=409)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -152,9 +146,6 @@ class CampaignChildViewSet(ReadManagerWriteAdmin, viewsets.ModelViewSet):
             return self.model.objects.none()
         return self.model.objects.filter(campaign=self.get_campaign())
 
-    def perform_create(self, serializer):
-        serializer.save(organization=self.request.organization, campaign=self.get_campaign())
-
 
 @extend_schema_view(**{name: extend_schema(parameters=[campaign_id_parameter])
                        for name in ("list", "create", "retrieve", "update", "partial_update", "destroy")})
@@ -165,6 +156,17 @@ class CampaignMessageViewSet(CampaignChildViewSet):
     serializer_class = CampaignMessageSerializer
     model = CampaignMessage
 
+    def perform_create(self, serializer):
+        with api_errors():
+            serializer.instance = content.add_message(self.get_campaign(), **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        with api_errors():
+            content.update_message(serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        content.delete_message(instance)
+
 
 @extend_schema_view(**{name: extend_schema(parameters=[campaign_id_parameter])
                        for name in ("list", "create", "retrieve", "update", "partial_update", "destroy")})
@@ -174,6 +176,17 @@ class CampaignCostViewSet(CampaignChildViewSet):
 
     serializer_class = CampaignCostSerializer
     model = CampaignCost
+
+    def perform_create(self, serializer):
+        with api_errors():
+            serializer.instance = costs.add_cost(self.get_campaign(), **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        with api_errors():
+            costs.update_cost(serializer.instance, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        costs.delete_cost(instance)
 
     def list(self, request, *args, **kwargs):
         response = super().list(request, *args, **kwargs)
@@ -200,21 +213,16 @@ class DomainViewSet(viewsets.ModelViewSet):
             return Domain.objects.none()
         return Domain.objects.order_by("host")
 
-    def _save(self, serializer, **extra):
-        instance = serializer.instance
-        if instance is not None and serializer.validated_data.get("host", instance.host) != instance.host:
-            extra["verified"] = False  # a new host must be verified again
-        try:
-            with transaction.atomic():
-                serializer.save(**extra)
-        except IntegrityError as error:
-            raise ValidationError({"host": ["This host is already in use."]}) from error
-
     def perform_create(self, serializer):
-        self._save(serializer, organization=self.request.organization)
+        with api_errors():
+            serializer.instance = domains.add_domain(self.request.organization, serializer.validated_data["host"])
 
     def perform_update(self, serializer):
-        self._save(serializer)
+        with api_errors():
+            domains.change_domain(serializer.instance, serializer.validated_data.get("host"))
+
+    def perform_destroy(self, instance):
+        domains.delete_domain(instance)
 
 
 # --- The ambassador's own campaigns and links -----------------------------------------------------------
@@ -250,11 +258,11 @@ class AmbassadorMixin:
         """The requester's ambassador profile; NotAllowed unless it exists and is active."""
         if not hasattr(self, "_me"):
             self._me = ambassador_of(self.request.user)
-        services.check_ambassador(self._me)
+        check_ambassador(self._me)
         return self._me
 
     def handle_exception(self, exc):
-        if isinstance(exc, services.NotAllowed):
+        if isinstance(exc, NotAllowed):
             return refusal(exc)
         return super().handle_exception(exc)
 
@@ -311,7 +319,7 @@ class MyCampaignViewSet(AmbassadorMixin, mixins.ListModelMixin, mixins.RetrieveM
         200 when it already existed (safe to repeat)."""
         ambassador = self.me()
         campaign = Campaign.objects.filter(public_id=uuid_or_none(public_id)).prefetch_related("messages").first()
-        link, created = services.link_for_ambassador(ambassador=ambassador, campaign=campaign)
+        link, created = link_for_ambassador(ambassador=ambassador, campaign=campaign)
         data = LinkSerializer(link_kit(link, campaign, org_slug)).data
         return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -330,7 +338,7 @@ class MyLinkViewSet(AmbassadorMixin, mixins.ListModelMixin, mixins.RetrieveModel
             return TrackedLink.objects.none()
         ambassador = ambassador_of(self.request.user)
         if ambassador is None:
-            services.check_can_get_link(None, None)
+            check_can_get_link(None, None)
         return (TrackedLink.objects.filter(ambassador=ambassador).select_related("campaign", "ambassador")
                 .prefetch_related("campaign__messages").order_by("-created_at"))
 
@@ -361,7 +369,7 @@ class MyLinkViewSet(AmbassadorMixin, mixins.ListModelMixin, mixins.RetrieveModel
         body = ShareRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         channel = body.validated_data["channel"]
-        event, created = services.share_as_ambassador(ambassador=link.ambassador, link=link, channel=channel)
+        event, created = share_as_ambassador(ambassador=link.ambassador, link=link, channel=channel)
         data = ShareSerializer({"channel": channel, "shared_at": event.shared_at, "repeated": not created,
                                 "share_url": intent_for(link, link.campaign, channel,
                                                         list(link.campaign.messages.all()))}).data

@@ -1,13 +1,15 @@
+"""Forms of the campaign pages: they parse input; the rules are the services' (campaigns.services),
+whose refusals become field errors through common.service_errors.form_errors."""
+
 from django import forms
-from django.core.exceptions import ValidationError
 
 from ambassadors.models import AmbassadorGroup
+from common.service_errors import add_form_error, form_errors
 from tenancy.forms import scoped_formfield
 
 from .channels import MESSAGE_LIMITS, Channel
 from .models import Campaign, CampaignCost, CampaignMessage, validate_destination
-from .services import campaign_slug_taken, clean_domain_host, unique_campaign_slug
-from .share import sample_short_url
+from .services import campaigns, content, costs, domains
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -59,17 +61,11 @@ class CampaignForm(forms.ModelForm):
         for name in ("starts_at", "ends_at"):
             self.fields[name].input_formats = [DATETIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]
 
-    def clean_slug(self):
-        slug = self.cleaned_data.get("slug", "")
-        if slug and campaign_slug_taken(slug, exclude_pk=self.instance.pk):
-            raise ValidationError(f"Another campaign already uses the slug “{slug}”.")
-        return slug
-
     def clean(self):
+        # A slug taken shows with the other errors; an empty one is made from the name on saving.
         data = super().clean()
-        if not data.get("slug") and data.get("name"):
-            data["slug"] = unique_campaign_slug(data["name"], exclude_pk=self.instance.pk)
-            self.instance.slug = data["slug"]
+        with form_errors(self):
+            campaigns.check_slug(data.get("slug", ""), campaign=self.instance)
         return data
 
 
@@ -85,14 +81,11 @@ class CampaignMessageForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        channel, text, subject = data.get("channel"), data.get("text"), data.get("subject")
-        if subject and channel and channel != Channel.EMAIL:
-            self.add_error("subject", "Only e-mail messages have a subject.")
-        if channel and text:
-            try:
-                CampaignMessage(channel=channel, text=text).validate_length(sample_short_url(channel))
-            except ValidationError as error:
-                self.add_error("text", error.message_dict["text"])
+        channel = data.get("channel")
+        if channel:
+            for problem in content.message_problems(channel=channel, subject=data.get("subject") or "",
+                                                    text=data.get("text") or ""):
+                add_form_error(self, problem)
         return data
 
 
@@ -105,18 +98,19 @@ class CampaignCostForm(forms.ModelForm):
         fields = ["date", "category", "amount", "note"]
         widgets = {"date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
-    def clean_amount(self):
-        amount = self.cleaned_data["amount"]
-        if amount is not None and amount <= 0:
-            raise ValidationError("Enter an amount greater than zero.")
-        return amount
+    def clean(self):
+        data = super().clean()
+        with form_errors(self):
+            costs.check_amount(data.get("amount"))
+        return data
 
 
 class DomainForm(forms.Form):
     host = forms.CharField(max_length=253, label="Host", help_text="A host name of yours, e.g. links.example.com.")
 
-    def clean_host(self):
-        try:
-            return clean_domain_host(self.cleaned_data["host"])
-        except ValidationError as error:
-            raise forms.ValidationError(error.messages) from error
+    def clean(self):
+        data = super().clean()
+        if "host" in data:
+            with form_errors(self):
+                data["host"] = domains.clean_domain_host(data["host"])
+        return data

@@ -1,17 +1,18 @@
 """API shapes of campaigns, their messages and costs, links and domains.
-Money is a decimal string ("1234.50"), never a float."""
+Money is a decimal string ("1234.50"), never a float. The rules are the services'
+(campaigns.services), whose refusals become 400s through common.service_errors.api_errors."""
 
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ambassadors.models import AmbassadorGroup
+from common.service_errors import api_errors
 
-from .channels import MESSAGE_LIMITS, SHARE_CHANNELS, Channel, message_length
+from .channels import MESSAGE_LIMITS, SHARE_CHANNELS, message_length
 from .models import (
     Campaign,
     CampaignCost,
@@ -21,7 +22,7 @@ from .models import (
     Domain,
     validate_destination,
 )
-from .services import campaign_slug_taken, clean_domain_host, platform_host
+from .services import campaigns, content, costs, domains
 from .share import sample_short_url
 
 MAX_PK = 2**63 - 1
@@ -103,9 +104,8 @@ class CampaignSerializer(serializers.ModelSerializer):
         return campaign.is_live()
 
     def validate_slug(self, slug):
-        exclude = self.instance.pk if self.instance is not None else None
-        if slug and campaign_slug_taken(slug, exclude_pk=exclude):
-            raise serializers.ValidationError(f"Another campaign already uses the slug “{slug}”.")
+        with api_errors(in_field_validator=True):
+            campaigns.check_slug(slug, campaign=self.instance)
         return slug
 
     def validate(self, attrs):
@@ -143,12 +143,8 @@ class CampaignMessageSerializer(serializers.ModelSerializer):
         channel = attrs.get("channel", getattr(self.instance, "channel", None))
         text = attrs.get("text", getattr(self.instance, "text", ""))
         subject = attrs.get("subject", getattr(self.instance, "subject", ""))
-        if subject and channel != Channel.EMAIL:
-            raise serializers.ValidationError({"subject": ["Only e-mail messages have a subject."]})
-        try:
-            CampaignMessage(channel=channel, text=text).validate_length(sample_short_url(channel))
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict) from error
+        with api_errors():
+            content.check_message(channel=channel, subject=subject, text=text)
         return attrs
 
 
@@ -157,7 +153,7 @@ class CampaignCostSerializer(serializers.ModelSerializer):
     category = serializers.ChoiceField(choices=CostCategory.choices, default=CostCategory.OTHER)
     amount = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal("0.01"),
-        error_messages={"min_value": "Enter an amount greater than zero."},
+        error_messages={"min_value": costs.AMOUNT_NOT_POSITIVE},
         help_text="In the organisation's currency, as a decimal string (\"1250.00\").",
     )
 
@@ -181,13 +177,11 @@ class DomainSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_cname_target(self, domain) -> str:
-        return platform_host()
+        return domains.platform_host()
 
     def validate_host(self, value):
-        try:
-            return clean_domain_host(value, instance=self.instance)
-        except DjangoValidationError as error:
-            raise serializers.ValidationError(error.messages) from error
+        with api_errors(in_field_validator=True):
+            return domains.clean_domain_host(value, instance=self.instance)
 
 
 # --- What ambassadors see -------------------------------------------------------------------------

@@ -4,8 +4,6 @@ and the managers' campaign settings (/manage/campaigns/)."""
 from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,14 +11,21 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ambassadors.selectors import ambassador_of
+from common.service_errors import form_errors
 from tenancy.models import Role
 from tenancy.roles import role_required
 
-from . import selectors, services
+from . import selectors
 from .channels import MESSAGE_LIMITS, SHARE_CHANNELS, message_length
 from .codes import is_valid_code
 from .forms import CampaignCostForm, CampaignForm, CampaignMessageForm, DomainForm
 from .models import Campaign, CampaignCost, CampaignMessage, CampaignStatus, Domain, TrackedLink
+from .services import CampaignError
+from .services.campaigns import deletable, delete_campaign, save_campaign
+from .services.content import add_message, delete_message, update_message
+from .services.costs import add_cost, delete_cost
+from .services.domains import add_domain, delete_domain, platform_host
+from .services.links import NotAllowed, check_ambassador, check_can_share, link_for_ambassador, share_as_ambassador
 from .share import sample_short_url, share_options, short_url
 
 REFUSAL_STATUS = {"no_profile": 403, "ambassador_inactive": 403, "not_targeted": 403, "not_found": 404,
@@ -53,8 +58,8 @@ def my_campaigns(request, org_slug):
         return redirect("campaign_manage_list", org_slug=org_slug)
     problem = None
     try:
-        services.check_ambassador(me)
-    except services.NotAllowed as error:
+        check_ambassador(me)
+    except NotAllowed as error:
         problem = str(error)
     entries = []
     if problem is None:
@@ -75,8 +80,8 @@ def my_campaign(request, org_slug, public_id):
     campaign = get_object_or_404(Campaign.objects.prefetch_related("messages"), public_id=public_id)
     link = TrackedLink.objects.filter(ambassador=me, campaign=campaign).first() if me else None
     try:
-        link, _ = services.link_for_ambassador(ambassador=me, campaign=campaign)
-    except services.NotAllowed as error:
+        link, _ = link_for_ambassador(ambassador=me, campaign=campaign)
+    except NotAllowed as error:
         if link is None or error.reason in ("no_profile", "not_found"):
             if error.reason == "not_found":
                 raise Http404("No such campaign.") from error
@@ -85,8 +90,8 @@ def my_campaign(request, org_slug, public_id):
         # An ended or paused campaign still shows the ambassador's link, without share buttons.
     share_problem = None
     try:
-        services.check_can_share(me, campaign)
-    except services.NotAllowed as error:
+        check_can_share(me, campaign)
+    except NotAllowed as error:
         share_problem = str(error)
     campaign_messages = list(campaign.messages.all())
     return render(request, "campaigns/my_detail.html", {
@@ -102,8 +107,8 @@ def get_my_link(request, org_slug, public_id):
     """The "Get my link" button (the campaign page also makes the link on first view)."""
     campaign = get_object_or_404(Campaign, public_id=public_id)
     try:
-        _, created = services.link_for_ambassador(ambassador=ambassador_of(request.user), campaign=campaign)
-    except services.NotAllowed as error:
+        _, created = link_for_ambassador(ambassador=ambassador_of(request.user), campaign=campaign)
+    except NotAllowed as error:
         if error.reason == "not_found":
             raise Http404("No such campaign.") from error
         messages.error(request, str(error))
@@ -121,8 +126,8 @@ def share_link(request, org_slug, code, channel):
         raise Http404
     link = get_object_or_404(TrackedLink.objects.select_related("campaign"), code=code, ambassador=me)
     try:
-        services.share_as_ambassador(ambassador=me, link=link, channel=channel)
-    except services.NotAllowed as error:
+        share_as_ambassador(ambassador=me, link=link, channel=channel)
+    except NotAllowed as error:
         messages.error(request, str(error))
         return redirect("my_campaign", org_slug=org_slug, public_id=link.campaign.public_id)
     campaign_messages = list(link.campaign.messages.all())
@@ -152,12 +157,8 @@ def manage_list(request, org_slug):
 def campaign_create(request, org_slug):
     form = CampaignForm(request.POST or None, instance=Campaign(organization=request.organization))
     if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                campaign = form.save()
-        except IntegrityError:
-            form.add_error("slug", "Another campaign already uses this slug.")
-        else:
+        with form_errors(form):
+            campaign = save_campaign(form.instance, target_groups=form.cleaned_data["target_groups"])
             messages.success(request, f"Campaign “{campaign.name}” created. Add suggested posts and costs below.")
             return redirect("campaign_manage", org_slug=org_slug, public_id=campaign.public_id)
     return render(request, "campaigns/manage_form.html", {"form": form, "campaign": None},
@@ -181,7 +182,7 @@ def _manage_page(request, campaign, *, form=None, message_form=None, cost_form=N
         "cost_form": cost_form or CampaignCostForm(initial={"date": timezone.localdate()}),
         "campaign_messages": campaign_messages, "costs": campaign.costs.all(),
         "cost_total": selectors.cost_total(campaign), "share_counts": selectors.share_counts(campaign),
-        "deletable": services.deletable(campaign),
+        "deletable": deletable(campaign),
     }, status=status)
 
 
@@ -195,12 +196,8 @@ def campaign_manage(request, org_slug, public_id):
             return redirect(request.path)
         form = CampaignForm(request.POST, instance=campaign)
         if form.is_valid():
-            try:
-                with transaction.atomic():
-                    form.save()
-            except IntegrityError:
-                form.add_error("slug", "Another campaign already uses this slug.")
-            else:
+            with form_errors(form):
+                save_campaign(form.instance, target_groups=form.cleaned_data["target_groups"])
                 messages.success(request, "Campaign saved.")
                 return redirect(request.path)
         return _manage_page(request, campaign, form=form, status=400)
@@ -211,11 +208,11 @@ def campaign_manage(request, org_slug, public_id):
 @role_required(Role.ADMIN)
 def campaign_delete(request, org_slug, public_id):
     campaign = _campaign(public_id)
-    if not services.deletable(campaign):
-        messages.error(request, "This campaign has links, and so clicks and shares: set its status to “Ended” "
-                                "instead of deleting it.")
+    try:
+        delete_campaign(campaign)
+    except CampaignError as error:
+        messages.error(request, error.message)
         return redirect("campaign_manage", org_slug=org_slug, public_id=public_id)
-    campaign.delete()
     messages.success(request, f"Campaign “{campaign.name}” deleted.")
     return redirect("campaign_manage_list", org_slug=org_slug)
 
@@ -227,11 +224,10 @@ def message_add(request, org_slug, public_id):
     campaign = _campaign(public_id)
     form = CampaignMessageForm(request.POST)
     if form.is_valid():
-        message = form.save(commit=False)
-        message.organization, message.campaign = request.organization, campaign
-        message.save()
-        messages.success(request, f"{message.get_channel_display()} post added.")
-        return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#messages")
+        with form_errors(form):
+            message = add_message(campaign, **form.cleaned_data)
+            messages.success(request, f"{message.get_channel_display()} post added.")
+            return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#messages")
     return _manage_page(request, campaign, message_form=form, status=400)
 
 
@@ -242,9 +238,10 @@ def message_edit(request, org_slug, public_id, message_id):
     message = get_object_or_404(CampaignMessage, public_id=message_id, campaign=campaign)
     form = CampaignMessageForm(request.POST or None, instance=message)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Post saved.")
-        return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#messages")
+        with form_errors(form):
+            update_message(message, **form.cleaned_data)
+            messages.success(request, "Post saved.")
+            return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#messages")
     return render(request, "campaigns/message_edit.html", {"campaign": campaign, "message": message, "form": form},
                   status=400 if form.is_bound else 200)
 
@@ -253,7 +250,7 @@ def message_edit(request, org_slug, public_id, message_id):
 @role_required(Role.ADMIN)
 def message_delete(request, org_slug, public_id, message_id):
     campaign = _campaign(public_id)
-    get_object_or_404(CampaignMessage, public_id=message_id, campaign=campaign).delete()
+    delete_message(get_object_or_404(CampaignMessage, public_id=message_id, campaign=campaign))
     messages.success(request, "Post deleted.")
     return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#messages")
 
@@ -265,11 +262,10 @@ def cost_add(request, org_slug, public_id):
     campaign = _campaign(public_id)
     form = CampaignCostForm(request.POST)
     if form.is_valid():
-        cost = form.save(commit=False)
-        cost.organization, cost.campaign = request.organization, campaign
-        cost.save()
-        messages.success(request, f"Cost of {cost.amount} {request.organization.currency} recorded.")
-        return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#costs")
+        with form_errors(form):
+            cost = add_cost(campaign, **form.cleaned_data)
+            messages.success(request, f"Cost of {cost.amount} {request.organization.currency} recorded.")
+            return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#costs")
     return _manage_page(request, campaign, cost_form=form, status=400)
 
 
@@ -277,7 +273,7 @@ def cost_add(request, org_slug, public_id):
 @role_required(Role.ADMIN)
 def cost_delete(request, org_slug, public_id, cost_id):
     campaign = _campaign(public_id)
-    get_object_or_404(CampaignCost, public_id=cost_id, campaign=campaign).delete()
+    delete_cost(get_object_or_404(CampaignCost, public_id=cost_id, campaign=campaign))
     messages.success(request, "Cost entry deleted.")
     return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#costs")
 
@@ -287,17 +283,14 @@ def domains(request, org_slug):
     """Custom short-link hosts: add one (unverified until platform staff see its DNS), or remove it."""
     form = DomainForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            domain = services.add_domain(request.organization, form.cleaned_data["host"])
-        except ValidationError as error:
-            form.add_error("host", error)
-        else:
+        with form_errors(form):
+            domain = add_domain(request.organization, form.cleaned_data["host"])
             messages.success(request, f"{domain.host} is added. Point a CNAME record of it at "
-                                      f"{services.platform_host()}; we verify it and switch it on.")
+                                      f"{platform_host()}; we verify it and switch it on.")
             return redirect("campaign_domains", org_slug=org_slug)
     status = 400 if form.errors else 200
     return render(request, "campaigns/domains.html", {
-        "form": form, "domains": Domain.objects.order_by("host"), "cname_target": services.platform_host(),
+        "form": form, "domains": Domain.objects.order_by("host"), "cname_target": platform_host(),
     }, status=status)
 
 
@@ -305,6 +298,6 @@ def domains(request, org_slug):
 @role_required(Role.ADMIN)
 def domain_delete(request, org_slug, public_id):
     domain = get_object_or_404(Domain, public_id=public_id)
-    domain.delete()
+    delete_domain(domain)
     messages.success(request, f"{domain.host} is removed; links on it use the platform's address again.")
     return redirect("campaign_domains", org_slug=org_slug)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from ambassadors.models import Ambassador, AmbassadorGroup, Status
 from campaigns.channels import Channel
 from campaigns.models import Campaign, CampaignCost, CampaignMessage, CampaignStatus, CostCategory, ShareEvent
-from campaigns.services import link_for
+from campaigns.services.links import link_for
 from tracking.ids import new_click_id, new_visitor_id
 from tracking.models import PortalVisitor, RawClick
 from tracking.services.click_processing import process_pending

@@ -1,26 +1,27 @@
-"""Inviting people by e-mail and accepting invitations."""
+"""Inviting people by e-mail and accepting invitations.
+
+The e-mail itself and the link in it live in invitation_emails, which the task that sends them
+imports; `invite` queues that task through ambassadors.tasks (so this module imports the tasks,
+and the tasks only invitation_emails: no cycle). `make_token` and `send_invitation` can be taken
+from here too."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tenancy.services import ensure_membership
-from tenancy.tasking import publish_after_commit
 
+from .. import tasks
 from ..models import Ambassador, Invitation, Kind, Status
-
-TOKEN_SALT = "ambassadors.invitation"
-REMIND_BEFORE_EXPIRY = timedelta(days=2)
+from .groups import set_groups
+from .invitation_emails import TOKEN_SALT, send_invitation
+from .invitation_emails import make_token as make_token  # re-exported: callers make links from here
 
 
 class InvitationError(Exception):
@@ -34,14 +35,6 @@ class InvitationError(Exception):
 
 class AlreadyInvited(Exception):
     pass
-
-
-def make_token(invitation: Invitation) -> str:
-    return signing.dumps({"i": str(invitation.public_id)}, salt=TOKEN_SALT, compress=True)
-
-
-def invitation_url(invitation: Invitation) -> str:
-    return settings.SITE_URL + reverse("invitation", kwargs={"token": make_token(invitation)})
 
 
 def normalise_email(email: str) -> str:
@@ -65,69 +58,14 @@ def invite(*, organization, email: str, display_name: str = "", kind: str = Kind
     except IntegrityError as exc:  # a concurrent invitation of the same address
         raise AlreadyInvited(f"{email} is already an ambassador or invited.") from exc
     if groups:
-        ambassador.groups.set(groups)
+        set_groups(ambassador, groups)
     invitation = Invitation.objects.create(
         organization=organization, ambassador=ambassador, email=email, invited_by=invited_by,
         expires_at=timezone.now() + settings.INVITATION_MAX_AGE,
     )
     if send:
-        from ..tasks import send_invitation_email
-
-        publish_after_commit(send_invitation_email, organization.pk, invitation.pk,
-                             recovery="the invitation is stored; its e-mail can be re-sent from the ambassadors page")
+        tasks.queue_invitation_email(invitation)
     return invitation
-
-
-def send_invitation_by_id(invitation_id: int) -> bool:
-    """Send (or re-send) the e-mail of a pending invitation; False when it's no longer pending."""
-    invitation = Invitation.objects.select_related("organization", "invited_by").filter(
-        pk=invitation_id, accepted_at__isnull=True, revoked_at__isnull=True).first()
-    if invitation is None:
-        return False
-    send_invitation(invitation)
-    return True
-
-
-def organizations_with_expiring_invitations() -> list[int]:
-    soon = timezone.now() + REMIND_BEFORE_EXPIRY
-    return list(Invitation.objects.filter(
-        accepted_at__isnull=True, revoked_at__isnull=True, reminded_at__isnull=True,
-        expires_at__gt=timezone.now(), expires_at__lte=soon,
-    ).values_list("organization_id", flat=True).distinct().order_by())
-
-
-def send_reminders() -> int:
-    """Remind, once, everyone in the current organisation whose invitation expires soon."""
-    now = timezone.now()
-    pending = Invitation.objects.select_related("organization", "invited_by").filter(
-        accepted_at__isnull=True, revoked_at__isnull=True, reminded_at__isnull=True,
-        expires_at__gt=now, expires_at__lte=now + REMIND_BEFORE_EXPIRY,
-    )
-    sent = 0
-    for invitation in pending:
-        # Claim the reminder first so a retried task never sends it twice.
-        if Invitation.objects.filter(pk=invitation.pk, reminded_at__isnull=True).update(reminded_at=now):
-            send_invitation(invitation, reminder=True)
-            sent += 1
-    return sent
-
-
-def send_invitation(invitation: Invitation, reminder: bool = False) -> None:
-    context = {
-        "reminder": reminder,
-        "invitation": invitation,
-        "organization": invitation.organization,
-        "url": invitation_url(invitation),
-        "inviter": invitation.invited_by,
-    }
-    name = " ".join(invitation.organization.name.split())  # one line: CR/LF must not break (or inject) headers
-    send_mail(
-        subject=("Reminder: " if reminder else "") + f"{name} invites you to its ambassador programme",
-        message=render_to_string("ambassadors/email/invitation.txt", context),
-        from_email=None,
-        recipient_list=[invitation.email],
-    )
-    Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
 
 
 def resend(invitation: Invitation) -> Invitation:

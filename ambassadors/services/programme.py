@@ -1,4 +1,4 @@
-"""Joining through the public page, and the status changes admins make."""
+"""Joining through the public page, and the changes admins make (status, profile, groups)."""
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -7,6 +7,7 @@ from tenancy.models import Role
 from tenancy.services import ensure_membership
 
 from ..models import Ambassador, JoinPage, Status
+from .groups import set_groups
 
 # Which status changes an admin may make, from → allowed targets.
 TRANSITIONS = {
@@ -54,7 +55,7 @@ def apply(*, organization, user, display_name: str, kind: str | None = None, tit
                     kind=kind or page.default_kind, status=status, title=title,
                     joined_at=now if status == Status.ACTIVE else None, status_changed_at=now,
                 )
-                ambassador.groups.set(page.default_groups.all())
+                set_groups(ambassador, page.default_groups.all())
             ensure_membership(organization=organization, user=user, role=Role.AMBASSADOR)
     except IntegrityError:  # a double submit raced us
         return Ambassador.objects.get(organization=organization, user=user)
@@ -77,4 +78,14 @@ def set_status(ambassador: Ambassador, status: str) -> Ambassador:
     if status == Status.ACTIVE and ambassador.joined_at is None:
         ambassador.joined_at = now
     ambassador.save(update_fields=["status", "status_changed_at", "joined_at"])
+    return ambassador
+
+
+@transaction.atomic
+def save_ambassador(ambassador: Ambassador, *, groups=None) -> Ambassador:
+    """Store an admin's edit of an ambassador whose fields are set (a form's instance), and its
+    groups unless None."""
+    ambassador.save()
+    if groups is not None:
+        set_groups(ambassador, groups)
     return ambassador

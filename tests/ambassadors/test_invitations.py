@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from ambassadors.models import Ambassador, Invitation, Status
-from ambassadors.services import invitations
+from ambassadors.services import invitation_emails, invitations
 from tenancy.models import Membership, Role
 from tenancy.scoping import tenant_scope
 from tests.factories import UserFactory, member
@@ -188,16 +188,16 @@ def test_invalid_invite_form_says_what_is_wrong(login, org, admin_user):
 def test_reminder_is_sent_once_before_expiry(org, invitation):
     with tenant_scope(org):
         Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now() + timedelta(days=1))
-        assert invitations.organizations_with_expiring_invitations() == [org.pk]
-        assert invitations.send_reminders() == 1
-        assert invitations.send_reminders() == 0  # a retried task sends nothing twice
+        assert invitation_emails.organizations_with_expiring_invitations() == [org.pk]
+        assert invitation_emails.send_reminders() == 1
+        assert invitation_emails.send_reminders() == 0  # a retried task sends nothing twice
     assert len(mail.outbox) == 1 and mail.outbox[0].subject.startswith("Reminder:")
 
 
 @pytest.mark.django_db
 def test_invitation_of_one_org_cannot_be_seen_from_another_orgs_task(org, other_org, invitation):
     with tenant_scope(other_org):
-        assert invitations.send_invitation_by_id(invitation.pk) is False
+        assert invitation_emails.send_invitation_by_id(invitation.pk) is False
     assert mail.outbox == []
 
 

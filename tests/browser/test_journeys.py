@@ -28,7 +28,7 @@ from playwright.sync_api import expect
 from ambassadors.models import Kind
 from campaigns.linkcache import link_cache
 from campaigns.models import Campaign, CampaignCost, CampaignMessage, CampaignStatus, ShareEvent, TrackedLink
-from campaigns.services import record_share
+from campaigns.services.links import record_share
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tests.factories import AmbassadorFactory, click_rollup, member

@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from campaigns import services
 from campaigns.models import TrackedLink
+from campaigns.services import links as services
 from tenancy.scoping import tenant_scope
 
 N = 6

@@ -43,7 +43,7 @@ from accounts.models import User
 from ambassadors.models import Ambassador
 from campaigns.linkcache import link_cache
 from campaigns.models import CampaignStatus
-from campaigns.services import link_for
+from campaigns.services.links import link_for
 from reports import digest
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope

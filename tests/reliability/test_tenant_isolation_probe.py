@@ -37,7 +37,7 @@ from ambassadors.models import Ambassador, SocialProfile
 from ambassadors.services import invitations, programme
 from campaigns.linkcache import link_cache
 from campaigns.models import Campaign, CampaignStatus
-from campaigns.services import link_for, record_share
+from campaigns.services.links import link_for, record_share
 from reports import digest
 from reports.selectors.points import points_rules
 from tenancy.models import Membership, Organization, Role

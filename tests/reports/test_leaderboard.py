@@ -23,7 +23,7 @@ from django.urls import reverse
 
 from ambassadors.models import Ambassador, Kind, Status
 from campaigns.models import Campaign, CampaignStatus, TrackedLink
-from campaigns.services import record_share
+from campaigns.services.links import record_share
 from reports.filters import ReportFilter
 from reports.periods import Period
 from reports.selectors.leaderboard import fair_view, leaderboard, leaderboard_totals

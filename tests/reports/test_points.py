@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignStatus, TrackedLink
-from campaigns.services import record_share
+from campaigns.services.links import record_share
 from reports.filters import ReportFilter
 from reports.models import PointsRules
 from reports.periods import period_for

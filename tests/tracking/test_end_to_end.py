@@ -46,7 +46,7 @@ def test_a_click_reaches_the_ambassadors_rollups(client, org, link):
 def test_ambassador_clicking_own_link_from_the_portal_browser_is_a_self_click(client, org, campaign):
     user = member(org, Role.AMBASSADOR)
     ambassador = AmbassadorFactory(organization=org, user=user)
-    from campaigns.services import link_for
+    from campaigns.services.links import link_for
     from tenancy.scoping import tenant_scope
 
     with tenant_scope(org):

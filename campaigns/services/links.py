@@ -1,20 +1,16 @@
-"""Writes on campaigns: links on first need, shares."""
+"""An ambassador's links and shares: a link on first need, a share counted once, and who may
+have either (active ambassadors, targeted, while the campaign runs)."""
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import dateformat, timezone
-from django.utils.text import slugify
 
 from ambassadors.models import Status as AmbassadorStatus
 
-from .channels import SHARE_CHANNELS, Channel
-from .codes import new_code
-from .models import Campaign, CampaignStatus, Domain, ShareEvent, TrackedLink, normalize_host
-from .models import validate_host as check_host
+from ..channels import SHARE_CHANNELS, Channel
+from ..codes import new_code
+from ..models import Campaign, CampaignStatus, ShareEvent, TrackedLink
 
 # A second click on the same share button within this many seconds is the same share.
 SHARE_REPEAT_SECONDS = 60
@@ -134,57 +130,3 @@ def link_for_ambassador(*, ambassador, campaign: Campaign) -> tuple[TrackedLink,
 def share_as_ambassador(*, ambassador, link: TrackedLink, channel: str) -> tuple[ShareEvent, bool]:
     check_can_share(ambassador, link.campaign)
     return share(link=link, channel=channel)
-
-
-# --- Campaigns ----------------------------------------------------------------------------------
-
-def unique_campaign_slug(name: str, *, exclude_pk=None) -> str:
-    """A slug from the name that no other campaign of the organisation (current scope) uses."""
-    base = (slugify(name) or "campaign")[:50].strip("-") or "campaign"
-    taken = set(Campaign.objects.filter(slug__startswith=base).exclude(pk=exclude_pk)
-                .values_list("slug", flat=True))
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
-
-
-def campaign_slug_taken(slug: str, *, exclude_pk=None) -> bool:
-    return Campaign.objects.filter(slug=slug).exclude(pk=exclude_pk).exists()
-
-
-def deletable(campaign: Campaign) -> bool:
-    """A campaign with links has history (clicks, shares, credit): end it rather than delete it."""
-    return not campaign.links.exists()
-
-
-# --- Custom link domains -----------------------------------------------------------------------
-
-def platform_host() -> str:
-    return (urlsplit(settings.SITE_URL).hostname or "").lower()
-
-
-def clean_domain_host(value: str, *, instance: Domain | None = None) -> str:
-    """A host an organisation may add: well-formed, not the platform's own, and not held by any
-    organisation (which one holds it is none of the caller's business). Raises ValidationError."""
-    check_host(value)
-    host = normalize_host(value)
-    if host == platform_host():
-        raise ValidationError("That is the platform's own address; use a host of your own.")
-    taken = Domain.objects.with_scopes_disabled().filter(host=host)
-    if instance is not None:
-        taken = taken.exclude(pk=instance.pk)
-    if taken.exists():
-        raise ValidationError("This host is already in use.")
-    return host
-
-
-def add_domain(organization, host: str) -> Domain:
-    """Store a cleaned host (unverified); a concurrent twin of the same host loses with a ValidationError."""
-    try:
-        with transaction.atomic():
-            return Domain.objects.create(organization=organization, host=host)
-    except IntegrityError as error:
-        raise ValidationError("This host is already in use.") from error
