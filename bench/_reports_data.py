@@ -548,7 +548,7 @@ CREDIT_ROLLUP_SQL = """
     ORDER BY local_day, c.model, c.campaign_id, c.ambassador_id
 """
 
-# The per-ambassador rollups, summed from the detailed ones (as tracking.services.ambassador_rollups.rebuild).
+# The per-ambassador rollups, summed from the detailed ones (as tracking.services.rollups.rebuild).
 AMBASSADOR_CLICKS_SQL = """
     INSERT INTO tracking_dailyambassadorclicks (organization_id, ambassador_id, day, total, clicks, unique_clicks,
                                                 bot_clicks, self_clicks)

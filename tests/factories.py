@@ -588,10 +588,10 @@ def click_rollup(**fields):
     """A DailyClickRollup row written the way click processing writes one: the per-ambassador
     rollup gets the same counts (call inside the organisation's scope)."""
     from tracking.models import DailyClickRollup
-    from tracking.services import ambassador_rollups
+    from tracking.services import rollups
 
     row = DailyClickRollup.objects.create(**fields)
-    counts = [getattr(row, name) for name in ambassador_rollups.CLICK_FIELDS]
-    ambassador_rollups.add_click_deltas(row.organization_id,
-                                        [((row.campaign_id, row.ambassador_id, row.channel, row.day), counts)])
+    key = tuple(getattr(row, name) for name in rollups.DAILY_CLICKS.key)
+    rollups.add_summaries(rollups.DAILY_CLICKS, row.organization_id,
+                          {key: [getattr(row, name) for name in rollups.DAILY_CLICKS.sums]})
     return row

@@ -33,7 +33,7 @@ from tests.factories import AmbassadorFactory, GroupFactory, click_rollup, membe
 from tests.support.responses import parse_csv
 from tracking.ids import new_click_id, new_visitor_id
 from tracking.models import AttributionModel, Click, DailyClickRollup
-from tracking.services import ambassador_rollups, attribution
+from tracking.services import attribution, rollups
 from tracking.services.conversions import record_lead, record_sale
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -347,7 +347,7 @@ def many_ambassadors(world, n):
             DailyClickRollup(organization=org, campaign_id=world.c1.pk, ambassador_id=amb.pk, channel="email",
                              day=day, total=i % 7, clicks=i % 7, unique_clicks=i % 5)
             for i, amb in enumerate(created) for day in (date(2026, 3, 3), date(2026, 2, 24))])
-        ambassador_rollups.rebuild(org.pk)
+        rollups.rebuild(org.pk)
     return created
 
 

@@ -14,7 +14,7 @@ from reports.selectors import base
 from tenancy.scoping import tenant_scope
 from tests.factories import AmbassadorFactory, click_rollup
 from tracking.models import DailyAmbassadorClicks, WeeklyAmbassadorClicks
-from tracking.services import ambassador_rollups
+from tracking.services import rollups
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -68,13 +68,13 @@ def test_leaderboard_sums_over_weeks_equal_the_sums_over_days(org):
         def weekly_from_daily():
             sums = {}
             for row in DailyAmbassadorClicks.objects.filter(organization=org):
-                key = (row.ambassador_id, ambassador_rollups.week_of(row.day))
+                key = (row.ambassador_id, rollups.week_of(row.day))
                 sums[key] = sums.get(key, 0) + row.clicks
             return sums
 
         weekly = {(row.ambassador_id, row.week): row.clicks for row in WeeklyAmbassadorClicks.objects.all()}
         assert weekly == weekly_from_daily() and len(weekly) == 2 * 11
-        ambassador_rollups.rebuild(org.pk)
+        rollups.rebuild(org.pk)
         assert {(row.ambassador_id, row.week): row.clicks
                 for row in WeeklyAmbassadorClicks.objects.all()} == weekly
 

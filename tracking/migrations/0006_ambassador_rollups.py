@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    """Sum the detailed rollups that exist already (as tracking.services.ambassador_rollups.rebuild)."""
+    """Sum the detailed rollups that exist already (as tracking.services.rollups.rebuild)."""
     from django.db.models import Sum
 
     clicks_model = apps.get_model("tracking", "DailyClickRollup")

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    """Sum the daily per-ambassador rollups per week (as ambassador_rollups.rebuild)."""
+    """Sum the daily per-ambassador rollups per week (as tracking.services.rollups.rebuild)."""
     for daily_name, weekly_name, key, fields in (
             ("DailyAmbassadorClicks", "WeeklyAmbassadorClicks", ("organization_id", "ambassador_id"),
              ("total", "clicks", "unique_clicks", "bot_clicks", "self_clicks")),

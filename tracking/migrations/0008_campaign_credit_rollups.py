@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 
 def backfill(apps, schema_editor):
-    """Sum the detailed credit rollups per campaign (as ambassador_rollups.rebuild)."""
+    """Sum the detailed credit rollups per campaign (as tracking.services.rollups.rebuild)."""
     from django.db.models import Sum
 
     detailed = apps.get_model("tracking", "DailyCreditRollup")

@@ -75,8 +75,9 @@ from tracking.models import (
     Sale,
     SaleStatus,
 )
-from tracking.services import credit_rollups
+from tracking.services import rollups
 from tracking.services.conversions import email_hash
+from tracking.services.rollups import CREDIT_COLUMNS, CreditRow
 
 assert tuple(AttributionModel.values) == engine.MODELS  # noqa: S101 - the model names are the engine's
 
@@ -301,9 +302,6 @@ def lead_weights(customer: Customer, touches: list[Touch], *, window: timedelta 
 
 # --- writing credits ------------------------------------------------------------------------
 
-CREDIT_COLUMNS = ("organization_id", "kind", "customer_id", "sale_id", "model", "ambassador_id", "link_id",
-                  "campaign_id", "amount", "lead_share", "converted_at", "version")
-CreditRow = tuple  # values in CREDIT_COLUMNS order
 ZERO_MONEY = Decimal("0.00")
 ZERO_SHARE = Decimal("0.0000")
 
@@ -312,9 +310,11 @@ def _lead_rows(customer: Customer, weights: LeadWeights, version: int) -> list[C
     rows = []
     for model in engine.MODELS:
         for (ambassador_id, link_id), units in sorted(weights.split(model, LEAD_UNITS).items()):
-            rows.append((customer.organization_id, CreditKind.LEAD.value, customer.pk, None, model, ambassador_id,
-                         link_id, weights.campaign_of_link[link_id], ZERO_MONEY, Decimal(units).scaleb(-4),
-                         customer.first_lead_at, version))
+            rows.append(CreditRow(
+                organization_id=customer.organization_id, kind=CreditKind.LEAD.value, customer_id=customer.pk,
+                sale_id=None, model=model, ambassador_id=ambassador_id, link_id=link_id,
+                campaign_id=weights.campaign_of_link[link_id], amount=ZERO_MONEY, lead_share=Decimal(units).scaleb(-4),
+                converted_at=customer.first_lead_at, version=version))
     return rows
 
 
@@ -325,18 +325,18 @@ def _sale_rows(sale: Sale, weights: LeadWeights, version: int) -> list[CreditRow
     rows = []
     for model in engine.MODELS:
         for (ambassador_id, link_id), units in sorted(weights.split(model, cents).items()):
-            rows.append((sale.organization_id, CreditKind.SALE.value, sale.customer_id, sale.pk, model,
-                         ambassador_id, link_id, weights.campaign_of_link[link_id], Decimal(units).scaleb(-2),
-                         ZERO_SHARE, sale.occurred_at, version))
+            rows.append(CreditRow(
+                organization_id=sale.organization_id, kind=CreditKind.SALE.value, customer_id=sale.customer_id,
+                sale_id=sale.pk, model=model, ambassador_id=ambassador_id, link_id=link_id,
+                campaign_id=weights.campaign_of_link[link_id], amount=Decimal(units).scaleb(-2), lead_share=ZERO_SHARE,
+                converted_at=sale.occurred_at, version=version))
     return rows
 
 
 def _customer_rows(customer: Customer, first_paid: Sale, weights: LeadWeights, version: int) -> list[CreditRow]:
     """A paying customer's 1.0000, split like its lead, dated by its first paid sale."""
-    return [(organization_id, CreditKind.CUSTOMER.value, customer_id, first_paid.pk, model, ambassador_id, link_id,
-             campaign_id, ZERO_MONEY, share, first_paid.occurred_at, version)
-            for (organization_id, _, customer_id, _, model, ambassador_id, link_id, campaign_id, _, share, _, _)
-            in _lead_rows(customer, weights, version)]
+    return [row._replace(kind=CreditKind.CUSTOMER.value, sale_id=first_paid.pk, converted_at=first_paid.occurred_at)
+            for row in _lead_rows(customer, weights, version)]
 
 
 def _insert(rows: list[CreditRow]) -> None:
@@ -433,11 +433,11 @@ def attribute_customers(organization_id: int, customer_ids: list[int], *, params
         # organisation filter, stale statistics once made PostgreSQL AND in a whole-org index.
         with scopes_disabled():
             old = Credit.objects.filter(customer_id__in=ready_ids, version__in=[p.version for p in params])
-            removed = list(old.values_list(*CREDIT_COLUMNS))
+            removed = list(map(CreditRow._make, old.values_list(*CREDIT_COLUMNS)))
             if removed:
                 old.delete()
         _insert(rows)
-        credit_rollups.apply(organization_id, credit_rollups.deltas(removed, rows, _time_zone(organization_id)))
+        rollups.add_credits(organization_id, rollups.credit_deltas(removed, rows, _time_zone(organization_id)))
         if mark_attributed:
             moment = timezone.now()
             Customer.objects.filter(pk__in=ready_ids).update(attributed_at=moment)

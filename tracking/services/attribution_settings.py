@@ -24,16 +24,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from tenancy.scoping import tenant_scope
-from tracking.models import (
-    AttributionModel,
-    AttributionSettings,
-    Credit,
-    Customer,
-    DailyAmbassadorCredits,
-    DailyCampaignCredits,
-    DailyCreditRollup,
-    WeeklyAmbassadorCredits,
-)
+from tracking.models import AttributionModel, AttributionSettings, Credit, Customer
+from tracking.services import rollups
 from tracking.services.attribution import Params, ambassador_email_hashes, attribute_customers
 
 MIN_DAYS, MAX_DAYS = 1, 365
@@ -176,9 +168,7 @@ def delete_stale_credits(organization_id: int, *, chunk: int = STALE_DELETE_CHUN
         if ids:
             Credit.objects.filter(pk__in=ids).delete()
         if len(ids) < chunk:  # the credits are gone: their rollups go too (a few rows per day)
-            for rollup in (DailyCreditRollup, DailyAmbassadorCredits, WeeklyAmbassadorCredits, DailyCampaignCredits):
-                rollup.objects.filter(organization_id=organization_id).exclude(
-                    version__in=[v for v in live if v is not None]).delete()
+            rollups.delete_stale_versions(organization_id, [v for v in live if v is not None])
         return len(ids), len(ids) == chunk
 
 

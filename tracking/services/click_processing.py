@@ -18,7 +18,7 @@ One batch is one database transaction, for one organisation:
    them, which a late arrival may make non-unique (those are corrected too);
 5. insert the Click rows (PostgreSQL: binary COPY), correct the earlier ones, and add the
    rollup deltas, aggregated per key first, with one ``INSERT … ON CONFLICT DO UPDATE SET
-   x = x + excluded.x``;
+   x = x + excluded.x`` per rollup table (tracking.services.rollups);
 6. commit. Everything or nothing: a batch that fails, or a worker killed before the commit,
    leaves the raw rows where they were and no trace; after the commit the raw rows are gone,
    so a retried task finds nothing to count twice.
@@ -33,8 +33,9 @@ import threading
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from operator import itemgetter
+from typing import NamedTuple
 
 import psycopg
 from django.conf import settings
@@ -49,7 +50,8 @@ from tenancy.scoping import tenant_scope
 
 from ..models import Click, PortalVisitor, RawClick
 from ..processing import UAInfo, classify, resolve_channel
-from . import ambassador_rollups
+from . import rollups
+from .rollups import CLICK_COLUMNS, ClickRow, click_values
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +66,10 @@ UNIQUE_WINDOW = timedelta(hours=24)
 LOCK_NAMESPACE = 0x436C6B
 SQLITE_IN_CHUNK = 900  # Django assumes SQLite's historical limit of 999 parameters
 
+# Raw rows stay plain tuples (a million of them per run): classify() unpacks them by name.
 RAW_FIELDS = ("id", "click_id", "link_id", "clicked_at", "visitor_id", "ip_hash", "user_agent", "referrer_host",
               "channel_hint", "is_head")
-CLICK_COLUMNS = ("organization_id", "click_id", "link_id", "campaign_id", "ambassador_id", "clicked_at", "day",
-                 "visitor_id", "ip_hash", "user_agent", "referrer_host", "channel", "is_head", "is_bot", "bot_reason",
-                 "is_self", "is_unique", "device", "browser", "os")
+_RAW_ID, _RAW_CLICK_ID, _RAW_LINK_ID = (RAW_FIELDS.index(name) for name in ("id", "click_id", "link_id"))
 VALID_HINTS = frozenset(Channel.values)
 
 _CLAIM_PG = """
@@ -100,37 +101,24 @@ _KNOWN_PG = """
     SELECT c.click_id, c.organization_id FROM unnest(%b::text[]) AS k(click_id)
     CROSS JOIN LATERAL (SELECT click_id, organization_id FROM tracking_click c WHERE c.click_id = k.click_id OFFSET 0) c
 """
-_COPY_CLICKS = """
-    COPY tracking_click (organization_id, click_id, link_id, campaign_id, ambassador_id, clicked_at, day,
-                         visitor_id, ip_hash, user_agent, referrer_host, channel, is_head, is_bot, bot_reason,
-                         is_self, is_unique, device, browser, os)
-    FROM STDIN (FORMAT BINARY)
-"""
+_COPY_CLICKS = f"COPY tracking_click ({', '.join(CLICK_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 _COPY_TYPES = ("int8", "text", "int8", "int8", "int8", "timestamptz", "date", "text", "text", "text", "text", "text",
-               "bool", "bool", "text", "bool", "bool", "text", "text", "text")
-_UPSERT_HEAD = """
-    INSERT INTO tracking_dailyclickrollup (organization_id, campaign_id, ambassador_id, channel, day,
-                                           total, clicks, unique_clicks, bot_clicks, self_clicks)
-"""
-_UPSERT_TAIL = """
-    ON CONFLICT (organization_id, campaign_id, ambassador_id, channel, day) DO UPDATE SET
-        total = tracking_dailyclickrollup.total + excluded.total,
-        clicks = tracking_dailyclickrollup.clicks + excluded.clicks,
-        unique_clicks = tracking_dailyclickrollup.unique_clicks + excluded.unique_clicks,
-        bot_clicks = tracking_dailyclickrollup.bot_clicks + excluded.bot_clicks,
-        self_clicks = tracking_dailyclickrollup.self_clicks + excluded.self_clicks
-"""
-_UPSERT_PG_ROWS = """
-    SELECT %s, * FROM unnest(%b::int8[], %b::int8[], %b::text[], %b::date[],
-                             %b::int4[], %b::int4[], %b::int4[], %b::int4[], %b::int4[])
-"""
-_DECREMENT = """
-    UPDATE tracking_dailyclickrollup
-    SET total = total + %s, clicks = clicks + %s, unique_clicks = unique_clicks + %s,
-        bot_clicks = bot_clicks + %s, self_clicks = self_clicks + %s
-    WHERE organization_id = %s AND campaign_id = %s AND ambassador_id = %s AND channel = %s AND day = %s
-"""
-ROLLUP_ROW = 10  # organization_id, 4 key columns, 5 counts
+               "bool", "bool", "text", "bool", "bool", "text", "text", "text")  # in CLICK_COLUMNS order
+
+
+class EarlierClick(NamedTuple):
+    """An already-processed creditable click inside a (link, visitor) window (uniqueness)."""
+
+    id: int
+    click_id: str
+    link_id: int
+    visitor_id: str
+    clicked_at: datetime
+    is_unique: bool
+    campaign_id: int
+    ambassador_id: int
+    channel: str
+    day: date
 
 
 @dataclass
@@ -166,11 +154,6 @@ def _channel(hint: str, referrer_host: str) -> str:
 def _chunks(items: list, size: int):
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def _sqlite_day(row: tuple, index: int) -> tuple:
-    # Django stores SQLite dates as ISO text; don't rely on sqlite3's deprecated default adapter.
-    return (*row[:index], row[index].isoformat(), *row[index + 1:])
 
 
 def _order(clicked_at: datetime, click_id: str) -> tuple:
@@ -288,7 +271,7 @@ class _Batch:
         if not raws:
             return self.result
         raws = self.drop_repeats(raws)
-        links = self.links({raw[2] for raw in raws})
+        links = self.links({raw[_RAW_LINK_ID] for raw in raws})
         own_visitors = self.own_visitors({user_id for _, _, user_id in links.values() if user_id is not None})
         rows = self.classify(raws, links, own_visitors, _zone(self.time_zone()))
 
@@ -299,7 +282,7 @@ class _Batch:
         changes = self.uniqueness(rows)
 
         self.insert_clicks(rows)
-        deltas = self.deltas(rows, changes)
+        deltas = rollups.click_deltas(rows, changes.values())
         self.update_uniqueness(changes)
         self.upsert_rollups(deltas)
         self.result.inserted = len(rows)
@@ -325,7 +308,7 @@ class _Batch:
     def claim(self, batch_size: int) -> list[tuple]:
         if self.pg:
             raws = self.cursor.execute(_CLAIM_PG, [self.org, batch_size], binary=True).fetchall()
-            raws.sort(key=itemgetter(0))
+            raws.sort(key=itemgetter(_RAW_ID))
             return raws
         # SQLite: this transaction holds the database's write lock, so the rows between the
         # first and the last id claimed are exactly the ones read.
@@ -339,15 +322,15 @@ class _Batch:
         """The first of raw rows with the same click id (a spool replayed into the same batch)."""
         unique, seen = [], set()
         for raw in raws:
-            if raw[1] not in seen:
-                seen.add(raw[1])
+            if raw[_RAW_CLICK_ID] not in seen:
+                seen.add(raw[_RAW_CLICK_ID])
                 unique.append(raw)
         self.result.duplicates += len(raws) - len(unique)
         return unique
 
-    def drop_known(self, rows: list[list]) -> list[list]:
+    def drop_known(self, rows: list[ClickRow]) -> list[ClickRow]:
         """Rows whose click id isn't a Click yet (a replayed raw row whose first copy was processed)."""
-        ids = [row[1] for row in rows]
+        ids = [row.click_id for row in rows]
         # Click ids are unique platform-wide (the constraint is on click_id alone), so look
         # them up across organisations: a clash with another organisation's click must not
         # make the insert fail forever. Only ids are read.
@@ -364,7 +347,7 @@ class _Batch:
             log.warning("%d raw click ids of organisation %s belong to another organisation's clicks; dropped",
                         clashes, self.org)
         self.result.duplicates += len(known)
-        return [row for row in rows if row[1] not in known]
+        return [row for row in rows if row.click_id not in known]
 
     def links(self, link_ids: set[int]) -> dict[int, tuple[int, int, int | None]]:
         """link id → (campaign id, ambassador id, the ambassador's user id), this organisation's only."""
@@ -378,10 +361,10 @@ class _Batch:
             return set()
         return set(PortalVisitor.objects.filter(user_id__in=user_ids).values_list("user_id", "visitor_id"))
 
-    def classify(self, raws, links, own_visitors, tz) -> list[list]:
-        """Click rows: lists in CLICK_COLUMNS order, is_unique still False."""
+    def classify(self, raws, links, own_visitors, tz) -> list[ClickRow]:
+        """Click rows, is_unique still False."""
         org = self.org
-        rows: list[list] = []
+        rows: list[ClickRow] = []
         orphans = 0
         agents: dict[tuple[str, bool], UAInfo] = {}  # few distinct values per batch: look each up once
         channels: dict[tuple[str, str], str] = {}
@@ -399,18 +382,20 @@ class _Batch:
             if channel is None:
                 channel = channels[(hint, referrer_host)] = _channel(hint, referrer_host)
             is_bot = info.is_bot
-            append([org, click_id, link_id, campaign_id, ambassador_id, clicked_at, clicked_at.astimezone(tz).date(),
-                    visitor_id, ip_hash, user_agent, referrer_host, channel, is_head, is_bot, info.bot_reason,
-                    not is_bot and user_id is not None and (user_id, visitor_id) in own_visitors, False,
-                    info.device, info.browser, info.os])
+            # ClickRow's fields in order (positional: keywords cost a microsecond a click)
+            append(ClickRow(org, click_id, link_id, campaign_id, ambassador_id, clicked_at,
+                            clicked_at.astimezone(tz).date(), visitor_id, ip_hash, user_agent, referrer_host, channel,
+                            is_head, is_bot, info.bot_reason,
+                            not is_bot and user_id is not None and (user_id, visitor_id) in own_visitors,  # is_self
+                            False, info.device, info.browser, info.os))  # is_unique: decided after the lock
         if orphans:
             log.warning("Dropped %d raw clicks of organisation %s whose link no longer exists", orphans, org)
         self.result.orphans = orphans
         return rows
 
-    def uniqueness(self, rows: list[list]) -> dict[int, tuple]:
+    def uniqueness(self, rows: list[ClickRow]) -> dict[int, tuple[bool, rollups.Key]]:
         """Set is_unique on the new rows; return the already-processed clicks whose uniqueness
-        changes: Click id → (new is_unique, campaign id, ambassador id, channel, day).
+        changes: Click id → (new is_unique, its rollup key (campaign id, ambassador id, channel, day)).
 
         A creditable click is unique when the same visitor's previous creditable click on the
         same link (by time, then click id) is absent or at least 24 h earlier. Only a click's
@@ -419,17 +404,17 @@ class _Batch:
         holds every click needed to decide both."""
         creditable: dict[tuple[int, str], list[int]] = defaultdict(list)
         for i, row in enumerate(rows):
-            if not row[13] and not row[15]:  # neither bot nor self
-                creditable[(row[2], row[7])].append(i)
+            if not row.is_bot and not row.is_self:
+                creditable[(row.link_id, row.visitor_id)].append(i)
         if not creditable:
             return {}
         windows = {}
         for pair, indexes in creditable.items():
             if len(indexes) == 1:  # the common case
-                clicked_at = rows[indexes[0]][5]
+                clicked_at = rows[indexes[0]].clicked_at
                 windows[pair] = (clicked_at - UNIQUE_WINDOW, clicked_at + UNIQUE_WINDOW)
             else:
-                times = [rows[i][5] for i in indexes]
+                times = [rows[i].clicked_at for i in indexes]
                 windows[pair] = (min(times) - UNIQUE_WINDOW, max(times) + UNIQUE_WINDOW)
         existing = self.existing_clicks(windows)
 
@@ -438,17 +423,17 @@ class _Batch:
             earlier = existing.get(pair)
             if earlier is None:
                 if len(indexes) == 1:
-                    rows[indexes[0]][16] = True
+                    rows[indexes[0]].is_unique = True
                     continue
-                new = sorted((_order(rows[i][5], rows[i][1]), i) for i in indexes)
+                new = sorted((_order(rows[i].clicked_at, rows[i].click_id), i) for i in indexes)
                 previous = None
                 for (clicked_at, _), i in new:
-                    rows[i][16] = previous is None or clicked_at - previous >= UNIQUE_WINDOW
+                    rows[i].is_unique = previous is None or clicked_at - previous >= UNIQUE_WINDOW
                     previous = clicked_at
                 continue
-            new = [(_order(rows[i][5], rows[i][1]), i, None) for i in indexes]
+            new = [(_order(rows[i].clicked_at, rows[i].click_id), i, None) for i in indexes]
             first_new = min(new)[0]
-            timeline = new + [(_order(old[4], old[1]), None, old) for old in earlier]
+            timeline = new + [(_order(old.clicked_at, old.click_id), None, old) for old in earlier]
             timeline.sort(key=itemgetter(0))
             previous = None
             for key, i, old in timeline:
@@ -456,22 +441,21 @@ class _Batch:
                 if key >= first_new:  # before the first new click nothing changed
                     unique = previous is None or clicked_at - previous >= UNIQUE_WINDOW
                     if i is not None:
-                        rows[i][16] = unique
-                    elif unique != old[5]:
-                        changes[old[0]] = (unique, old[6], old[7], old[8], old[9])
+                        rows[i].is_unique = unique
+                    elif unique != old.is_unique:
+                        changes[old.id] = (unique, (old.campaign_id, old.ambassador_id, old.channel, old.day))
                 previous = clicked_at
         return changes
 
-    def existing_clicks(self, windows: dict) -> dict[tuple[int, str], list[tuple]]:
-        """Already-processed creditable clicks of these (link, visitor) pairs inside their window:
-        (id, click_id, link_id, visitor_id, clicked_at, is_unique, campaign_id, ambassador_id, channel, day)."""
+    def existing_clicks(self, windows: dict) -> dict[tuple[int, str], list[EarlierClick]]:
+        """Already-processed creditable clicks of these (link, visitor) pairs inside their window."""
         found = defaultdict(list)
         if self.pg:
             pairs = list(windows.items())
             params = [[pair[0] for pair, _ in pairs], [pair[1] for pair, _ in pairs],
                       [lo.timestamp() for _, (lo, _) in pairs], [hi.timestamp() for _, (_, hi) in pairs], self.org]
-            for row in self.cursor.execute(_WINDOW_PG, params, binary=True).fetchall():
-                found[(row[2], row[3])].append(row)
+            for row in map(EarlierClick._make, self.cursor.execute(_WINDOW_PG, params, binary=True).fetchall()):
+                found[(row.link_id, row.visitor_id)].append(row)
             return found
         # SQLite (small volumes): one query per chunk of visitors over the batch's whole time
         # span, then keep what falls inside each pair's own window.
@@ -483,74 +467,30 @@ class _Batch:
             for row in Click.objects.filter(
                 organization_id=self.org, is_bot=False, is_self=False, link_id__in=link_ids, visitor_id__in=chunk,
                 clicked_at__gte=lo, clicked_at__lte=hi,
-            ).values_list("id", "click_id", "link_id", "visitor_id", "clicked_at", "is_unique", "campaign_id",
-                          "ambassador_id", "channel", "day"):
-                window = windows.get((row[2], row[3]))
-                if window and window[0] <= row[4] <= window[1]:
-                    found[(row[2], row[3])].append(row)
+            ).values_list(*EarlierClick._fields):
+                row = EarlierClick._make(row)
+                window = windows.get((row.link_id, row.visitor_id))
+                if window and window[0] <= row.clicked_at <= window[1]:
+                    found[(row.link_id, row.visitor_id)].append(row)
         return found
 
-    def insert_clicks(self, rows: list[list]) -> None:
+    def insert_clicks(self, rows: list[ClickRow]) -> None:
         if not rows:
             return
         if self.pg:
             with self.cursor.copy(_COPY_CLICKS) as copy:
                 copy.set_types(_COPY_TYPES)
                 for row in rows:
-                    copy.write_row(row)
+                    copy.write_row(click_values(row))
             return
-        Click.objects.bulk_create([Click(**dict(zip(CLICK_COLUMNS, row, strict=True))) for row in rows])
-
-    @staticmethod
-    def deltas(rows: list[list], changes: dict) -> dict[tuple, list[int]]:
-        """Rollup deltas per (campaign, ambassador, channel, day), from the rows inserted and the
-        uniqueness changes of earlier clicks."""
-        deltas: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-        for row in rows:
-            delta = deltas[(row[3], row[4], row[11], row[6])]
-            delta[0] += 1
-            if row[13]:
-                delta[3] += 1
-            elif row[15]:
-                delta[4] += 1
-            else:
-                delta[1] += 1
-                if row[16]:
-                    delta[2] += 1
-        for unique, *key in changes.values():
-            deltas[tuple(key)][2] += 1 if unique else -1
-        return deltas
+        Click.objects.bulk_create([Click(**dict(zip(CLICK_COLUMNS, click_values(row), strict=True))) for row in rows])
 
     def update_uniqueness(self, changes: dict) -> None:
         for value in (True, False):
-            ids = [click_id for click_id, change in changes.items() if change[0] is value]
+            ids = [click_id for click_id, (unique, _key) in changes.items() if unique is value]
             for chunk in _chunks(ids, SQLITE_IN_CHUNK):
                 Click.objects.filter(organization_id=self.org, id__in=chunk).update(is_unique=value)
 
-    def upsert_rollups(self, deltas: dict[tuple, list[int]]) -> None:
-        """Add the deltas to the rollups (and the per-ambassador ones). Increments go through one
-        upsert; decrements (a late click made an earlier one non-unique) update rows that exist
-        already, since a row with a negative count may not even be proposed for insertion (the
-        counts are unsigned)."""
-        ambassador_rollups.add_click_deltas(self.org, deltas.items())
-        increments, decrements = [], []
-        for key in sorted(deltas):  # a stable order: concurrent transactions lock rows alike
-            counts = deltas[key]
-            if any(count > 0 for count in counts):
-                increments.append((*key, *(max(count, 0) for count in counts)))
-            if any(count < 0 for count in counts):
-                decrements.append((*(min(count, 0) for count in counts), self.org, *key))
-        if self.pg:
-            if increments:
-                columns = [list(column) for column in zip(*increments, strict=True)]
-                self.cursor.execute(_UPSERT_HEAD + _UPSERT_PG_ROWS + _UPSERT_TAIL, [self.org, *columns])
-            if decrements:
-                self.cursor.executemany(_DECREMENT, decrements)
-            return
-        with connection.cursor() as cursor:
-            for chunk in _chunks(increments, SQLITE_IN_CHUNK // ROLLUP_ROW):
-                values = ", ".join(["(" + ", ".join(["%s"] * ROLLUP_ROW) + ")"] * len(chunk))
-                params = [value for row in chunk for value in (self.org, *_sqlite_day(row, 3))]
-                cursor.execute(_UPSERT_HEAD + "VALUES " + values + _UPSERT_TAIL, params)
-            if decrements:
-                cursor.executemany(_DECREMENT, [_sqlite_day(row, len(row) - 1) for row in decrements])
+    def upsert_rollups(self, deltas: rollups.Deltas) -> None:
+        """Add the deltas to the click rollups (through this batch's psycopg cursor on PostgreSQL)."""
+        rollups.add_clicks(self.org, deltas, cursor=self.cursor if self.pg else None)
