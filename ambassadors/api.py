@@ -3,7 +3,6 @@ from django_scopes import scopes_disabled
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from common.service_errors import api_errors
@@ -74,10 +73,8 @@ class AmbassadorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         ambassador = self.get_object()
         body = StatusSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
+        with api_errors():
             programme.set_status(ambassador, body.validated_data["status"])
-        except programme.TransitionError as error:
-            raise ValidationError({"status": [str(error)]}) from error
         return Response(AmbassadorSerializer(ambassador).data)
 
 

@@ -78,7 +78,7 @@ def ambassador_status(request, org_slug, public_id):
             programme.set_status(ambassador, status)
             messages.success(request, f"{ambassador} is now {ambassador.get_status_display().lower()}.")
         except programme.TransitionError as error:
-            messages.error(request, str(error))
+            messages.error(request, error.message)
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):
@@ -91,13 +91,10 @@ def invite(request, org_slug):
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
+        with form_errors(form):
             invitations.invite(organization=request.organization, email=data["email"],
                                display_name=data["display_name"], kind=data["kind"], groups=data["groups"],
                                invited_by=request.user)
-        except invitations.AlreadyInvited as error:
-            form.add_error("email", str(error))
-        else:
             messages.success(request, f"Invitation sent to {data['email']}.")
             return redirect("ambassador_invite", org_slug=org_slug)
     return render(request, "ambassadors/invite.html", {

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from common.service_errors import ServiceError
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tenancy.services import ensure_membership
@@ -33,8 +34,11 @@ class InvitationError(Exception):
         self.invitation = invitation
 
 
-class AlreadyInvited(Exception):
-    pass
+class AlreadyInvited(ServiceError):
+    """The address is already an ambassador (or invited) here: a refusal about the `email` field."""
+
+    def __init__(self, message: str):
+        super().__init__("email", message)
 
 
 def normalise_email(email: str) -> str:

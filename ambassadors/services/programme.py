@@ -3,6 +3,7 @@
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from common.service_errors import ServiceError
 from tenancy.models import Role
 from tenancy.services import ensure_membership
 
@@ -19,8 +20,11 @@ TRANSITIONS = {
 }
 
 
-class TransitionError(ValueError):
-    pass
+class TransitionError(ServiceError):
+    """A status change admins may not make (a refusal about the `status` field)."""
+
+    def __init__(self, message: str):
+        super().__init__("status", message)
 
 
 def join_page_of(organization) -> JoinPage:
