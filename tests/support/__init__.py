@@ -7,7 +7,7 @@
 * drills.py: the reliability drills' own Redis (`redis_server` fixture), polling, and the
   counts and rollup recount they check;
 * scenario.py: one builder for a whole programme (clicks → processing → leads → sales →
-  attribution);
+  attribution); programmes.py: programmes worked by hand that several modules check;
 * tracking.py: clicks, leads and sales one at a time, and the tracking API's client;
 * responses.py: a response's text and its CSV rows.
 
