@@ -22,8 +22,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ambassadors.models import Ambassador, Kind, Status
-from campaigns.models import Campaign, CampaignStatus, TrackedLink
-from campaigns.services.links import record_share
 from reports.filters import ReportFilter
 from reports.periods import Period
 from reports.selectors.leaderboard import fair_view, leaderboard, leaderboard_totals
@@ -31,10 +29,9 @@ from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tests.factories import AmbassadorFactory, GroupFactory, click_rollup, member
 from tests.support.responses import parse_csv
-from tracking.ids import new_click_id, new_visitor_id
-from tracking.models import AttributionModel, Click, DailyClickRollup
-from tracking.services import attribution, rollups
-from tracking.services.conversions import record_lead, record_sale
+from tests.support.scenario import Scenario
+from tracking.models import AttributionModel, DailyClickRollup
+from tracking.services import rollups
 
 PARIS = ZoneInfo("Europe/Paris")
 START, END = date(2026, 3, 1), date(2026, 3, 7)
@@ -49,58 +46,41 @@ class World:
     pass
 
 
-def rollup(org, campaign, ambassador, day, *, clicks=0, unique=0, bots=0, selfs=0):
-    click_rollup(organization=org, campaign_id=campaign.pk, ambassador_id=ambassador.pk,
-                                    channel="linkedin", day=day, total=clicks + bots + selfs, clicks=clicks,
-                                    unique_clicks=unique, bot_clicks=bots, self_clicks=selfs)
-
-
 @pytest.fixture
 def world(org):
     w = World()
     w.org = org
+    s = Scenario(org)
     w.g1, w.g2 = GroupFactory(organization=org, name="Sales"), GroupFactory(organization=org, name="Engineering")
-    w.ann = AmbassadorFactory(organization=org, display_name="Ann", kind=Kind.INTERNAL)
-    w.bob = AmbassadorFactory(organization=org, display_name="Bob", kind=Kind.INTERNAL)
-    w.cat = AmbassadorFactory(organization=org, display_name="Cat", kind=Kind.INTERNAL)
-    w.dan = AmbassadorFactory(organization=org, display_name="Dan", kind=Kind.EXTERNAL)
-    w.eve = AmbassadorFactory(organization=org, display_name="Eve", kind=Kind.INTERNAL, status=Status.PAUSED)
+    w.ann = s.ambassador("Ann", kind=Kind.INTERNAL)
+    w.bob = s.ambassador("Bob", kind=Kind.INTERNAL)
+    w.cat = s.ambassador("Cat", kind=Kind.INTERNAL)
+    w.dan = s.ambassador("Dan", kind=Kind.EXTERNAL)
+    w.eve = s.ambassador("Eve", kind=Kind.INTERNAL, status=Status.PAUSED)
     with tenant_scope(org):
         w.ann.groups.add(w.g1)
         w.bob.groups.add(w.g1)
         w.cat.groups.add(w.g2)
-        w.c1 = Campaign.objects.create(organization=org, name="Spring", slug="spring", status=CampaignStatus.ACTIVE,
-                                       destination_url="https://shop.example.com/")
-        w.c2 = Campaign.objects.create(organization=org, name="Summer", slug="summer", status=CampaignStatus.ACTIVE,
-                                       destination_url="https://shop.example.com/")
-        links = {}
-        for n, (amb, camp) in enumerate([(w.ann, w.c1), (w.bob, w.c1), (w.bob, w.c2), (w.cat, w.c2)]):
-            links[(amb.pk, camp.pk)] = TrackedLink.objects.create(organization=org, campaign=camp, ambassador=amb,
-                                                                  code=f"Lb{n:06d}")
-        w.links = links
-        # Shares: the last one is 00:30 on 8 March in Paris (23:30 UTC on the 7th): not in the period.
-        record_share(link=links[(w.ann.pk, w.c1.pk)], channel="linkedin", at=at((3, 2)))
-        record_share(link=links[(w.ann.pk, w.c1.pk)], channel="linkedin", at=at((3, 7), 23, 30))
-        record_share(link=links[(w.bob.pk, w.c2.pk)], channel="x", at=at((3, 1), 0, 10))
-        record_share(link=links[(w.ann.pk, w.c1.pk)], channel="x", at=at((3, 8), 0, 30))
-        rollup(org, w.c1, w.ann, date(2026, 3, 2), clicks=10, unique=8)
-        rollup(org, w.c1, w.bob, date(2026, 3, 3), clicks=5, unique=5)
-        rollup(org, w.c2, w.bob, date(2026, 3, 4), clicks=5, unique=3)
-        rollup(org, w.c2, w.cat, date(2026, 3, 5), bots=50, selfs=7)
-        rollup(org, w.c1, w.ann, date(2026, 2, 23), clicks=3, unique=3)
-        rollup(org, w.c1, w.dan, date(2026, 2, 25), clicks=20, unique=20)
-        rollup(org, w.c1, w.ann, date(2026, 3, 8), clicks=99, unique=99)  # after the period
-        visitor = new_visitor_id()
-        for amb, clicked_at in ((w.ann, at((3, 1), 10)), (w.bob, at((3, 2), 10))):
-            link = links[(amb.pk, w.c1.pk)]
-            Click.objects.create(organization=org, click_id=new_click_id(), link_id=link.pk, campaign_id=w.c1.pk,
-                                 ambassador_id=amb.pk, clicked_at=clicked_at, day=clicked_at.date(),
-                                 visitor_id=visitor, ip_hash="x" * 32, channel="linkedin")
-    record_lead(org, visitor_id=visitor, customer_external_id="cus_1", occurred_at=at((3, 3)))
-    record_sale(org, customer_external_id="cus_1", amount=Decimal("1000.00"), currency=org.currency,
-                invoice_id="INV-1", occurred_at=at((3, 4)))
-    with tenant_scope(org):
-        attribution.attribute_pending(org.pk)
+    w.c1 = s.campaign("Spring", slug="spring", destination_url="https://shop.example.com/")
+    w.c2 = s.campaign("Summer", slug="summer", destination_url="https://shop.example.com/")
+    w.links = links = {(amb.pk, camp.pk): s.link(camp, amb, code=f"Lb{n:06d}") for n, (amb, camp) in
+                       enumerate([(w.ann, w.c1), (w.bob, w.c1), (w.bob, w.c2), (w.cat, w.c2)])}
+    # Shares: the last one is 00:30 on 8 March in Paris (23:30 UTC on the 7th): not in the period.
+    s.shares(links[(w.ann.pk, w.c1.pk)], at((3, 2)))
+    s.shares(links[(w.ann.pk, w.c1.pk)], at((3, 7), 23, 30))
+    s.shares(links[(w.bob.pk, w.c2.pk)], at((3, 1), 0, 10), channel="x")
+    s.shares(links[(w.ann.pk, w.c1.pk)], at((3, 8), 0, 30), channel="x")
+    s.click_counts(w.c1, w.ann, date(2026, 3, 2), clicks=10, unique=8)
+    s.click_counts(w.c1, w.bob, date(2026, 3, 3), clicks=5, unique=5)
+    s.click_counts(w.c2, w.bob, date(2026, 3, 4), clicks=5, unique=3)
+    s.click_counts(w.c2, w.cat, date(2026, 3, 5), bots=50, selfs=7)
+    s.click_counts(w.c1, w.ann, date(2026, 2, 23), clicks=3, unique=3)
+    s.click_counts(w.c1, w.dan, date(2026, 2, 25), clicks=20, unique=20)
+    s.click_counts(w.c1, w.ann, date(2026, 3, 8), clicks=99, unique=99)  # after the period
+    buyer = s.visitor().clicked(links[(w.ann.pk, w.c1.pk)], at((3, 1), 10))
+    buyer.clicked(links[(w.bob.pk, w.c1.pk)], at((3, 2), 10))
+    buyer.lead("cus_1", at=at((3, 3))).buys("1000.00", at=at((3, 4)), invoice_id="INV-1")
+    s.attribute()
     return w
 
 
