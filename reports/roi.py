@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from .figures import CreditTotals
 
@@ -62,12 +63,19 @@ class Costs:
     """What costs() found: each campaign's cost and each ambassador's own part of it."""
 
     by_campaign: dict[int, Cost]  # spend + rewards + time of each campaign
-    by_ambassador: dict[tuple[int, int], Cost]  # (campaign id, ambassador id) → rewards + time, no spend
+    time: dict[tuple[int, int], Decimal]  # (campaign id, ambassador id) → the exact time cost
+    rewards: dict[tuple[int, int], Decimal]  # (campaign id, ambassador id) → rewards earned
 
     @property
     def total(self) -> Cost:
         """The programme's cost: every campaign's, summed exactly (rounded once, by roi_of)."""
         return sum(self.by_campaign.values(), Cost.zero())
+
+    @cached_property
+    def by_ambassador(self) -> dict[tuple[int, int], Cost]:
+        """(campaign id, ambassador id) → that ambassador's own part: rewards + time, no spend."""
+        return {key: Cost(rewards=self.rewards.get(key, ZERO), time=self.time.get(key, ZERO))
+                for key in [*self.time, *(key for key in self.rewards if key not in self.time)]}
 
 
 def costs(*, minutes: Mapping[int, Decimal], rates: Mapping[int, Decimal], shares: Mapping[tuple[int, int], int],
@@ -76,18 +84,23 @@ def costs(*, minutes: Mapping[int, Decimal], rates: Mapping[int, Decimal], share
     reported on; `rates`: ambassador id → hourly rate, for the ambassadors reported on; `shares`
     and `rewards` by (campaign id, ambassador id); `spend` by campaign id. A campaign costs its
     spend plus, for each of its ambassadors, their rewards and their time (time_cost); shares and
-    rewards of campaigns or ambassadors the report leaves out cost nothing here."""
-    own: dict[tuple[int, int], Cost] = {}
+    rewards of campaigns or ambassadors the report leaves out cost nothing here. Sums are exact;
+    roi_of() rounds them once. (Plain Decimals in the loops: a programme has thousands of pairs.)"""
+    time: dict[tuple[int, int], Decimal] = {}
+    campaign_time = dict.fromkeys(minutes, ZERO)
     for (campaign_id, ambassador_id), count in shares.items():
         if campaign_id in minutes and ambassador_id in rates:
-            own[campaign_id, ambassador_id] = Cost(time=time_cost(count, minutes[campaign_id], rates[ambassador_id]))
+            value = time[campaign_id, ambassador_id] = time_cost(count, minutes[campaign_id], rates[ambassador_id])
+            campaign_time[campaign_id] += value
+    earned: dict[tuple[int, int], Decimal] = {}
+    campaign_rewards = dict.fromkeys(minutes, ZERO)
     for (campaign_id, ambassador_id), amount in rewards.items():
         if campaign_id in minutes and ambassador_id in rates:
-            own[campaign_id, ambassador_id] = own.get((campaign_id, ambassador_id), Cost.zero()) + Cost(rewards=amount)
-    by_campaign = {campaign_id: Cost(spend=spend.get(campaign_id, ZERO)) for campaign_id in minutes}
-    for (campaign_id, _), cost in own.items():
-        by_campaign[campaign_id] += cost
-    return Costs(by_campaign=by_campaign, by_ambassador=own)
+            earned[campaign_id, ambassador_id] = earned.get((campaign_id, ambassador_id), ZERO) + amount
+            campaign_rewards[campaign_id] += amount
+    by_campaign = {campaign_id: Cost(spend.get(campaign_id, ZERO), campaign_rewards[campaign_id],
+                                     campaign_time[campaign_id]) for campaign_id in minutes}
+    return Costs(by_campaign=by_campaign, time=time, rewards=earned)
 
 
 @dataclass(frozen=True)

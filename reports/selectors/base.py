@@ -259,8 +259,12 @@ def click_sums_pair(now: ReportFilter, before: ReportFilter, by: tuple[str, ...]
                                                 day__lte=f.period.end), f)
         rows = _pair_rows(queryset, by, fields, Sum, Q(day__gte=now.period.start))
 
-    def make(*values) -> ClickTotals:
-        return ClickTotals(**{name: int(value or 0) for name, value in zip(fields, values, strict=True)})
+    if fields == CLICK_FIELDS[:len(fields)]:  # the usual case, positional: thousands of rows
+        def make(*values) -> ClickTotals:
+            return ClickTotals(*[int(value or 0) for value in values])
+    else:
+        def make(*values) -> ClickTotals:
+            return ClickTotals(**{name: int(value or 0) for name, value in zip(fields, values, strict=True)})
     return _split(rows, by, fields, make)
 
 

@@ -86,10 +86,11 @@ def model_comparison(f: ReportFilter, by: str = "ambassador") -> Comparison:
     reporting_model = f.model or active_version(f.organization_id)[1]
     sums = credit_sums(f, (BY[by], "model"), all_models=True)
     grouped: dict[int, dict[str, CreditTotals]] = {}
-    totals: dict[str, CreditTotals] = {}
+    per_model: dict[str, list[CreditTotals]] = {}
     for (key, model), credit in sums.items():
         grouped.setdefault(key, {})[model] = credit
-        totals[model] = totals.get(model, CreditTotals.zero()) + credit
+        per_model.setdefault(model, []).append(credit)
+    totals = {model: CreditTotals.sum_of(credits) for model, credits in per_model.items()}
 
     rows = []
     if by == "ambassador":

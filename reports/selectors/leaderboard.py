@@ -177,15 +177,17 @@ def leaderboard(f: ReportFilter, metric: str = DEFAULT_METRIC) -> list[LeaderRow
     for i in order:
         info, figures = infos[i], now.get(i, empty)
         previous = previous_ranks.get(i)
-        rows.append(LeaderRow.like(
-            figures, ambassador_id=i, public_id=info.public_id, name=info.name, kind=info.kind, status=info.status,
+        rows.append(LeaderRow(
+            ambassador_id=i, public_id=info.public_id, name=info.name, kind=info.kind, status=info.status,
+            shares=figures.shares, clicks=figures.clicks, unique_clicks=figures.unique_clicks,
+            leads=figures.leads, customers=figures.customers, revenue=figures.revenue, points=figures.points,
             rank=ranks[i], previous_rank=previous, movement=None if previous is None else previous - ranks[i]))
     return rows
 
 
 def leaderboard_totals(rows: list[LeaderRow]) -> Totals:
     """The sums of a leaderboard's rows (revenue: the same under every model)."""
-    return Totals.like(sum(rows, Figures.zero()), ambassadors=len(rows))
+    return Totals.like(Figures.sum_of(rows), ambassadors=len(rows))
 
 
 def fair_view(f: ReportFilter) -> list[GroupRow]:
@@ -225,7 +227,7 @@ def _group_row(section: str, key: str, name: str, ids: set[int], figures: dict[i
     empty = Figures()
     members = [figures.get(i, empty) for i in ids]
     active = sum(1 for member in members if member.is_active)
-    total = sum(members, Figures.zero())
+    total = Figures.sum_of(members)
     totals = {"shares": total.shares, "clicks": total.clicks, "leads": total.leads, "revenue": total.revenue,
               "points": total.points}
     averages = {f"avg_{field}": (Decimal(totals[field]) / active).quantize(CENT, rounding=ROUND_HALF_UP)
