@@ -6,7 +6,7 @@ still in the spool; `verify_credits` finds nothing (including "a credited lead w
 in every one of 5 runs."
 
 Two real Celery workers (subprocesses, `--pool solo`, on REDIS_URL's Redis and the test database:
-the fixtures of tests/reliability/test_broker_down.py), started once for the five runs: one
+tests.support.workers' start_worker fixture), started once for the five runs: one
 processes clicks, the other attributes, so the two overlap in time as they do with several
 production workers (a single solo worker would run them one after the other, and a click could
 never be committed in the middle of an attribution run). Each run has an organisation of its own
@@ -76,9 +76,7 @@ from campaigns.models import Campaign, CampaignStatus, TrackedLink
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_api_key
 from tests.factories import AmbassadorFactory, OrganizationFactory
-from tests.integration.test_celery_worker import Worker, delete_redis_queue, redis_url
-from tests.reliability import test_broker_down as broker_down
-from tests.reliability.test_broker_down import stop_process_group
+from tests.support.workers import Worker
 from tracking import capture, tasks
 from tracking.models import (
     Click,
@@ -97,7 +95,6 @@ from tracking.verification import MODELS, verify_organization
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 # Real workers in process groups of their own (test_worker_killed.py reuses it the same way).
-start_worker = broker_down.start_worker
 
 RUNS = 5
 CONVERSIONS = 200  # API posts per run: leads, sales, refunds and re-posts
@@ -592,16 +589,11 @@ def test_concurrent_conversions_refunds_and_reposts_leave_credits_verify_clean_i
     base_seed = int(os.environ.get("STRESS_SEED") or random.SystemRandom().randrange(1_000_000))
     print(f"\nSTRESS seed={base_seed} (run n uses seed {base_seed}+n; STRESS_SEED={base_seed} replays the plans) "
           f"database={connection.vendor} threads={THREADS}")
-    url = redis_url()
     hash_ip("127.0.0.1", time.time())  # today's salt, made once here rather than raced for by the threads
-    workers = Workers(clicks=start_worker(url), attribution=start_worker(url))
-    try:
-        for number in range(RUNS):
-            run_once(number, base_seed + number, workers, queued_attributions, spool_capture)
-    finally:
-        for worker in (workers.clicks, workers.attribution):
-            stop_process_group(worker.process, warm=worker.process.poll() is None)
-            delete_redis_queue(url, worker.queue)
+    # On REDIS_URL's Redis; the fixture stops both and drops their queues after the test.
+    workers = Workers(clicks=start_worker("redis"), attribution=start_worker("redis"))
+    for number in range(RUNS):
+        run_once(number, base_seed + number, workers, queued_attributions, spool_capture)
 
 
 def worker_trouble(workers: Workers, offsets: tuple[int, int]) -> tuple[int, list[str]]:

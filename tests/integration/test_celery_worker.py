@@ -19,8 +19,7 @@ from ambassadors.models import Invitation
 from ambassadors.services.invitations import invite
 from ambassadors.tasks import send_invitation_email
 from tenancy.scoping import tenant_scope
-from tests.support.services import redis_url  # noqa: F401 - still imported from here by test_attribution_stress.py
-from tests.support.workers import Worker, delete_redis_queue  # noqa: F401 - idem (Worker is also used below)
+from tests.support.workers import Worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

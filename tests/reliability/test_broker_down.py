@@ -54,7 +54,6 @@ from common import ratelimits
 from config.celery import app
 from tenancy.scoping import tenant_scope
 from tests.factories import AmbassadorFactory
-from tests.support import workers
 from tests.support.drills import (
     CATCH_UP_TIMEOUT,
     RedisServer,
@@ -69,11 +68,6 @@ from tracking import capture, tasks
 from tracking.salts import forget_cached_salt
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# Still taken from here by tests/integration/test_attribution_stress.py, until it imports them
-# from tests.support.workers (where the fixture now lives, for every test: tests/conftest.py).
-start_worker = workers.start_worker
-stop_process_group = workers.stop_process_group
 
 CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
           "Chrome/124.0.0.0 Safari/537.36")
