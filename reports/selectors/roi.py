@@ -138,24 +138,30 @@ def campaign_roi(f: ReportFilter, campaign_id: int) -> CampaignRoi:
     shares = share_counts(f, ("campaign_id", "ambassador_id"))
     credits = credit_sums(f, ("ambassador_id",))
     cost = costs_of(f, shares=shares, people=people, the_campaigns=the_campaigns)
-    own = {ambassador_id: value for (_, ambassador_id), value in cost.by_ambassador.items()}
     shares_of = {ambassador_id: count for (_, ambassador_id), count in shares.items()}
+    rewards_of = {ambassador_id: amount for (_, ambassador_id), amount in cost.rewards.items()}
+    time_of = {ambassador_id: exact for (_, ambassador_id), exact in cost.time.items()}
 
-    per_kind = {kind: {"cost": Cost.zero(), "credits": NO_CREDITS, "shares": 0} for kind in Kind.values}
+    # Per kind, plain sums (hundreds of ambassadors); the value objects are made once per kind below.
+    per_kind = {kind: {"revenue": ZERO, "rewards": ZERO, "time": ZERO, "leads": ZERO, "customers": ZERO,
+                       "shares": 0} for kind in Kind.values}
     lines = []
-    for ambassador_id in sorted(set(shares_of) | {key[0] for key in credits} | set(own)):
+    for ambassador_id in sorted(set(shares_of) | {key[0] for key in credits} | set(rewards_of)):
         person = people.get(ambassador_id)
         if person is None:
             continue
         count = shares_of.get(ambassador_id, 0)
         credit = credits.get((ambassador_id,), CreditTotals.zero())
-        ambassador_cost = own.get(ambassador_id, Cost.zero())
+        exact_time = time_of.get(ambassador_id, ZERO)
         bucket = per_kind[person.kind]
-        bucket["cost"] += ambassador_cost
-        bucket["credits"] += credit
+        bucket["revenue"] += credit.revenue
+        bucket["rewards"] += rewards_of.get(ambassador_id, ZERO)
+        bucket["time"] += exact_time
+        bucket["leads"] += credit.leads
+        bucket["customers"] += credit.customers
         bucket["shares"] += count
         lines.append(AmbassadorTime(person.id, person.public_id, person.name, person.kind, count, person.hourly_rate,
-                                    money(ambassador_cost.time), credit.leads, credit.revenue))
+                                    money(exact_time), credit.leads, credit.revenue))
     lines.sort(key=lambda line: (-line.revenue, -line.shares, line.name.lower(), line.ambassador_id))
 
     labels = dict(Kind.choices)
@@ -163,13 +169,16 @@ def campaign_roi(f: ReportFilter, campaign_id: int) -> CampaignRoi:
     for kind, bucket in per_kind.items():
         if f.kind is not None and kind != f.kind:
             continue
-        part = roi_of(bucket["cost"], bucket["credits"], bucket["shares"])  # no spend: the kind's own cost
+        own = Cost(rewards=bucket["rewards"], time=bucket["time"])  # no spend: the kind's own cost
+        credited = CreditTotals(bucket["leads"], bucket["customers"], bucket["revenue"])
+        part = roi_of(own, credited, bucket["shares"])
         split.append(KindSplit(
             kind=kind, label=labels.get(kind, kind), revenue=part.revenue, rewards=part.rewards,
             time_cost=part.time_cost, own_cost=part.cost, leads=part.leads, customers=part.customers,
             shares=part.shares, revenue_per_share=part.revenue_per_share))
 
-    known = sum((bucket["credits"] for bucket in per_kind.values()), NO_CREDITS)
+    known = CreditTotals(*(sum((bucket[name] for bucket in per_kind.values()), ZERO)
+                           for name in ("leads", "customers", "revenue")))  # of the ambassadors reported on
     figures = roi_of(cost.by_campaign[campaign_id], known, sum(bucket["shares"] for bucket in per_kind.values()))
     spend = cost.by_campaign[campaign_id].spend
     return CampaignRoi(campaign=campaign, figures=figures, split=split, unsplit_spend=money(spend),
