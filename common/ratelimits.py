@@ -5,8 +5,8 @@ The rates are settings (RATELIMIT_* in config/settings.py, from the environment)
 rate switches a limit off. Counting fails open: when the cache cannot be reached a request
 passes, so a limiter is never what takes a page down or loses a click.
 
-Where they apply: the tracking API per API key (tracking.api), the /l/<code> redirect per
-visitor address hash (tracking.views, with a per-process allowance, see `LocalAllowance`),
+Where they apply: the tracking API per API key (tracking.api.track), the /l/<code> redirect per
+visitor address hash (tracking.views.redirect, with a per-process allowance, see `LocalAllowance`),
 the join and invitation pages per address hash and per invitation token (ambassadors.views).
 Log-in and sign-up use allauth's own limits (ACCOUNT_RATE_LIMITS), keyed on the hash the
 account adapter gives allauth in place of the address."""
