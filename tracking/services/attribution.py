@@ -310,11 +310,9 @@ def _lead_rows(customer: Customer, weights: LeadWeights, version: int) -> list[C
     rows = []
     for model in engine.MODELS:
         for (ambassador_id, link_id), units in sorted(weights.split(model, LEAD_UNITS).items()):
-            rows.append(CreditRow(
-                organization_id=customer.organization_id, kind=CreditKind.LEAD.value, customer_id=customer.pk,
-                sale_id=None, model=model, ambassador_id=ambassador_id, link_id=link_id,
-                campaign_id=weights.campaign_of_link[link_id], amount=ZERO_MONEY, lead_share=Decimal(units).scaleb(-4),
-                converted_at=customer.first_lead_at, version=version))
+            rows.append(CreditRow(customer.organization_id, CreditKind.LEAD.value, customer.pk, None, model,
+                                  ambassador_id, link_id, weights.campaign_of_link[link_id], ZERO_MONEY,
+                                  Decimal(units).scaleb(-4), customer.first_lead_at, version))
     return rows
 
 
@@ -325,11 +323,9 @@ def _sale_rows(sale: Sale, weights: LeadWeights, version: int) -> list[CreditRow
     rows = []
     for model in engine.MODELS:
         for (ambassador_id, link_id), units in sorted(weights.split(model, cents).items()):
-            rows.append(CreditRow(
-                organization_id=sale.organization_id, kind=CreditKind.SALE.value, customer_id=sale.customer_id,
-                sale_id=sale.pk, model=model, ambassador_id=ambassador_id, link_id=link_id,
-                campaign_id=weights.campaign_of_link[link_id], amount=Decimal(units).scaleb(-2), lead_share=ZERO_SHARE,
-                converted_at=sale.occurred_at, version=version))
+            rows.append(CreditRow(sale.organization_id, CreditKind.SALE.value, sale.customer_id, sale.pk, model,
+                                  ambassador_id, link_id, weights.campaign_of_link[link_id], Decimal(units).scaleb(-2),
+                                  ZERO_SHARE, sale.occurred_at, version))
     return rows
 
 
