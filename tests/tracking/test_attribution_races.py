@@ -23,9 +23,9 @@ from django.core.management import call_command
 from django.db import connection, connections
 from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignStatus, TrackedLink
 from tenancy.scoping import tenant_scope
-from tests.factories import AmbassadorFactory
+from tests.factories import AmbassadorFactory, CampaignFactory, ClickFactory, LinkFactory
+from tests.support.tracking import reload
 from tracking import attribution as engine
 from tracking.capture import insert_rows
 from tracking.ids import new_click_id, new_visitor_id
@@ -52,19 +52,13 @@ def click_capture():
 
 @pytest.fixture
 def links(org):
-    with tenant_scope(org):
-        campaign = Campaign.objects.create(organization=org, name="Launch", slug="launch",
-                                           status=CampaignStatus.ACTIVE, destination_url="https://shop.example.com/")
-        return [TrackedLink.objects.create(organization=org, campaign=campaign, code=f"Race{n:04d}",
-                                           ambassador=AmbassadorFactory(organization=org, email=f"amb{n}@acme.test"))
-                for n in range(3)]
+    campaign = CampaignFactory(organization=org)
+    return [LinkFactory(campaign=campaign, ambassador=AmbassadorFactory(organization=org, email=f"amb{n}@acme.test"))
+            for n in range(3)]
 
 
-def click(org, link, visitor, at, click_id=None):
-    with tenant_scope(org):
-        return Click.objects.create(organization=org, click_id=click_id or new_click_id(at.timestamp()), link=link,
-                                    campaign_id=link.campaign_id, ambassador_id=link.ambassador_id, clicked_at=at,
-                                    day=at.date(), visitor_id=visitor, ip_hash="x" * 32, channel="direct")
+def click(org, link, visitor, at):
+    return ClickFactory(link=link, visitor_id=visitor, clicked_at=at)
 
 
 def attribute_everything(org):
@@ -100,11 +94,6 @@ def lead_shares(org, customer, version=1):
                 "model", "ambassador_id", "lead_share"):
             totals[model][ambassador_id] += share
     return {model: dict(shares) for model, shares in totals.items()}
-
-
-def reload(obj):
-    with tenant_scope(obj.organization_id):
-        return type(obj).objects.get(pk=obj.pk)
 
 
 # --- the interleaving --------------------------------------------------------------------------------

@@ -9,10 +9,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from campaigns.models import Campaign, CampaignStatus, TrackedLink
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_api_key
-from tests.factories import AmbassadorFactory, OrganizationFactory
+from tests.factories import AmbassadorFactory, CampaignFactory, ClickFactory, LinkFactory, OrganizationFactory
 from tracking import attribution as engine
 from tracking.capture import insert_rows
 from tracking.ids import new_click_id, new_visitor_id
@@ -32,19 +31,13 @@ def click_capture():
 
 
 def make_links(org, count=3):
-    with tenant_scope(org):
-        campaign = Campaign.objects.create(organization=org, name="Launch", slug="launch",
-                                           status=CampaignStatus.ACTIVE, destination_url="https://shop.example.com/")
-        return [TrackedLink.objects.create(organization=org, campaign=campaign, code=f"L{org.pk:05d}{n:02d}",
-                                           ambassador=AmbassadorFactory(organization=org, email=f"a{n}@example.com"))
-                for n in range(count)]
+    campaign = CampaignFactory(organization=org)
+    return [LinkFactory(campaign=campaign, ambassador=AmbassadorFactory(organization=org, email=f"a{n}@example.com"))
+            for n in range(count)]
 
 
 def click(org, link, visitor, at):
-    with tenant_scope(org):
-        Click.objects.create(organization=org, click_id=new_click_id(at.timestamp()), link=link,
-                             campaign_id=link.campaign_id, ambassador_id=link.ambassador_id, clicked_at=at,
-                             day=at.date(), visitor_id=visitor, ip_hash="x" * 32, channel="direct")
+    ClickFactory(link=link, visitor_id=visitor, clicked_at=at)
 
 
 def attribute_all(org):

@@ -10,12 +10,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignStatus, TrackedLink
 from tenancy.scoping import tenant_scope
-from tests.factories import AmbassadorFactory
+from tests.factories import AmbassadorFactory, CampaignFactory, ClickFactory, LinkFactory
 from tracking import tasks
-from tracking.ids import new_click_id, new_visitor_id
-from tracking.models import Click, Credit, Customer, Sale, SaleStatus
+from tracking.ids import new_visitor_id
+from tracking.models import Credit, Customer, Sale, SaleStatus
 from tracking.services import attribution
 from tracking.services.conversions import record_lead, record_sale
 from tracking.verification import (
@@ -142,22 +141,13 @@ def programme(org):
     """Three ambassadors' links (the third reached by the visitor only as a bot); three customers:
     one credited with a paid and a refunded sale, one direct (no click), one self-referral; all
     attributed."""
-    with tenant_scope(org):
-        campaign = Campaign.objects.create(organization=org, name="Launch", slug="launch",
-                                           status=CampaignStatus.ACTIVE, destination_url="https://shop.example.com/")
-        links = [TrackedLink.objects.create(organization=org, campaign=campaign, code=f"Verify{n:02d}",
-                                            ambassador=AmbassadorFactory(organization=org, email=f"a{n}@acme.test"))
-                 for n in range(3)]
-        visitor = new_visitor_id()
-        for link, days in ((links[0], 3), (links[1], 1)):
-            at = NOW - timedelta(days=days)
-            Click.objects.create(organization=org, click_id=new_click_id(at.timestamp()), link=link,
-                                 campaign_id=campaign.pk, ambassador_id=link.ambassador_id, clicked_at=at,
-                                 day=at.date(), visitor_id=visitor, ip_hash="x" * 32, channel="direct")
-        bot_at = NOW - timedelta(days=2)
-        Click.objects.create(organization=org, click_id=new_click_id(bot_at.timestamp()), link=links[2],
-                             campaign_id=campaign.pk, ambassador_id=links[2].ambassador_id, clicked_at=bot_at,
-                             day=bot_at.date(), visitor_id=visitor, ip_hash="x" * 32, channel="direct", is_bot=True)
+    campaign = CampaignFactory(organization=org)
+    links = [LinkFactory(campaign=campaign, ambassador=AmbassadorFactory(organization=org, email=f"a{n}@acme.test"))
+             for n in range(3)]
+    visitor = new_visitor_id()
+    ClickFactory(link=links[0], visitor_id=visitor, clicked_at=NOW - timedelta(days=3))
+    ClickFactory(link=links[1], visitor_id=visitor, clicked_at=NOW - timedelta(days=1))
+    ClickFactory(link=links[2], visitor_id=visitor, clicked_at=NOW - timedelta(days=2), is_bot=True, is_unique=False)
     record_lead(org, visitor_id=visitor, customer_external_id="cus_1", occurred_at=NOW)
     record_lead(org, email="direct@example.com", customer_external_id="cus_2", occurred_at=NOW)
     record_lead(org, visitor_id=visitor, email="A1@acme.test", customer_external_id="cus_3", occurred_at=NOW)
