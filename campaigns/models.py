@@ -105,6 +105,11 @@ class Campaign(TenantModel):
     status = models.CharField(max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
     target_groups = models.ManyToManyField(AmbassadorGroup, blank=True, related_name="campaigns",
                                            help_text="Empty: every active ambassador.")
+    featured = models.BooleanField(default=False, help_text="Shown first to ambassadors; reminders (if the "
+                                   "organisation turned them on) go out for featured campaigns only.")
+    # When ambassadors were told the campaign is live (published and started): set once, in the
+    # transaction that writes the announcement to the outbox, so they are told once.
+    announced_at = models.DateTimeField(null=True, blank=True, editable=False)
     minutes_per_share = models.DecimalField(
         max_digits=6, decimal_places=2, default=Decimal("5.00"), validators=[MinValueValidator(Decimal("0"))],
         help_text="Estimated minutes an ambassador spends on one share (the cost of their time).",
@@ -138,8 +143,13 @@ class Campaign(TenantModel):
                 and (self.ends_at is None or at < self.ends_at))
 
 
+MAX_VARIANTS_PER_CHANNEL = 5
+
+
 class CampaignMessage(TenantModel):
-    """A suggested post for one network; the link goes where {link} is, or at the end."""
+    """A suggested post for one network; the link goes where {link} is, or at the end. A campaign
+    has 1–5 per network (variants): each ambassador is given one, so that not everyone posts the
+    same words (see share.variant_for)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="messages")
@@ -200,6 +210,9 @@ class TrackedLink(TenantModel):
     code = models.CharField(max_length=16, unique=True)
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="links")
     ambassador = models.ForeignKey(Ambassador, on_delete=models.CASCADE, related_name="links")
+    # The n-th link made for the campaign: picks the ambassador's post variant (seed mod variants),
+    # so consecutive ambassadors get different words and each keeps theirs.
+    variant_seed = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -220,6 +233,12 @@ class ShareEvent(TenantModel):
     ambassador = models.ForeignKey(Ambassador, on_delete=models.CASCADE, related_name="shares")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     shared_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The browser's id for one opened share dialog: a record sent twice (retry, double click) is one
+    # share. Null for shares recorded by the server-side path (no JavaScript, e-mail buttons).
+    dialog_id = models.UUIDField(null=True, blank=True, unique=True)
+    message = models.ForeignKey(CampaignMessage, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="shares", help_text="The post variant the ambassador was given.")
+    edited = models.BooleanField(default=False, help_text="The ambassador changed the suggested text.")
 
     class Meta:
         ordering = ["-shared_at"]
@@ -227,6 +246,40 @@ class ShareEvent(TenantModel):
 
     def __str__(self):
         return f"{self.ambassador} shared {self.link} on {self.channel}"
+
+
+def campaign_image_path(instance, filename):
+    # Unguessable names: an image is downloadable by its address, and the address says nothing.
+    return f"campaign-images/{instance.organization_id}/{uuid.uuid4().hex}.{filename.rsplit('.', 1)[-1]}"
+
+
+class ImageFormat(models.TextChoices):
+    PNG = "PNG", "PNG"
+    JPEG = "JPEG", "JPEG"
+    WEBP = "WEBP", "WebP"
+
+
+class CampaignImage(TenantModel):
+    """A picture ambassadors may post with a campaign: checked by content (PNG, JPEG or WebP, at
+    most 5 MB and a bounded pixel count), stored through Django's storage API with a thumbnail."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="images")
+    file = models.FileField(upload_to=campaign_image_path, max_length=300)
+    thumbnail = models.FileField(upload_to=campaign_image_path, max_length=300)
+    format = models.CharField(max_length=4, choices=ImageFormat.choices)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size_bytes = models.PositiveIntegerField()
+    original_name = models.CharField(max_length=200, blank=True)
+    alt_text = models.CharField(max_length=300, blank=True, help_text="Describes the image for screen readers.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign", "created_at", "pk"]
+
+    def __str__(self):
+        return self.original_name or str(self.public_id)
 
 
 class Domain(TenantModel):

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "campaigns",
     "tracking",
     "reports",
+    "notifications",
     "portal",
     "demo",
 ]
@@ -374,6 +375,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploads (campaign images) go through Django's storage API: local disk under MEDIA_ROOT by
+# default; an S3-compatible store is configured in campaigns' section of the README.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

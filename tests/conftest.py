@@ -36,6 +36,12 @@ def _own_cache(settings):
 
 
 @pytest.fixture(autouse=True)
+def _own_media(settings, tmp_path_factory):
+    """Uploads of a test go to a directory of its own, not the checkout's var/media."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
 def queued_attributions(monkeypatch):
     """The tracking API queues attribution on commit; in tests that must not reach the real
     broker (a file queue under var/). The organisation ids it would have queued, in order."""

@@ -21,12 +21,17 @@ from campaigns.codes import new_code
 from campaigns.models import (
     Campaign,
     CampaignCost,
+    CampaignImage,
     CampaignMessage,
     CampaignStatus,
     Domain,
     ShareEvent,
     TrackedLink,
 )
+from common.models import OutboxEvent
+from notifications.models import Delivery, DeliveryChannel, NotificationSettings, Preference
+from notifications.models import Frequency as NotifyFrequency
+from notifications.models import Kind as NotifyKind
 from reports.models import Frequency, PointsRules, ReportSubscription
 from tenancy.models import ApiKey, Membership, Organization, Role
 from tenancy.scoping import tenant_scope
@@ -268,6 +273,34 @@ class ShareEventFactory(TenantFactory):
     ambassador = factory.LazyAttribute(lambda o: o.link.ambassador)
     channel = "linkedin"
     shared_at = factory.LazyFunction(timezone.now)
+
+
+def _tiny_png(width=64, height=40):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 60, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+class CampaignImageFactory(TenantFactory):
+    """A stored campaign image row (a real PNG and thumbnail in the default storage), written
+    directly: uploads go through campaigns.services.images, which checks the content."""
+
+    class Meta:
+        model = CampaignImage
+
+    campaign = factory.SubFactory(CampaignFactory)
+    organization = factory.LazyAttribute(lambda o: o.campaign.organization)
+    file = factory.django.FileField(filename="poster.png", data=factory.LazyFunction(_tiny_png))
+    thumbnail = factory.django.FileField(filename="poster-thumb.png", data=factory.LazyFunction(_tiny_png))
+    format = "PNG"
+    width = 64
+    height = 40
+    size_bytes = 200
+    original_name = "poster.png"
 
 
 class DomainFactory(TenantFactory):
@@ -570,6 +603,45 @@ class ReportSubscriptionFactory(TenantFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.LazyAttribute(lambda o: member(o.organization, Role.MANAGER))
     frequency = Frequency.WEEKLY
+
+
+class OutboxEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OutboxEvent
+
+    topic = "test.event"
+    key = factory.Sequence(lambda n: f"test.event:{n}")
+    payload = factory.LazyFunction(dict)
+
+
+class NotificationSettingsFactory(OrganizationRowFactory):
+    class Meta:
+        model = NotificationSettings
+
+    organization = factory.SubFactory(OrganizationFactory)
+
+
+class PreferenceFactory(TenantFactory):
+    class Meta:
+        model = Preference
+
+    ambassador = factory.SubFactory(AmbassadorFactory)
+    organization = factory.LazyAttribute(lambda o: o.ambassador.organization)
+    channel = DeliveryChannel.EMAIL
+    kind = NotifyKind.CAMPAIGN_NEW
+    frequency = NotifyFrequency.DAILY
+
+
+class DeliveryFactory(TenantFactory):
+    class Meta:
+        model = Delivery
+
+    ambassador = factory.SubFactory(AmbassadorFactory)
+    organization = factory.LazyAttribute(lambda o: o.ambassador.organization)
+    campaign = factory.SubFactory(CampaignFactory, organization=factory.SelfAttribute("..organization"))
+    kind = NotifyKind.CAMPAIGN_NEW
+    channel = DeliveryChannel.EMAIL
+    key = factory.LazyAttribute(lambda o: f"{o.kind}:{o.channel}:{o.campaign.pk}:{o.ambassador.pk}")
 
 
 # --- helpers -----------------------------------------------------------------------------------

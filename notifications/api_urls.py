@@ -1,0 +1,3 @@
+urlpatterns = []
+public_urlpatterns = []
+key_urlpatterns = []

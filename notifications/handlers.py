@@ -1,0 +1,1 @@
+"""The outbox topics this app handles (registered when the app is ready)."""
