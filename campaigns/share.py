@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from django.conf import settings
+from django.core import signing
+from django.urls import reverse
 
 from .channels import CHANNEL_TO_SUFFIX, LINK_PLACEHOLDER, SHARE_CHANNELS, Channel
 from .codes import LINK_CODE_LENGTH
@@ -30,6 +32,36 @@ def short_url(link, channel: str | None = None) -> str:
 def sample_short_url(channel: str | None = None) -> str:
     """A link of realistic length, for checking suggested posts against a network's limit."""
     return short_url_for_code("A" * LINK_CODE_LENGTH, channel)
+
+
+_SHARE_ACTION_SALT = "campaigns.share-action"
+
+
+def share_action_token(code: str, channel: str) -> str:
+    """A signature of (link code, network): a GET of the share action records a share, so its
+    address must not be forgeable by another site (an <img> pointing at it would count shares)."""
+    return signing.Signer(salt=_SHARE_ACTION_SALT).sign(f"{code}:{channel}").rsplit(":", 1)[1]
+
+
+def share_action_token_ok(code: str, channel: str, token: str) -> bool:
+    try:
+        signing.Signer(salt=_SHARE_ACTION_SALT).unsign(f"{code}:{channel}:{token}")
+    except signing.BadSignature:
+        return False
+    return True
+
+
+def share_action_path(link, channel: str, *, org_slug: str) -> str:
+    """The portal's share action for `link` on `channel`: the share buttons' plain href (what works
+    without JavaScript) and the e-mails' buttons. Logged in as the link's ambassador, it records
+    one share and opens the network's share dialog."""
+    path = reverse("share_open", kwargs={"org_slug": org_slug, "code": link.code, "channel": channel})
+    return f"{path}?t={share_action_token(link.code, channel)}"
+
+
+def share_action_url(link, channel: str, *, org_slug: str) -> str:
+    """share_action_path as an absolute address (e-mails)."""
+    return f"{_base()}{share_action_path(link, channel, org_slug=org_slug)}"
 
 
 def channel_urls(link) -> dict[str, str]:
