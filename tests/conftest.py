@@ -13,8 +13,8 @@ from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tests.factories import OrganizationFactory, member
 
-# start_worker (real Celery workers); redis_server (the drills' own Redis).
-pytest_plugins = ["tests.support.workers", "tests.support.drills"]
+# start_worker (real Celery workers); redis_server (the drills' own Redis); smtp_server (loopback SMTP).
+pytest_plugins = ["tests.support.workers", "tests.support.drills", "tests.support.smtp"]
 
 
 @pytest.fixture(autouse=True)

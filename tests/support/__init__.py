@@ -10,7 +10,8 @@
   attribution); programmes.py: programmes worked by hand that several modules check;
 * tracking.py: clicks, leads and sales one at a time, and the tracking API's client;
 * responses.py: a response's text and its CSV rows.
+* smtp.py: a real SMTP server on loopback (`smtp_server` fixture) and what arrived at it.
 
-The fixtures of workers.py and drills.py are plugins of tests/conftest.py (`pytest_plugins`).
+The fixtures of workers.py, drills.py and smtp.py are plugins of tests/conftest.py (`pytest_plugins`).
 Factories are in tests/factories.py.
 """
