@@ -3,6 +3,7 @@
 A link answers at SITE_URL/l/<code>; a channel variant adds the channel's suffix
 (/l/<code>/li) so the redirect knows where the click came from even without a referrer."""
 
+import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -10,7 +11,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from .channels import CHANNEL_TO_SUFFIX, LINK_PLACEHOLDER, SHARE_CHANNELS, Channel
+from .channels import CHANNEL_TO_SUFFIX, SHARE_CHANNELS, Channel
 from .codes import LINK_CODE_LENGTH
 
 
@@ -72,42 +73,88 @@ def _q(value: str) -> str:
     return quote(value, safe="")
 
 
-def _without_placeholder(text: str) -> str:
-    return " ".join(text.replace(LINK_PLACEHOLDER, " ").split())
+class TextMode:
+    """How a network's share dialog takes the post (share.js applies the same two rules to the
+    post as the ambassador edited it, so the two stay in step)."""
+
+    NONE = "none"  # only the URL (LinkedIn, Facebook read the page's preview; the person writes the text)
+    SEPARATE = "separate"  # the text without the link, the URL apart (X appends it)
+    WITH_LINK = "with_link"  # the whole post with the link in it (e-mail, WhatsApp)
 
 
-def share_intent(channel: str, url: str, *, message=None, campaign_name: str = "") -> str:
-    """The address that opens `channel`'s share dialog for `url`, pre-filled with the
-    suggested `message` (a CampaignMessage for that channel) where the network allows it.
-
-    LinkedIn and Facebook take only the URL (they read the page's preview and let the
-    person write the text); X takes the text and the URL separately (the {link}
-    placeholder is dropped from the text, X appends the URL); e-mail and WhatsApp get the
-    whole message with the link in place."""
-    if channel == Channel.LINKEDIN:
-        return f"https://www.linkedin.com/sharing/share-offsite/?url={_q(url)}"
-    if channel == Channel.FACEBOOK:
-        return f"https://www.facebook.com/sharer/sharer.php?u={_q(url)}"
-    if channel == Channel.X:
-        text = _without_placeholder(message.text) if message is not None else ""
-        return f"https://x.com/intent/post?text={_q(text)}&url={_q(url)}" if text else \
-            f"https://x.com/intent/post?url={_q(url)}"
-    if channel == Channel.EMAIL:
-        subject = (message.subject if message is not None and message.subject else campaign_name) or ""
-        body = message.render(url) if message is not None else url
-        return f"mailto:?subject={_q(subject)}&body={_q(body)}"
-    if channel == Channel.WHATSAPP:
-        text = message.render(url) if message is not None else url
-        return f"https://wa.me/?text={_q(text)}"
-    raise ValueError(f"“{channel}” has no share dialog.")
+# Each network's dialog address; {text} and {url} are replaced by the URL-encoded post and link
+# ({subject} is filled in by the server: it is not editable).
+INTENT_TEMPLATES = {
+    Channel.LINKEDIN: ("https://www.linkedin.com/sharing/share-offsite/?url={url}", TextMode.NONE),
+    Channel.FACEBOOK: ("https://www.facebook.com/sharer/sharer.php?u={url}", TextMode.NONE),
+    Channel.X: ("https://x.com/intent/post?text={text}&url={url}", TextMode.SEPARATE),
+    Channel.EMAIL: ("mailto:?subject={subject}&body={text}", TextMode.WITH_LINK),
+    Channel.WHATSAPP: ("https://wa.me/?text={text}", TextMode.WITH_LINK),
+}
 
 
-def first_message_per_channel(messages) -> dict[str, object]:
-    """The suggested message of each channel (the first one written, when there are several)."""
-    chosen: dict[str, object] = {}
-    for message in sorted(messages, key=lambda m: (m.pk or 0)):
-        chosen.setdefault(message.channel, message)
-    return chosen
+def _intent_spec(channel: str) -> tuple[str, str]:
+    try:
+        return INTENT_TEMPLATES[channel]
+    except KeyError:
+        raise ValueError(f"“{channel}” has no share dialog.") from None
+
+
+def text_for_dialog(text: str, url: str, mode: str) -> str:
+    """The post as the dialog receives it: without the link for X (every copy of it taken out,
+    spaces tidied, line breaks kept), with the link for e-mail and WhatsApp (appended if the
+    ambassador removed it: the tracked link is the point of the share)."""
+    if mode == TextMode.SEPARATE:
+        text = re.sub(r"[ \t]+", " ", text.replace(url, " ") if url else text)
+        return re.sub(r" ?\n ?", "\n", text).strip()
+    if mode == TextMode.WITH_LINK:
+        text = text.strip()
+        if url in text:
+            return text
+        return f"{text} {url}" if text else url
+    return ""
+
+
+def intent_template(channel: str, *, subject: str = "") -> str:
+    """The dialog address of `channel` with {text} and {url} left to fill (the subject filled in)."""
+    template, _ = _intent_spec(channel)
+    return template.replace("{subject}", _q(subject))
+
+
+def fill_intent(template: str, *, text: str, url: str) -> str:
+    return template.replace("{text}", _q(text)).replace("{url}", _q(url))
+
+
+def share_intent(channel: str, url: str, *, message=None, campaign_name: str = "", text: str | None = None) -> str:
+    """The address that opens `channel`'s share dialog for `url`, pre-filled with the post where
+    the network allows it: `text` if given (the ambassador's edit), else the suggested `message`
+    (a CampaignMessage for that channel) with the link in it. The e-mail's subject is the
+    message's, else the campaign's name."""
+    _, mode = _intent_spec(channel)
+    if text is None:
+        text = message.render(url) if message is not None else ""
+    subject = (message.subject if message is not None and message.subject else campaign_name) or ""
+    return fill_intent(intent_template(channel, subject=subject), text=text_for_dialog(text, url, mode), url=url)
+
+
+def variant_for(link, channel: str, messages) -> object | None:
+    """The post variant of `channel` that this ambassador is given: the campaign's messages of the
+    channel in the order they were written, the link's variant_seed-th (modulo their number). Seeds
+    count the campaign's links, so consecutive ambassadors get different words, and each keeps
+    theirs across page loads (unless an admin adds or removes a variant)."""
+    variants = sorted((m for m in messages if m.channel == channel), key=lambda m: m.pk or 0)
+    if not variants:
+        return None
+    return variants[(link.variant_seed or 0) % len(variants)]
+
+
+def variants_of(link, messages) -> dict[str, object]:
+    """The ambassador's post variant per channel (channels without a suggested post left out)."""
+    channels = {m.channel for m in messages}
+    return {channel: variant_for(link, channel, messages) for channel in channels}
+
+
+BUTTON_LABELS = {Channel.EMAIL: "Send by e-mail", Channel.WHATSAPP: "Send on WhatsApp"}
 
 
 @dataclass(frozen=True)
@@ -115,44 +162,58 @@ class ShareOption:
     channel: str
     label: str
     url: str  # the channel's short URL
-    intent_url: str
-    message: object | None  # the CampaignMessage, if the campaign suggests one
-    text: str  # the suggested post with this channel's link in it ("" without a message)
+    intent_url: str  # the dialog with the suggested post (the no-JavaScript path and the API)
+    message: object | None  # the CampaignMessage variant this ambassador is given, if any
+    text: str  # that post with this channel's link in it ("" without a message)
     subject: str
+    intent_template: str  # intent_url with {text} and {url} to fill (share.js, with the edited post)
+    text_mode: str  # TextMode
+
+    @property
+    def takes_text(self) -> bool:
+        return self.text_mode != TextMode.NONE
+
+    @property
+    def button_label(self) -> str:
+        return BUTTON_LABELS.get(self.channel, f"Share on {self.label}")
 
 
 def share_options(link, campaign, messages=None) -> list[ShareOption]:
-    """Everything a share button needs, per network. `messages`: the campaign's messages
-    if already loaded (avoids a query)."""
+    """Everything a share button needs, per network, with this ambassador's post variants.
+    `messages`: the campaign's messages if already loaded (avoids a query)."""
     if messages is None:
         messages = list(campaign.messages.all())
-    chosen = first_message_per_channel(messages)
     options = []
     for channel in SHARE_CHANNELS:
         url = short_url(link, channel)
-        message = chosen.get(channel)
+        message = variant_for(link, channel, messages)
+        subject = (message.subject if message is not None and message.subject else campaign.name) or ""
         options.append(ShareOption(
             channel=str(channel), label=Channel(channel).label, url=url,
             intent_url=share_intent(channel, url, message=message, campaign_name=campaign.name),
             message=message, text=message.render(url) if message is not None else "",
             subject=(message.subject if message is not None else ""),
+            intent_template=intent_template(channel, subject=subject), text_mode=_intent_spec(channel)[1],
         ))
     return options
 
 
-def intent_for(link, campaign, channel: str, messages=None) -> str:
+def option_for(link, campaign, channel: str, messages=None) -> ShareOption:
     for option in share_options(link, campaign, messages):
         if option.channel == channel:
-            return option.intent_url
+            return option
     raise ValueError(f"“{channel}” is not a network you can share on.")
 
 
+def intent_for(link, campaign, channel: str, messages=None) -> str:
+    return option_for(link, campaign, channel, messages).intent_url
+
+
 def rendered_messages(link, campaign, messages=None) -> list[dict]:
-    """Every suggested message of the campaign, with this link's channel URL in it."""
+    """The ambassador's suggested post of each channel (their variant), with the channel's link in it."""
     if messages is None:
         messages = list(campaign.messages.all())
-    return [
-        {"channel": m.channel, "subject": m.subject, "text": m.render(short_url(link, m.channel))}
-        for m in sorted(messages, key=lambda m: (list(CHANNEL_TO_SUFFIX).index(m.channel)
-                                                  if m.channel in CHANNEL_TO_SUFFIX else 99, m.pk or 0))
-    ]
+    order = list(CHANNEL_TO_SUFFIX)
+    chosen = sorted(variants_of(link, messages).values(),
+                    key=lambda m: (order.index(m.channel) if m.channel in order else 99, m.pk or 0))
+    return [{"channel": m.channel, "subject": m.subject, "text": m.render(short_url(link, m.channel))} for m in chosen]

@@ -8,6 +8,7 @@ urlpatterns = [
     path("campaigns/<uuid:public_id>/", views.my_campaign, name="my_campaign"),
     path("campaigns/<uuid:public_id>/link/", views.get_my_link, name="my_campaign_link"),
     path("links/<str:code>/share/<str:channel>/", views.share_link, name="share_link"),
+    path("links/<str:code>/open/<str:channel>/", views.share_open, name="share_open"),
     path("manage/campaigns/", views.manage_list, name="campaign_manage_list"),
     path("manage/domains/", views.domains, name="campaign_domains"),
     path("manage/domains/<uuid:public_id>/delete/", views.domain_delete, name="campaign_domain_delete"),

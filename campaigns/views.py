@@ -1,17 +1,20 @@
 """Campaign pages under /o/<org_slug>/: the ambassador's campaigns (links, QR, share buttons)
 and the managers' campaign settings (/manage/campaigns/)."""
 
+import json
 from functools import wraps
 
+from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from ambassadors.selectors import ambassador_of
-from common.service_errors import form_errors
+from common.service_errors import ServiceError, form_errors
 from tenancy.models import Role
 from tenancy.roles import role_required
 
@@ -25,8 +28,15 @@ from .services.campaigns import deletable, delete_campaign, save_campaign
 from .services.content import add_message, delete_message, update_message
 from .services.costs import add_cost, delete_cost
 from .services.domains import add_domain, delete_domain, platform_host
-from .services.links import NotAllowed, check_ambassador, check_can_share, link_for_ambassador, share_as_ambassador
-from .share import sample_short_url, share_options, short_url
+from .services.links import (
+    NotAllowed,
+    check_ambassador,
+    check_can_share,
+    link_for_ambassador,
+    share_as_ambassador,
+    share_dialog_as_ambassador,
+)
+from .share import option_for, sample_short_url, share_action_token_ok, share_options, short_url
 
 REFUSAL_STATUS = {"no_profile": 403, "ambassador_inactive": 403, "not_targeted": 403, "not_found": 404,
                   "closed": 409, "not_started": 409}
@@ -118,21 +128,99 @@ def get_my_link(request, org_slug, public_id):
     return redirect("my_campaign", org_slug=org_slug, public_id=public_id)
 
 
-@require_POST
-def share_link(request, org_slug, code, channel):
-    """A share button: record the share, then off to the network's share dialog (302)."""
+def _is_prefetch(request) -> bool:
+    """A browser fetching the page ahead of a click (link prefetch, prerender, speculation rules):
+    no one pressed the button yet."""
+    purposes = " ".join(request.headers.get(name, "") for name in ("Sec-Purpose", "Purpose", "X-Purpose", "X-Moz"))
+    return "prefetch" in purposes.lower() or "prerender" in purposes.lower() or "preview" in purposes.lower()
+
+
+def _share_problem(request, message: str, *, status: int, campaign=None):
+    return render(request, "campaigns/problem.html", {"problem": message, "campaign": campaign}, status=status)
+
+
+@require_GET
+@never_cache
+def share_open(request, org_slug, code, channel):
+    """A share button's plain link (see share.share_action_path): what the button does without
+    JavaScript, and what the buttons of e-mails open. Records one share (a second press within
+    SHARE_REPEAT_SECONDS is the same one) and redirects to the network's share dialog, pre-filled
+    with the ambassador's post variant. Logged out, the tenant middleware sends the visitor to the
+    log-in page and back here."""
+    if _is_prefetch(request):
+        return HttpResponse(status=204)  # only a real visit records a share
+    if not is_valid_code(code) or channel not in SHARE_CHANNELS:
+        raise Http404
+    if not share_action_token_ok(code, channel, request.GET.get("t", "")):
+        return _share_problem(request, "This share link is incomplete or has been altered (it may have been cut "
+                                       "short when it was copied). Use the share buttons of the campaign's page.",
+                              status=400)
     me = ambassador_of(request.user)
-    if me is None or not is_valid_code(code) or channel not in SHARE_CHANNELS:
+    if me is None:
         raise Http404
     link = get_object_or_404(TrackedLink.objects.select_related("campaign"), code=code, ambassador=me)
+    option = option_for(link, link.campaign, channel, list(link.campaign.messages.all()))
     try:
-        share_as_ambassador(ambassador=me, link=link, channel=channel)
+        share_as_ambassador(ambassador=me, link=link, channel=channel, message=option.message)
     except NotAllowed as error:
-        messages.error(request, str(error))
-        return redirect("my_campaign", org_slug=org_slug, public_id=link.campaign.public_id)
-    campaign_messages = list(link.campaign.messages.all())
-    option = next(o for o in share_options(link, link.campaign, campaign_messages) if o.channel == channel)
+        if error.reason == "not_found":
+            raise Http404("No such campaign.") from error
+        return _share_problem(request, str(error), status=REFUSAL_STATUS[error.reason], campaign=link.campaign)
     return ShareRedirect(option.intent_url)
+
+
+class ShareRecordForm(forms.Form):
+    """What share.js sends once the network's dialog window did open."""
+
+    dialog_id = forms.UUIDField(error_messages={"required": "Send the id of the share dialog (a UUID).",
+                                                "invalid": "The dialog id must be a UUID."})
+    message = forms.UUIDField(required=False, error_messages={"invalid": "The post's id must be a UUID."})
+    edited = forms.BooleanField(required=False)
+
+
+def _json_error(message: str, *, status: int, errors: dict | None = None) -> JsonResponse:
+    return JsonResponse({"recorded": False, "detail": message, "errors": errors or {}}, status=status)
+
+
+def _share_record_input(request) -> dict:
+    """The POST's fields, from a JSON body or a form; ValueError for a body that is neither."""
+    if request.content_type == "application/json":
+        data = json.loads(request.body or b"{}")
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        # A JSON false is no string: the form's BooleanField reads the string "false" as False.
+        return {key: ("" if value is None else str(value).lower() if isinstance(value, bool) else value)
+                for key, value in data.items()}
+    return request.POST
+
+
+@require_POST
+def share_link(request, org_slug, code, channel):
+    """share.js records an opened share dialog here (POST, JSON answer, never a redirect): the
+    same dialog_id sent again is the same share (200, recorded false), a new one is a new share (201)."""
+    me = ambassador_of(request.user)
+    if me is None or not is_valid_code(code) or channel not in SHARE_CHANNELS:
+        return _json_error("No such link or network.", status=404)
+    link = TrackedLink.objects.select_related("campaign").filter(code=code, ambassador=me).first()
+    if link is None:
+        return _json_error("No such link or network.", status=404)
+    try:
+        form = ShareRecordForm(_share_record_input(request))
+    except ValueError:
+        return _json_error("Send a JSON object or form fields: dialog_id, message, edited.", status=400)
+    if not form.is_valid():
+        errors = {field: [str(e) for e in errs] for field, errs in form.errors.items()}
+        return _json_error(" ".join(e for errs in errors.values() for e in errs), status=400, errors=errors)
+    try:
+        event, created = share_dialog_as_ambassador(
+            ambassador=me, link=link, channel=channel, dialog_id=form.cleaned_data["dialog_id"],
+            message_id=form.cleaned_data["message"], edited=form.cleaned_data["edited"])
+    except NotAllowed as error:
+        return _json_error(str(error), status=REFUSAL_STATUS[error.reason])
+    except ServiceError as error:
+        return _json_error(error.message, status=400, errors={error.field or "__all__": [error.message]})
+    return JsonResponse({"recorded": created, "dialog_id": str(event.dialog_id), "channel": event.channel,
+                         "shared_at": event.shared_at.isoformat()}, status=201 if created else 200)
 
 
 # --- Managing campaigns (managers read, admins write) -------------------------------------------------

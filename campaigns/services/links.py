@@ -10,7 +10,8 @@ from ambassadors.models import Status as AmbassadorStatus
 
 from ..channels import SHARE_CHANNELS, Channel
 from ..codes import new_code
-from ..models import Campaign, CampaignStatus, ShareEvent, TrackedLink
+from ..models import Campaign, CampaignMessage, CampaignStatus, ShareEvent, TrackedLink
+from . import CampaignError
 
 # A second click on the same share button within this many seconds is the same share.
 SHARE_REPEAT_SECONDS = 60
@@ -36,11 +37,15 @@ def get_or_create_link(*, ambassador, campaign: Campaign) -> tuple[TrackedLink, 
     existing = _existing_link(ambassador, campaign)
     if existing is not None:
         return existing, False
+    # The n-th link of the campaign gets seed n, which picks the ambassador's post variants (see
+    # share.variant_for). Two links made at the same moment may draw the same seed: those two
+    # ambassadors then get the same words, which is harmless; a lock per campaign is not worth it.
+    seed = TrackedLink.objects.filter(campaign=campaign).count()
     for _ in range(5):
         try:
             with transaction.atomic():
                 link = TrackedLink.objects.create(organization_id=campaign.organization_id, campaign=campaign,
-                                                  ambassador=ambassador, code=new_code())
+                                                  ambassador=ambassador, code=new_code(), variant_seed=seed)
                 return link, True
         except IntegrityError:
             existing = _existing_link(ambassador, campaign)
@@ -55,16 +60,20 @@ def link_for(*, ambassador, campaign: Campaign) -> TrackedLink:
     return get_or_create_link(ambassador=ambassador, campaign=campaign)[0]
 
 
-def record_share(*, link: TrackedLink, channel: str, at=None) -> ShareEvent:
+def record_share(*, link: TrackedLink, channel: str, at=None, message: CampaignMessage | None = None,
+                 edited: bool = False, dialog_id=None) -> ShareEvent:
     if channel not in Channel.values or channel == Channel.DIRECT:
         raise ValueError(f"“{channel}” is not a network you can share on.")
     return ShareEvent.objects.create(organization_id=link.organization_id, link=link, campaign_id=link.campaign_id,
-                                     ambassador_id=link.ambassador_id, channel=channel, shared_at=at or timezone.now())
+                                     ambassador_id=link.ambassador_id, channel=channel, shared_at=at or timezone.now(),
+                                     message=message, edited=edited, dialog_id=dialog_id)
 
 
-def share(*, link: TrackedLink, channel: str) -> tuple[ShareEvent, bool]:
-    """Record that the ambassador used the share button of `channel`, once: pressing it
-    again within SHARE_REPEAT_SECONDS (a double click, a reload) returns the same event."""
+def share(*, link: TrackedLink, channel: str, message: CampaignMessage | None = None) -> tuple[ShareEvent, bool]:
+    """Record that the ambassador used the share button of `channel` without the browser's help
+    (the share action's plain link, an e-mail's button, the API), once: pressing it again within
+    SHARE_REPEAT_SECONDS (a double click, a reload) returns the same event. `message`: the post
+    variant the network's dialog was given."""
     if channel not in SHARE_CHANNELS:
         raise ValueError(f"“{channel}” is not a network you can share on.")
     now = timezone.now()
@@ -73,7 +82,40 @@ def share(*, link: TrackedLink, channel: str) -> tuple[ShareEvent, bool]:
               .order_by("-shared_at").first())
     if recent is not None:
         return recent, False
-    return record_share(link=link, channel=channel, at=now), True
+    return record_share(link=link, channel=channel, at=now, message=message), True
+
+
+def message_of(link: TrackedLink, channel: str, message_id) -> CampaignMessage | None:
+    """The post variant a share dialog was given, by its public id (None: the network had no
+    suggested post); refused unless it is one of the link's campaign's posts for `channel`."""
+    if message_id is None:
+        return None
+    message = CampaignMessage.objects.filter(public_id=message_id, campaign_id=link.campaign_id,
+                                             channel=channel).first()
+    if message is None:
+        raise CampaignError("message", f"That post is not one of this campaign's {Channel(channel).label} posts "
+                                      "(it may have been deleted meanwhile): reload the page.")
+    return message
+
+
+def share_dialog(*, link: TrackedLink, channel: str, dialog_id, message_id=None,
+                 edited: bool = False) -> tuple[ShareEvent, bool]:
+    """Record the share dialog `dialog_id` that the ambassador's browser opened, once: the same
+    dialog sent again (a retry, a double send) returns its share and False. The unique dialog_id
+    column decides, not a look-up first, so two sends at the same moment still make one row.
+    Every opened dialog is a share (the browser opens one per press of the button)."""
+    if channel not in SHARE_CHANNELS:
+        raise CampaignError("channel", f"“{channel}” is not a network you can share on.")
+    message = message_of(link, channel, message_id)
+    try:
+        with transaction.atomic():
+            return record_share(link=link, channel=channel, message=message, edited=edited, dialog_id=dialog_id), True
+    except IntegrityError:
+        pass
+    existing = ShareEvent.objects.filter(dialog_id=dialog_id).first()
+    if existing is None or existing.link_id != link.pk or existing.channel != channel:
+        raise CampaignError("dialog_id", "This dialog id belongs to another share: send a new one.")
+    return existing, False
 
 
 # --- Who may share what -------------------------------------------------------------------------
@@ -127,6 +169,13 @@ def link_for_ambassador(*, ambassador, campaign: Campaign) -> tuple[TrackedLink,
     return get_or_create_link(ambassador=ambassador, campaign=campaign)
 
 
-def share_as_ambassador(*, ambassador, link: TrackedLink, channel: str) -> tuple[ShareEvent, bool]:
+def share_as_ambassador(*, ambassador, link: TrackedLink, channel: str,
+                        message: CampaignMessage | None = None) -> tuple[ShareEvent, bool]:
     check_can_share(ambassador, link.campaign)
-    return share(link=link, channel=channel)
+    return share(link=link, channel=channel, message=message)
+
+
+def share_dialog_as_ambassador(*, ambassador, link: TrackedLink, channel: str, dialog_id, message_id=None,
+                               edited: bool = False) -> tuple[ShareEvent, bool]:
+    check_can_share(ambassador, link.campaign)
+    return share_dialog(link=link, channel=channel, dialog_id=dialog_id, message_id=message_id, edited=edited)
