@@ -11,3 +11,9 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def share_action_href(context, link, channel: str) -> str:
     return share_action_path(link, channel, org_slug=context["current_org"].slug)
+
+
+@register.filter
+def with_posts(options) -> list:
+    """The share options that come with a suggested post."""
+    return [option for option in options if option.text]
