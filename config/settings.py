@@ -295,6 +295,12 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 INVITATION_MAX_AGE = timedelta(days=int(os.environ.get("INVITATION_MAX_AGE_DAYS", "14")))
 CSV_INVITE_MAX_ROWS = int(os.environ.get("CSV_INVITE_MAX_ROWS", "5000"))
 
+# --- Slack / Teams channels (notifications/chat.py) -----------------------------------------------
+# Webhook addresses must be https on Slack's or Microsoft's hosts; tests (and a local demo) may
+# allow http(s)://127.0.0.1 / localhost receivers with this switch. Never on in production.
+NOTIFY_WEBHOOK_ALLOW_LOOPBACK = env_bool("NOTIFY_WEBHOOK_ALLOW_LOOPBACK")
+NOTIFY_WEBHOOK_TIMEOUT = float(os.environ.get("NOTIFY_WEBHOOK_TIMEOUT", "5"))  # seconds per POST (≤ 5)
+
 # --- Rate limits (common/ratelimits.py; django-ratelimit counters in the cache: Redis when
 # REDIS_URL is set, else per process). "N/s|m|h|d"; empty switches a limit off. Keys are hashes,
 # never client addresses. Over a limit: 429 with Retry-After (JSON {"detail"} on the API, a short

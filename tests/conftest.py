@@ -13,8 +13,9 @@ from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tests.factories import OrganizationFactory, member
 
-# start_worker (real Celery workers); redis_server (the drills' own Redis); smtp_server (loopback SMTP).
-pytest_plugins = ["tests.support.workers", "tests.support.drills", "tests.support.smtp"]
+# start_worker (real Celery workers); redis_server (the drills' own Redis); smtp_server (loopback SMTP);
+# http_receiver (a loopback stand-in for Slack / Teams webhooks).
+pytest_plugins = ["tests.support.workers", "tests.support.drills", "tests.support.smtp", "tests.support.http_receiver"]
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,9 @@
 * tracking.py: clicks, leads and sales one at a time, and the tracking API's client;
 * responses.py: a response's text and its CSV rows.
 * smtp.py: a real SMTP server on loopback (`smtp_server` fixture) and what arrived at it.
+* http_receiver.py: a loopback HTTP server standing in for Slack / Teams webhooks
+  (`http_receiver` fixture): what it received, and scripted answers (429 + Retry-After, 4xx, 5xx).
 
-The fixtures of workers.py, drills.py and smtp.py are plugins of tests/conftest.py (`pytest_plugins`).
+The fixtures of workers.py, drills.py, smtp.py and http_receiver.py are plugins of tests/conftest.py (`pytest_plugins`).
 Factories are in tests/factories.py.
 """
