@@ -1,6 +1,8 @@
 """Django admin for platform staff (scopes are disabled under /admin/, so every organisation
 shows; each model shows and filters its organisation). Domains are verified here."""
 
+from collections import Counter
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
@@ -9,7 +11,18 @@ from django.db import models
 from tenancy.admin import TenantAdmin
 
 from .forms import CampaignMessageForm, DestinationField
-from .models import Campaign, CampaignCost, CampaignMessage, Domain, ShareEvent, TrackedLink
+from .models import (
+    MAX_VARIANTS_PER_CHANNEL,
+    Campaign,
+    CampaignCost,
+    CampaignImage,
+    CampaignMessage,
+    Domain,
+    ShareEvent,
+    TrackedLink,
+)
+from .services import CampaignError
+from .services.content import check_variant_room, variants_full_message
 
 
 class CampaignAdminForm(forms.ModelForm):
@@ -34,9 +47,22 @@ class TenantChildInline(admin.TabularInline):
     extra = 0
 
 
+class VariantsFormSet(forms.BaseInlineFormSet):
+    """At most MAX_VARIANTS_PER_CHANNEL posts per network, counted over the rows kept."""
+
+    def clean(self):
+        super().clean()
+        kept = [form.cleaned_data.get("channel") for form in self.forms
+                if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+        full = sorted(channel for channel, n in Counter(kept).items() if channel and n > MAX_VARIANTS_PER_CHANNEL)
+        if full:
+            raise ValidationError([variants_full_message(channel) for channel in full])
+
+
 class CampaignMessageInline(TenantChildInline):
     model = CampaignMessage
     form = CampaignMessageForm  # the networks' length limits, as on the site
+    formset = VariantsFormSet
     fields = ("channel", "subject", "text")
 
 
@@ -65,9 +91,25 @@ class CampaignAdmin(TenantAdmin):
         formset.save_m2m()
 
 
+class CampaignMessageAdminForm(CampaignMessageForm):
+    # The admin adds the campaign field at request time (see CampaignAdminForm): a variant of a
+    # network that has the most already is refused here, as by the service on the site.
+
+    def clean(self):
+        data = super().clean()
+        campaign, channel = data.get("campaign"), data.get("channel")
+        if campaign is not None and channel and (self.instance.pk is None or channel != self.instance.channel
+                                                 or campaign.pk != self.instance.campaign_id):
+            try:
+                check_variant_room(campaign, channel, excluding=self.instance)
+            except CampaignError as error:
+                self.add_error(error.field, error.message)
+        return data
+
+
 @admin.register(CampaignMessage)
 class CampaignMessageAdmin(TenantAdmin):
-    form = CampaignMessageForm
+    form = CampaignMessageAdminForm
     fields = ("campaign", "channel", "subject", "text")  # the organisation is taken from the campaign
     list_display = ("campaign", "channel", "created_at")
     list_filter = ("channel",)
@@ -78,6 +120,22 @@ class CampaignMessageAdmin(TenantAdmin):
     def save_model(self, request, obj, form, change):
         obj.organization_id = obj.campaign.organization_id
         super().save_model(request, obj, form, change)
+
+
+@admin.register(CampaignImage)
+class CampaignImageAdmin(TenantAdmin):
+    """Images are uploaded on the campaign's page (checked by content there); staff look and delete."""
+
+    list_display = ("campaign", "format", "width", "height", "size_bytes", "created_at")
+    list_filter = ("format",)
+    search_fields = ("original_name", "alt_text", "campaign__name")
+    fields = ("organization", "campaign", "public_id", "original_name", "alt_text", "format", "width", "height",
+              "size_bytes", "created_at")
+    readonly_fields = ("organization", "campaign", "public_id", "original_name", "format", "width", "height",
+                       "size_bytes", "created_at")
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(CampaignCost)

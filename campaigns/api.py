@@ -99,7 +99,7 @@ class CampaignViewSet(ReadManagerWriteAdmin, viewsets.ModelViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no scope
             return Campaign.objects.none()
-        return selectors.campaigns_with_stats()
+        return selectors.campaigns_with_stats().prefetch_related("images")
 
     def perform_create(self, serializer):
         with api_errors():
@@ -288,7 +288,7 @@ class MyCampaignViewSet(AmbassadorMixin, mixins.ListModelMixin, mixins.RetrieveM
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Campaign.objects.none()
-        return selectors.campaigns_for_ambassador(self.me())
+        return selectors.campaigns_for_ambassador(self.me()).prefetch_related("images")
 
     def _decorate(self, campaigns):
         campaigns = list(campaigns)

@@ -9,7 +9,7 @@ from tenancy.forms import scoped_formfield
 
 from .channels import MESSAGE_LIMITS, Channel
 from .models import Campaign, CampaignCost, CampaignMessage, validate_destination
-from .services import campaigns, content, costs, domains
+from .services import campaigns, content, costs, domains, images
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -37,9 +37,9 @@ class CampaignForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = ["name", "slug", "description", "status", "destination_url", "fallback_url", "starts_at", "ends_at",
-                  "target_groups", "minutes_per_share", "utm_source", "utm_medium", "utm_campaign", "utm_content",
-                  "utm_term"]
+        fields = ["name", "slug", "description", "status", "featured", "destination_url", "fallback_url", "starts_at",
+                  "ends_at", "target_groups", "minutes_per_share", "utm_source", "utm_medium", "utm_campaign",
+                  "utm_content", "utm_term"]
         formfield_callback = scoped_formfield
         widgets = {
             "description": forms.Textarea(attrs={"rows": 3}),
@@ -47,7 +47,7 @@ class CampaignForm(forms.ModelForm):
             "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_FORMAT),
             "target_groups": forms.CheckboxSelectMultiple,
         }
-        labels = {"starts_at": "Starts", "ends_at": "Ends", "target_groups": "Target groups",
+        labels = {"starts_at": "Starts", "ends_at": "Ends", "target_groups": "Target groups", "featured": "Featured",
                   "utm_source": "UTM source", "utm_medium": "UTM medium", "utm_campaign": "UTM campaign",
                   "utm_content": "UTM content", "utm_term": "UTM term"}
         help_texts = {"target_groups": "None ticked: every active ambassador.",
@@ -87,6 +87,21 @@ class CampaignMessageForm(forms.ModelForm):
                                                     text=data.get("text") or ""):
                 add_form_error(self, problem)
         return data
+
+
+class CampaignImageForm(forms.Form):
+    """An image upload: the file is only received here; campaigns.services.images judges it by its content."""
+
+    image = forms.FileField(
+        label="Image", allow_empty_file=True, error_messages={"required": "Choose an image file to upload."},
+        help_text=f"PNG, JPEG or WebP, at most {images.MAX_IMAGE_BYTES // (1024 * 1024)} MB and "
+                  f"{images.MAX_PIXELS // 1_000_000} megapixels. Location and camera details are removed.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )
+    alt_text = forms.CharField(
+        label="Description", required=False, max_length=images.ALT_TEXT_MAX,
+        help_text="What the image shows, for people who can't see it (ambassadors can reuse it as alt text).",
+    )
 
 
 class CampaignCostForm(forms.ModelForm):

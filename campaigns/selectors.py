@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from ambassadors.models import Ambassador
 
-from .models import Campaign, CampaignCost, CampaignStatus, ShareEvent, TrackedLink
+from .models import Campaign, CampaignCost, CampaignImage, CampaignStatus, ShareEvent, TrackedLink
+from .services.images import thumbnail_size
+from .services.links import NotAllowed, check_can_get_link, is_targeted
 
 MONEY = DecimalField(max_digits=20, decimal_places=2)
 
@@ -23,7 +25,7 @@ def campaigns_for_ambassador(ambassador, *, at=None):
             .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
             .filter(~Exists(targets) | Exists(targets.filter(ambassadorgroup_id__in=my_groups)))
             .prefetch_related("messages")
-            .order_by(F("ends_at").asc(nulls_last=True), "-created_at"))  # ending soonest first
+            .order_by("-featured", F("ends_at").asc(nulls_last=True), "-created_at"))  # featured, then ending soonest
 
 
 def links_of(ambassador, campaign_ids) -> dict[int, TrackedLink]:
@@ -54,3 +56,30 @@ def campaigns_with_stats():
 def share_counts(campaign) -> dict[str, int]:
     return dict(ShareEvent.objects.filter(campaign=campaign).values_list("channel").annotate(n=Count("pk"))
                 .order_by())
+
+
+def share_counts_by_message(campaign) -> dict[int, int]:
+    """Shares per post variant (ShareEvent.message), for the managers' page."""
+    return dict(ShareEvent.objects.filter(campaign=campaign, message__isnull=False).values_list("message_id")
+                .annotate(n=Count("pk")).order_by())
+
+
+def campaign_images(campaign) -> list[CampaignImage]:
+    """The campaign's images, each with the size its thumbnail is shown at (thumb_width, thumb_height)."""
+    images = list(CampaignImage.objects.filter(campaign=campaign))
+    for image in images:
+        image.thumb_width, image.thumb_height = thumbnail_size(image.width, image.height)
+    return images
+
+
+def may_see_campaign(ambassador, campaign, *, at=None) -> bool:
+    """Whether the ambassador's campaign page (and so its images) is theirs to see: a campaign they
+    may get a link for, or a paused or ended one they already have a link for; never a draft, or a
+    campaign for other groups."""
+    if ambassador is None or campaign.status == CampaignStatus.DRAFT or not is_targeted(ambassador, campaign):
+        return False
+    try:
+        check_can_get_link(ambassador, campaign, at=at)
+    except NotAllowed:
+        return TrackedLink.objects.filter(ambassador=ambassador, campaign=campaign).exists()
+    return True

@@ -5,6 +5,7 @@ Money is a decimal string ("1234.50"), never a float. The rules are the services
 from decimal import Decimal
 
 from django.core.validators import URLValidator
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -16,6 +17,7 @@ from .channels import MESSAGE_LIMITS, SHARE_CHANNELS, message_length
 from .models import (
     Campaign,
     CampaignCost,
+    CampaignImage,
     CampaignMessage,
     CampaignStatus,
     CostCategory,
@@ -71,6 +73,33 @@ class GroupRefField(serializers.RelatedField):
         return value.name
 
 
+class CampaignImageSerializer(serializers.ModelSerializer):
+    """A campaign image (read only: images are uploaded on the campaign's page, checked by content)."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    download_url = serializers.SerializerMethodField(help_text="The image as an attachment (signed-in session).")
+    thumbnail_url = serializers.SerializerMethodField(help_text="A WebP thumbnail at most 480 px wide.")
+
+    class Meta:
+        model = CampaignImage
+        fields = ["id", "alt_text", "format", "width", "height", "size_bytes", "download_url", "thumbnail_url",
+                  "created_at"]
+        read_only_fields = fields
+
+    def _url(self, name: str, image) -> str:
+        request = self.context["request"]
+        path = reverse(name, kwargs={"org_slug": request.organization.slug, "image_id": image.public_id})
+        return request.build_absolute_uri(path)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_download_url(self, image) -> str:
+        return self._url("campaign_image_download", image)
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_thumbnail_url(self, image) -> str:
+        return self._url("campaign_image_thumbnail", image)
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     status = serializers.ChoiceField(choices=CampaignStatus.choices, required=False,
@@ -90,13 +119,15 @@ class CampaignSerializer(serializers.ModelSerializer):
     share_count = serializers.IntegerField(read_only=True, default=None)
     cost_total = serializers.DecimalField(source="spend", max_digits=20, decimal_places=2, read_only=True,
                                           default=None, help_text="Sum of the cost ledger.")
+    featured = serializers.BooleanField(required=False, help_text="Shown first to ambassadors.")
+    images = CampaignImageSerializer(many=True, read_only=True)
 
     class Meta:
         model = Campaign
         fields = ["id", "name", "slug", "description", "status", "destination_url", "fallback_url",
                   "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
-                  "starts_at", "ends_at", "target_groups", "minutes_per_share", "is_live",
-                  "link_count", "share_count", "cost_total", "created_at", "updated_at"]
+                  "starts_at", "ends_at", "featured", "target_groups", "minutes_per_share", "is_live",
+                  "link_count", "share_count", "cost_total", "images", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
     @extend_schema_field(OpenApiTypes.BOOL)
@@ -218,10 +249,12 @@ class MyCampaignSerializer(serializers.ModelSerializer):
     messages = RenderedMessageSerializer(many=True, source="kit_messages",
                                          help_text="Suggested posts (with your link once you have one).")
     link = LinkSerializer(source="kit", allow_null=True, help_text="Your link, once you have asked for it.")
+    images = CampaignImageSerializer(many=True, read_only=True, help_text="Images to post with the campaign.")
 
     class Meta:
         model = Campaign
-        fields = ["id", "name", "description", "starts_at", "ends_at", "is_live", "messages", "link"]
+        fields = ["id", "name", "description", "starts_at", "ends_at", "featured", "is_live", "messages", "images",
+                  "link"]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.BOOL)

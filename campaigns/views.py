@@ -6,11 +6,12 @@ from functools import wraps
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
 from ambassadors.selectors import ambassador_of
@@ -21,9 +22,18 @@ from tenancy.roles import role_required
 from . import selectors
 from .channels import MESSAGE_LIMITS, SHARE_CHANNELS, message_length
 from .codes import is_valid_code
-from .forms import CampaignCostForm, CampaignForm, CampaignMessageForm, DomainForm
-from .models import Campaign, CampaignCost, CampaignMessage, CampaignStatus, Domain, TrackedLink
-from .services import CampaignError
+from .forms import CampaignCostForm, CampaignForm, CampaignImageForm, CampaignMessageForm, DomainForm
+from .models import (
+    MAX_VARIANTS_PER_CHANNEL,
+    Campaign,
+    CampaignCost,
+    CampaignImage,
+    CampaignMessage,
+    CampaignStatus,
+    Domain,
+    TrackedLink,
+)
+from .services import CampaignError, images
 from .services.campaigns import deletable, delete_campaign, save_campaign
 from .services.content import add_message, delete_message, update_message
 from .services.costs import add_cost, delete_cost
@@ -109,6 +119,7 @@ def my_campaign(request, org_slug, public_id):
         "options": share_options(link, campaign, campaign_messages), "share_problem": share_problem,
         "qr_png": reverse("link_qr", kwargs={"org_slug": org_slug, "code": link.code, "fmt": "png"}),
         "qr_svg": reverse("link_qr", kwargs={"org_slug": org_slug, "code": link.code, "fmt": "svg"}),
+        "images": selectors.campaign_images(campaign),
     })
 
 
@@ -257,18 +268,37 @@ def _campaign(public_id) -> Campaign:
     return get_object_or_404(selectors.campaigns_with_stats(), public_id=public_id)
 
 
-def _manage_page(request, campaign, *, form=None, message_form=None, cost_form=None, status=200):
-    can_edit = request.membership.is_admin
-    campaign_messages = list(campaign.messages.all())
-    for message in campaign_messages:
+def _variant_groups(campaign) -> list[dict]:
+    """The campaign's posts per network (in the networks' order), numbered Variant 1, 2, … as they
+    were written, with their length, limit and shares."""
+    shares = selectors.share_counts_by_message(campaign)
+    by_channel: dict[str, list] = {}
+    for message in campaign.messages.all():  # ordered by channel, then as written
         message.length = message_length(message.text, message.channel, sample_short_url(message.channel))
         message.limit = MESSAGE_LIMITS[message.channel]
+        message.share_count = shares.get(message.pk, 0)
+        by_channel.setdefault(message.channel, []).append(message)
+    groups = []
+    for channel in MESSAGE_LIMITS:
+        variants = by_channel.get(channel, [])
+        for number, message in enumerate(variants, start=1):
+            message.variant = number
+        if variants:
+            groups.append({"channel": channel, "label": variants[0].get_channel_display(), "variants": variants,
+                           "full": len(variants) >= MAX_VARIANTS_PER_CHANNEL})
+    return groups
+
+
+def _manage_page(request, campaign, *, form=None, message_form=None, cost_form=None, image_form=None, status=200):
+    can_edit = request.membership.is_admin
     return render(request, "campaigns/manage_detail.html", {
         "campaign": campaign, "can_edit": can_edit,
         "form": form or (CampaignForm(instance=campaign) if can_edit else None),
         "message_form": message_form or CampaignMessageForm(),
         "cost_form": cost_form or CampaignCostForm(initial={"date": timezone.localdate()}),
-        "campaign_messages": campaign_messages, "costs": campaign.costs.all(),
+        "image_form": image_form or CampaignImageForm(),
+        "variant_groups": _variant_groups(campaign), "max_variants": MAX_VARIANTS_PER_CHANNEL,
+        "images": selectors.campaign_images(campaign), "costs": campaign.costs.all(),
         "cost_total": selectors.cost_total(campaign), "share_counts": selectors.share_counts(campaign),
         "deletable": deletable(campaign),
     }, status=status)
@@ -365,6 +395,84 @@ def cost_delete(request, org_slug, public_id, cost_id):
     messages.success(request, "Cost entry deleted.")
     return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#costs")
 
+
+# --- Campaign images: admins upload and delete, ambassadors of the campaign and managers download -----
+
+@csrf_exempt  # checked in _image_add once the size is known: the CSRF check would read the whole body first
+@require_POST
+@role_required(Role.ADMIN)
+@in_org_time_zone
+def image_add(request, org_slug, public_id):
+    campaign = _campaign(public_id)
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > images.MAX_UPLOAD_REQUEST_BYTES:
+        form = CampaignImageForm()
+        form.add_error("image", images.too_large_message(declared))
+        return _manage_page(request, campaign, image_form=form, status=413)
+    return _image_add(request, org_slug, campaign)
+
+
+@csrf_protect
+def _image_add(request, org_slug, campaign):
+    form = CampaignImageForm(request.POST, request.FILES)
+    if form.is_valid():
+        with form_errors(form):
+            image = images.add_image(campaign, form.cleaned_data["image"], form.cleaned_data["alt_text"])
+            messages.success(request, f"Image “{image}” added: ambassadors can download it from the campaign page.")
+            return redirect(reverse("campaign_manage", args=[org_slug, campaign.public_id]) + "#images")
+    return _manage_page(request, campaign, image_form=form, status=400)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def image_delete(request, org_slug, public_id, image_id):
+    campaign = _campaign(public_id)
+    image = get_object_or_404(CampaignImage, public_id=image_id, campaign=campaign)
+    images.delete_image(image)
+    messages.success(request, f"Image “{image}” deleted.")
+    return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#images")
+
+
+def _image_for_viewer(request, image_id) -> CampaignImage:
+    """The image, if the requester may see its campaign: managers, and ambassadors whose campaign
+    page shows it. Anyone else gets the same 404 as for an image that doesn't exist."""
+    image = get_object_or_404(CampaignImage.objects.select_related("campaign"), public_id=image_id)
+    if not request.membership.is_manager and not selectors.may_see_campaign(ambassador_of(request.user),
+                                                                           image.campaign):
+        raise Http404("No such image.")
+    return image
+
+
+def _stored_file_response(field_file, content_type: str, **kwargs) -> FileResponse:
+    """A stored file streamed from whatever the storage is (local disk, S3 …), under our own headers."""
+    try:
+        handle = field_file.storage.open(field_file.name, "rb")
+    except FileNotFoundError as error:
+        raise Http404("This image's file is missing.") from error
+    response = FileResponse(handle, content_type=content_type, **kwargs)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_GET
+def image_download(request, org_slug, image_id):
+    """The image itself, as an attachment (saved by the browser, never rendered in our origin)."""
+    image = _image_for_viewer(request, image_id)
+    return _stored_file_response(image.file, images.CONTENT_TYPES[image.format], as_attachment=True,
+                                 filename=images.download_name(image))
+
+
+@require_GET
+def image_thumbnail(request, org_slug, image_id):
+    image = _image_for_viewer(request, image_id)
+    return _stored_file_response(image.thumbnail, images.CONTENT_TYPES[images.THUMBNAIL_FORMAT])
+
+
+# --- Custom domains (admins) ------------------------------------------------------------------------
 
 @role_required(Role.ADMIN)
 def domains(request, org_slug):

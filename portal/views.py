@@ -1,7 +1,10 @@
+from datetime import datetime, timedelta
+
 from django.db.models import F
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
 from ambassadors import selectors as ambassador_selectors
@@ -18,7 +21,12 @@ from tenancy.roles import role_required
 
 from . import selectors, services
 
-HOME_CAMPAIGNS = 5  # the home shows the campaigns ending soonest; the campaigns page has them all
+HOME_CAMPAIGNS = 5  # the home shows featured campaigns, then those ending soonest; the campaigns page has them all
+# The home remembers this browser's previous visit in the session (no table), so that someone back
+# after weeks sees everything since as new; the mark moves at most once an hour (no session write
+# on every page view).
+PREVIOUS_VISIT_KEY = "portal_visit"
+PREVIOUS_VISIT_STEP = timedelta(hours=1)
 
 
 def org_home(request, org_slug):
@@ -80,17 +88,28 @@ def _portal(request, me):
 
     with timezone.override(organization.tzinfo):
         if me.status == Status.ACTIVE:
-            entries, total = selectors.campaign_entries(me, limit=HOME_CAMPAIGNS)
+            home = selectors.home_campaigns(me, limit=HOME_CAMPAIGNS, since=_previous_visit(request))
+            entries, total = home.entries, home.total
             for entry in entries:
                 if entry.link is None:  # the home hands out links as the campaign page does
                     entry.link, _ = get_or_create_link(ambassador=me, campaign=entry.campaign)
                     entry.short_url = short_url(entry.link)
                     entry.options = share_options(entry.link, entry.campaign, list(entry.campaign.messages.all()))
-            context.update({"entries": entries, "campaign_total": total})
+            context.update({"entries": entries, "campaign_total": total, "feed": home.feed})
             if selectors.needs_onboarding(me):
                 context.update({"onboarding": True, "rules": selectors.points_rules_of(organization.pk),
                                 "first_entry": next((e for e in entries if e.can_share), None)})
         return render(request, "portal/home.html", context, status=status)
+
+
+def _previous_visit(request) -> datetime | None:
+    """When this browser last opened the home in this organisation (None: not that we know)."""
+    key = f"{PREVIOUS_VISIT_KEY}:{request.organization.pk}"
+    now = timezone.now()
+    previous = parse_datetime(request.session.get(key) or "")
+    if previous is None or now - previous >= PREVIOUS_VISIT_STEP:
+        request.session[key] = now.isoformat()
+    return previous
 
 
 @role_required(Role.ADMIN)

@@ -46,6 +46,7 @@ from tenancy.services import create_api_key
 from tests.factories import (
     AmbassadorFactory,
     CampaignFactory,
+    CampaignImageFactory,
     CostFactory,
     DomainFactory,
     GroupFactory,
@@ -95,7 +96,8 @@ PUBLIC_ID_OF = {
     "my_campaign": "campaign", "my_campaign_link": "campaign", "campaign_domain_delete": "domain",
     "campaign_manage": "campaign", "campaign_delete": "campaign", "campaign_message_add": "campaign",
     "campaign_message_edit": "campaign", "campaign_message_delete": "campaign", "campaign_cost_add": "campaign",
-    "campaign_cost_delete": "campaign", "conversion_import_detail": "conversion_import",
+    "campaign_cost_delete": "campaign", "campaign_image_add": "campaign", "campaign_image_delete": "campaign",
+    "conversion_import_detail": "conversion_import",
     "conversion_import_rerun": "conversion_import", "conversion_import_rejected": "conversion_import",
     "report_roi_detail": "campaign", "report_roi_detail_csv": "campaign",
     "api_key_conversion_import_detail": "conversion_import", "api_conversion_import_detail": "conversion_import",
@@ -137,6 +139,7 @@ FILL = {
     "channel": lambda w, r: "linkedin",
     "message_id": lambda w, r: w.message.public_id,
     "cost_id": lambda w, r: w.cost.public_id,
+    "image_id": lambda w, r: w.image.public_id,
     "campaign_id": lambda w, r: w.campaign.public_id,
     "format": lambda w, r: "json",
     "fmt": lambda w, r: "png",
@@ -261,6 +264,7 @@ class World:
     sale: Sale
     conversion_import: object
     by_model: dict = field(default_factory=dict)
+    image: object = None
 
     def markers(self) -> list[str]:
         """Strings only this organisation's data contains (its tag is in every name)."""
@@ -269,7 +273,7 @@ class World:
     def id_markers(self) -> list[str]:
         return [self.link.code, self.other_link.code, *(str(o.public_id) for o in (
             self.ambassador, self.invitation, self.campaign, self.draft, self.message, self.cost, self.domain,
-            self.api_key, self.customer, self.sale, self.conversion_import))]
+            self.api_key, self.customer, self.sale, self.conversion_import, self.image))]
 
 
 def build_world(tag: str, slug: str) -> World:
@@ -301,6 +305,8 @@ def build_world(tag: str, slug: str) -> World:
                                 status=CampaignStatus.DRAFT)
         message = MessageFactory(campaign=campaign, organization=org, text=f"{tag} message {{link}}")
         cost = CostFactory(campaign=campaign, organization=org, note=f"{tag} cost")
+        image = CampaignImageFactory(campaign=campaign, organization=org, original_name=f"{low}-poster.png",
+                                     alt_text=f"{tag} poster")
         link = link_for(ambassador=me, campaign=campaign)
         other_link = link_for(ambassador=ambassador, campaign=campaign)
         record_share(link=link, channel="linkedin")
@@ -329,10 +335,10 @@ def build_world(tag: str, slug: str) -> World:
     world = World(tag=tag, org=org, owner=owner, me=me, membership=membership, group=group, ambassador=ambassador,
                   invitation=invitation, campaign=campaign, draft=draft, message=message, cost=cost, link=link,
                   other_link=other_link, domain=domain, api_key=api_key, secret=secret, customer=customer, sale=sale,
-                  conversion_import=conversion_import)
+                  conversion_import=conversion_import, image=image)
     world.by_model = {type(o): o for o in (org, owner, membership, group, ambassador, invitation, join_page,
                                             campaign, message, cost, link, domain, api_key, customer, sale,
-                                            conversion_import, subscription)}
+                                            conversion_import, subscription, image)}
     with scopes_disabled():
         world.by_model[SocialProfile] = SocialProfile.objects.get(ambassador=ambassador)
         world.by_model[type(link.shares.first())] = link.shares.first()
