@@ -242,6 +242,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=15),
         "options": {"expires": 14 * 60},
     },
+    "sweep-outbox": {  # outbox events whose post-commit task was lost (broker down) or that back off
+        "task": "common.tasks.sweep_outbox",
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 10},
+    },
+    "announce-started-campaigns": {  # published campaigns whose start has come
+        "task": "campaigns.tasks.announce_started_campaigns",
+        "schedule": timedelta(seconds=30),
+        "options": {"expires": 60},
+    },
+    "send-due-notifications": {  # e-mails and chat posts due (daily/weekly batches, retries, lost tasks)
+        "task": "notifications.tasks.send_due",
+        "schedule": timedelta(seconds=10),
+        "options": {"expires": 20},
 }
 
 # --- Auth (django-allauth) ----------------------------------------------------------------
@@ -288,6 +302,18 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Ambassadors <no-reply@localhost>")
+# Seconds an SMTP connection may block (Django waits forever without it); notification senders
+# never start a message with less than this left on their lease (notifications/delivery.py).
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
+
+# --- Outbox and e-mail notifications (common/outbox.py, notifications/delivery.py) ---------------
+OUTBOX_SWEEP_LIMIT = int(os.environ.get("OUTBOX_SWEEP_LIMIT", "100"))  # events per sweep
+NOTIFY_BATCH_SIZE = int(os.environ.get("NOTIFY_BATCH_SIZE", "200"))  # deliveries claimed (one SMTP connection)
+# A claimed batch is a worker's for this long; a worker that died leaves it to another after it.
+NOTIFY_LEASE_SECONDS = int(os.environ.get("NOTIFY_LEASE_SECONDS", "120"))
+NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "8"))
+NOTIFY_SEND_BUDGET_SECONDS = float(os.environ.get("NOTIFY_SEND_BUDGET_SECONDS", "50"))  # one task's run
+NOTIFY_BATCH_HOUR = int(os.environ.get("NOTIFY_BATCH_HOUR", "8"))  # daily/weekly e-mails, organisation time
 # Absolute links in e-mails (invitations) when no request is at hand.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

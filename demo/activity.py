@@ -1,8 +1,9 @@
-"""Demo campaigns and 90 days of realistic activity for one organisation: campaigns with
-suggested posts and a spend ledger, a link per targeted ambassador, shares, and the clicks
-those shares drew — preview bots right after a share, repeat visitors, several channels,
-ambassadors clicking their own links — recorded as raw clicks and then run through the
-real click processing, so every rollup is what production would compute."""
+"""Demo campaigns and 90 days of realistic activity for one organisation: the campaigns of
+demo.content with their post variants and a spend ledger, a link per targeted ambassador,
+shares (each with the ambassador's post variant), and the clicks those shares drew — preview
+bots right after a share, repeat visitors, several channels, ambassadors clicking their own
+links — recorded as raw clicks and then run through the real click processing, so every
+rollup is what production would compute."""
 
 import random
 from datetime import timedelta
@@ -10,13 +11,17 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from ambassadors.models import Ambassador, AmbassadorGroup, Status
+from ambassadors.models import Ambassador, AmbassadorGroup, Kind, Status
 from campaigns.channels import Channel
-from campaigns.models import Campaign, CampaignCost, CampaignMessage, CampaignStatus, CostCategory, ShareEvent
-from campaigns.services.links import link_for
+from campaigns.models import Campaign, CampaignCost, CampaignStatus, CostCategory
+from campaigns.services.content import add_message
+from campaigns.services.links import link_for, record_share
+from campaigns.share import variant_for
 from tracking.ids import new_click_id, new_visitor_id
 from tracking.models import PortalVisitor, RawClick
 from tracking.services.click_processing import process_pending
+
+from .content import CAMPAIGNS, CampaignSpec, audience
 
 HUMAN_AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
@@ -50,52 +55,18 @@ REFERRERS = {
 }
 SHARE_WEIGHTS = {Channel.LINKEDIN: 5, Channel.X: 2, Channel.FACEBOOK: 1, Channel.EMAIL: 2, Channel.WHATSAPP: 1}
 
-MESSAGES = {
-    Channel.LINKEDIN: "We just launched {name} — here is what it means for teams like yours: {link}",
-    Channel.X: "New from us: {name}. Worth a look {link}",
-    Channel.FACEBOOK: "Proud of the team: {name} is live! {link}",
-    Channel.EMAIL: "Hi,\n\nI thought you might like this: {name}.\n\n{link}\n\nBest",
-    Channel.WHATSAPP: "Have a look at this 👉 {link}",
-}
 
-
-def seed_campaigns(org, rng: random.Random, *, scale: int = 1, site: str = "https://www.example.com") -> dict:
-    """Campaigns, links, shares and raw clicks for `org` (inside its tenant scope), then
-    the clicks processed into rollups. Returns a few counts for the command's output."""
+def seed_campaigns(org, rng: random.Random, *, scale: int = 1, site: str = "https://www.example.com",
+                   scripted: frozenset[int] = frozenset()) -> dict:
+    """Campaigns (demo.content), links, shares and raw clicks for `org` (inside its tenant scope),
+    then the clicks processed into rollups. Ambassadors in `scripted` get no random activity (the
+    demo ambassador's history is written by demo.ambassador_history). Returns a few counts."""
     now = timezone.now()
-    groups = list(AmbassadorGroup.objects.all())
-    specs = [
-        ("Spring product launch", "spring-launch", CampaignStatus.ACTIVE, 80, None, groups),
-        ("Customer stories", "customer-stories", CampaignStatus.ACTIVE, 35, None, groups[len(groups) // 2:]),
-        ("Hiring: engineers", "hiring-engineers", CampaignStatus.ENDED, 90, 45, groups[:2]),
-        ("Autumn webinar", "autumn-webinar", CampaignStatus.DRAFT, None, None, []),
-    ]
-    campaigns = []
-    for name, slug, status, started_days_ago, ended_days_ago, targets in specs:
-        campaign = Campaign.objects.create(
-            organization=org, name=name, slug=slug, status=status,
-            description=f"{name}: share it with your network.",
-            destination_url=f"{site}/{slug}?src=ambassadors",
-            fallback_url=f"{site}/" if status == CampaignStatus.ENDED else "",
-            starts_at=now - timedelta(days=started_days_ago) if started_days_ago else None,
-            ends_at=now - timedelta(days=ended_days_ago) if ended_days_ago else None,
-            minutes_per_share=Decimal(rng.choice(["3.00", "5.00", "8.00"])),
-        )
-        campaign.target_groups.set(targets)
-        for channel, text in MESSAGES.items():
-            CampaignMessage.objects.create(organization=org, campaign=campaign, channel=channel,
-                                           subject=name if channel == Channel.EMAIL else "",
-                                           text=text.replace("{name}", name))
-        if started_days_ago:
-            for days_ago in range(started_days_ago, (ended_days_ago or 0), -14):
-                CampaignCost.objects.create(
-                    organization=org, campaign=campaign, date=(now - timedelta(days=days_ago)).date(),
-                    category=rng.choice([CostCategory.MEDIA, CostCategory.PRODUCTION, CostCategory.TOOLS]),
-                    amount=Decimal(rng.randrange(5000, 60000)) / 100, note="Demo spend",
-                )
-        campaigns.append((campaign, started_days_ago, ended_days_ago))
+    internal, external = groups_by_kind()
+    campaigns = [create_campaign(org, spec, rng, now, site, internal, external) for spec in CAMPAIGNS]
 
-    ambassadors = list(Ambassador.objects.filter(status__in=[Status.ACTIVE, Status.PAUSED]).prefetch_related("groups"))
+    ambassadors = list(Ambassador.objects.filter(status__in=[Status.ACTIVE, Status.PAUSED])
+                       .exclude(pk__in=scripted).order_by("pk").prefetch_related("groups"))
     # A few ambassadors use the portal in the same browser they click their own links from.
     own_visitor = {}
     for ambassador in ambassadors:
@@ -105,38 +76,95 @@ def seed_campaigns(org, rng: random.Random, *, scale: int = 1, site: str = "http
 
     visitors = [new_visitor_id() for _ in range(400 * scale)]  # a shared audience: people click several links
     raw, shares, links = [], 0, 0
-    for campaign, started_days_ago, ended_days_ago in campaigns:
-        if not started_days_ago:
+    for campaign in campaigns:
+        window = share_window(campaign, now)
+        if window is None:
             continue
+        # Most targeted ambassadors take part; in a campaign's first days, fewer have yet.
+        taking_part = 0.85 if window[1] >= 7 else 0.35
         target_ids = {g.pk for g in campaign.target_groups.all()}
+        messages = list(campaign.messages.all())
         for ambassador in ambassadors:
             if target_ids and not target_ids & {g.pk for g in ambassador.groups.all()}:
                 continue
-            if rng.random() < 0.15:
-                continue  # not everyone takes part
+            if rng.random() >= taking_part:
+                continue
             link = link_for(ambassador=ambassador, campaign=campaign)
             links += 1
             activity = rng.choice([0.5, 1, 1, 2, 4])  # some ambassadors are far more active
             for _ in range(max(1, int(rng.randint(1, 4) * activity))):
                 channel = rng.choices(list(SHARE_WEIGHTS), weights=list(SHARE_WEIGHTS.values()))[0]
-                shared_at = now - timedelta(days=rng.uniform(ended_days_ago or 0, started_days_ago),
-                                            minutes=rng.randint(0, 600))
-                ShareEvent.objects.create(organization=org, link=link, campaign=campaign, ambassador=ambassador,
-                                          channel=channel, shared_at=shared_at)
+                shared_at = now - timedelta(days=rng.uniform(*window))
+                record_share(link=link, channel=channel, at=shared_at, message=variant_for(link, channel, messages))
                 shares += 1
                 raw += clicks_for_share(org, link, channel, shared_at, now, rng, visitors, scale,
                                         own_visitor.get(ambassador.pk))
     RawClick.objects.bulk_create(raw, batch_size=5000)
+    return {"campaigns": len(campaigns), "links": links, "shares": shares, "clicks": process_all(org)}
+
+
+def groups_by_kind() -> tuple[list[AmbassadorGroup], list[AmbassadorGroup]]:
+    """The organisation's internal and external groups, each in creation order (a group holds
+    ambassadors of one kind in the demo)."""
+    groups = list(AmbassadorGroup.objects.order_by("pk"))
+    internal_ids = set(AmbassadorGroup.objects.filter(ambassadors__kind=Kind.INTERNAL).values_list("pk", flat=True))
+    return [g for g in groups if g.pk in internal_ids], [g for g in groups if g.pk not in internal_ids]
+
+
+def create_campaign(org, spec: CampaignSpec, rng: random.Random, now, site: str, internal, external) -> Campaign:
+    starts_at = now + timedelta(days=spec.starts_in_days) if spec.starts_in_days is not None else None
+    ends_at = now + timedelta(days=spec.ends_in_days) if spec.ends_in_days is not None else None
+    live_or_over = spec.status in (CampaignStatus.ACTIVE, CampaignStatus.ENDED) and starts_at and starts_at <= now
+    campaign = Campaign.objects.create(
+        organization=org, name=spec.name, slug=spec.slug, status=spec.status,
+        description=f"{spec.name}: share it with your network.",
+        destination_url=f"{site}/{spec.slug}?src=ambassadors",
+        fallback_url=f"{site}/" if spec.status == CampaignStatus.ENDED else "",
+        starts_at=starts_at, ends_at=ends_at, featured=spec.featured,
+        # Seeding tells no one: a campaign already running counts as announced, so nothing is
+        # written to the outbox and no ambassador is mailed about the demo's past.
+        announced_at=starts_at if live_or_over else None,
+        minutes_per_share=Decimal(rng.choice(["3.00", "5.00", "8.00"])),
+    )
+    campaign.target_groups.set(audience(spec.targets, internal, external))
+    for channel, variants in spec.posts.items():
+        for subject, text in variants:
+            add_message(campaign, channel=channel, subject=subject.replace("{name}", spec.name),
+                        text=text.replace("{name}", spec.name))
+    if starts_at and starts_at <= now:
+        started_days_ago = round((now - starts_at) / timedelta(days=1))
+        ended_days_ago = max(0, round((now - ends_at) / timedelta(days=1))) if ends_at else 0
+        for days_ago in range(started_days_ago, ended_days_ago, -14):
+            CampaignCost.objects.create(
+                organization=org, campaign=campaign, date=(now - timedelta(days=days_ago)).date(),
+                category=rng.choice([CostCategory.MEDIA, CostCategory.PRODUCTION, CostCategory.TOOLS]),
+                amount=Decimal(rng.randrange(5000, 60000)) / 100, note="Demo spend",
+            )
+    return campaign
+
+
+def share_window(campaign: Campaign, now) -> tuple[float, float] | None:
+    """(fewest, most) days ago a share of the campaign can have happened; None: not started."""
+    if campaign.status == CampaignStatus.DRAFT or campaign.starts_at is None or campaign.starts_at > now:
+        return None
+    latest = (now - campaign.ends_at) / timedelta(days=1) if campaign.ends_at and campaign.ends_at < now else 0
+    return max(latest, 0.0), (now - campaign.starts_at) / timedelta(days=1)
+
+
+def process_all(org) -> int:
+    """Run the real click processing until the organisation's raw clicks are all processed."""
     processed = 0
     while True:
         run = process_pending(org.pk)
         processed += run.inserted
         if not run.more:
-            break
-    return {"campaigns": len(campaigns), "links": links, "shares": shares, "clicks": processed}
+            return processed
 
 
-def clicks_for_share(org, link, channel, shared_at, now, rng, visitors, scale, own_visitor) -> list[RawClick]:
+def clicks_for_share(org, link, channel, shared_at, now, rng, visitors, scale, own_visitor,
+                     *, people: list[str] | None = None) -> list[RawClick]:
+    """The raw clicks one share drew: link previews, people (0–14 × scale of the shared audience
+    `visitors`, or exactly the visitors in `people`), some coming back, maybe the ambassador."""
     clicks = []
 
     def click(at, user_agent, visitor, referrer, hint, is_head=False):
@@ -156,8 +184,8 @@ def clicks_for_share(org, link, channel, shared_at, now, rng, visitors, scale, o
         for _ in range(3):
             click(bot_at + timedelta(seconds=1), PREVIEW_BOTS[channel], new_visitor_id(), "", hint, is_head=True)
     # People: most within a day or two of the share, a long tail after.
-    for _ in range(int(rng.randint(0, 14) * scale)):
-        visitor = rng.choice(visitors)
+    for n in range(len(people) if people is not None else int(rng.randint(0, 14) * scale)):
+        visitor = people[n] if people is not None else rng.choice(visitors)
         at = shared_at + timedelta(hours=rng.expovariate(1 / 20))
         user_agent = rng.choice(HUMAN_AGENTS)
         click(at, user_agent, visitor, rng.choice(REFERRERS[channel]), hint)

@@ -23,6 +23,8 @@ from tracking.models import AttributionModel, Click, Credit, CreditKind, Custome
 from tracking.services.attribution import ambassador_email_hashes, attribute_pending
 from tracking.services.conversions import record_lead, record_sale
 
+from .people import demo_ambassador
+
 LEAD_RATE = 0.055  # of the human visitors
 SALE_RATE = 0.33  # of the leads
 DIRECT_LEADS = 3
@@ -71,8 +73,11 @@ class _Seeder:
         """Each human visitor's creditable clicks, oldest first; visitors in the order of
         their first click (Click ids follow the seeded generator, visitor ids don't)."""
         by_visitor: dict[str, list[Visit]] = defaultdict(list)
-        rows = (Click.objects.filter(organization=self.org, is_bot=False, is_self=False)
-                .order_by("clicked_at", "id")
+        rows = Click.objects.filter(organization=self.org, is_bot=False, is_self=False)
+        scripted = demo_ambassador(self.org)
+        if scripted is not None:  # their own audience, whose customers demo.ambassador_history writes
+            rows = rows.exclude(ambassador_id=scripted.pk)
+        rows = (rows.order_by("clicked_at", "id")
                 .values_list("visitor_id", "id", "click_id", "clicked_at", "ambassador_id"))
         for visitor_id, *visit in rows:
             by_visitor[visitor_id].append(tuple(visit))

@@ -7,6 +7,7 @@ from django.utils.text import slugify
 
 from ..models import Campaign
 from . import CampaignError
+from .announcements import announce_if_live
 
 
 def unique_campaign_slug(name: str, *, exclude_pk=None) -> str:
@@ -35,7 +36,8 @@ def check_slug(slug: str, *, campaign: Campaign | None = None) -> None:
 
 def save_campaign(campaign: Campaign, *, target_groups=None) -> Campaign:
     """Store a new or changed campaign whose fields are set (a form's instance), and its target
-    groups unless None. Raises CampaignError on a slug another campaign has."""
+    groups unless None; announce it if this save made it live (services.announcements). Raises
+    CampaignError on a slug another campaign has."""
     check_slug(campaign.slug, campaign=campaign)
     if not campaign.slug:
         campaign.slug = unique_campaign_slug(campaign.name, exclude_pk=campaign.pk)
@@ -44,6 +46,7 @@ def save_campaign(campaign: Campaign, *, target_groups=None) -> Campaign:
             campaign.save()
             if target_groups is not None:
                 campaign.target_groups.set(target_groups)
+            announce_if_live(campaign)  # published and started: ambassadors are told, once ever
     except IntegrityError as error:  # two requests took the same slug at once
         raise CampaignError("slug", "Another campaign already uses this slug.") from error
     return campaign

@@ -1,7 +1,9 @@
 """Demo data: two organisations (so tenant isolation is visible), each with an owner,
 an admin, a manager and 24 internal and external ambassadors in groups, plus a
 consultant who is a member of both; then campaigns with 90 days of clicks (demo.activity)
-and the leads and sales those clicks brought, attributed (demo.conversions). Runs once;
+and the leads and sales those clicks brought, attributed (demo.conversions); then the demo
+ambassador's own history, which puts them in the middle of the leaderboard
+(demo.ambassador_history). Seeding mails no one (the campaigns count as announced). Runs once;
 --reset rebuilds it."""
 
 import functools
@@ -10,6 +12,7 @@ import unicodedata
 from decimal import Decimal
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -18,7 +21,9 @@ from django.utils import timezone
 from accounts.models import User
 from ambassadors.models import Ambassador, AmbassadorGroup, Invitation, JoinPage, Kind, SocialProfile, Status
 from demo.activity import seed_campaigns
+from demo.ambassador_history import history_rng, seed_ambassador_history
 from demo.conversions import conversions_rng, seed_conversions
+from demo.people import demo_ambassador, demo_ambassador_email
 from tenancy.models import Membership, Organization, Role
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_organization
@@ -89,7 +94,9 @@ class Command(BaseCommand):
             organizations = [self.seed_org(spec, rng, consultant) for spec in ORGS]
         for org in organizations:
             with tenant_scope(org):
-                counts = seed_campaigns(org, rng, scale=scale)
+                scripted = demo_ambassador(org)
+                counts = seed_campaigns(org, rng, scale=scale,
+                                        scripted=frozenset([scripted.pk] if scripted else []))
             self.stdout.write(f"  {org.name}: {counts['campaigns']} campaigns, {counts['links']} links, "
                               f"{counts['shares']} shares, {counts['clicks']} clicks over 90 days")
         for org in organizations:  # after all the clicks, so the conversions don't change them
@@ -98,6 +105,14 @@ class Command(BaseCommand):
                               f"{counts['direct']} direct, {counts['self_referrals']} self-referral), "
                               f"{counts['sales']} sales ({counts['refunded']} refunded), "
                               f"{counts['lead_credits'] + counts['sale_credits']} credits")
+        for org in organizations:  # last: sized against everyone else's figures
+            with tenant_scope(org):
+                history = seed_ambassador_history(org, history_rng(seed, org))
+            if history is not None:
+                self.stdout.write(f"  {org.name}: {history['email']} shared {history['shares']} times, brought "
+                                  f"{history['customers']} customers and {history['sales']} sales: "
+                                  f"{history['points']} points, rank {history['rank']} of {history['ranked']} "
+                                  "over the last 30 days")
         self.print_logins()
 
     def seed_org(self, spec, rng, consultant):
@@ -126,7 +141,7 @@ class Command(BaseCommand):
                 kind = Kind.INTERNAL if is_internal else Kind.EXTERNAL
                 email = ascii_email(f"{first}.{last}", d if is_internal else f"customer.{d}")
                 if i == 0:
-                    email = f"ambassador@{d}"  # the easy demo login
+                    email = demo_ambassador_email(d)  # the easy demo login, with a history of its own
                 user = make_user(email, first, last)
                 Membership.objects.create(organization=org, user=user, role=Role.AMBASSADOR)
                 status = Status.PAUSED if i == 13 else Status.ACTIVE
@@ -137,7 +152,9 @@ class Command(BaseCommand):
                     hourly_rate=Decimal(rng.choice([45, 60, 75, 90, 120, 180])) if is_internal else Decimal("0.00"),
                     joined_at=joined, status_changed_at=joined,
                 )
-                ambassador.groups.set([rng.choice(internal if is_internal else external)])
+                group = rng.choice(internal if is_internal else external)
+                # The demo ambassador is in sales: the first internal group, which every active campaign targets.
+                ambassador.groups.set([internal[0] if i == 0 else group])
                 for network in rng.sample(["linkedin", "x", "facebook", "instagram"], rng.randint(1, 3)):
                     SocialProfile.objects.create(
                         organization=org, ambassador=ambassador, network=network,
@@ -166,10 +183,11 @@ class Command(BaseCommand):
         return org
 
     def print_logins(self):
-        self.stdout.write(f"\nDemo logins (password for all: {PASSWORD})")
+        self.stdout.write(f"\nDemo logins (password for all: {PASSWORD}): owner, admin, manager, ambassador")
         for spec in ORGS:
             d = spec["domain"]
-            self.stdout.write(f"  {spec['name']:<20} owner@{d}  admin@{d}  manager@{d}  ambassador@{d}")
+            self.stdout.write(f"  {spec['name']:<20} owner@{d}  admin@{d}  manager@{d}  {demo_ambassador_email(d)}")
         self.stdout.write("  In both organisations:  consultant@example.com "
                           "(manager of Northwind, ambassador of Globex)")
-        self.stdout.write("Open http://127.0.0.1:8000/\n")
+        # SITE_URL follows PORT (make run PORT=…): the address every link and e-mail uses too.
+        self.stdout.write(f"Open {settings.SITE_URL}/\n")
