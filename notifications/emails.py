@@ -1,20 +1,44 @@
-"""E-mail notifications: what each kind's e-mail says (renderers) and their rendering helper.
+"""E-mail notifications: what each kind's e-mail says (renderers), and the e-mail channel's sender.
 
-One e-mail goes to one ambassador per (kind, due batch): the e-mail sender (`send_emails`, below,
-registered for the e-mail channel) groups the claimed rows by (ambassador, kind) and asks the kind's renderer for the
-e-mail of that group. A renderer registers with `@register_email(Kind.DIGEST)` over
-`def render(ambassador, deliveries) -> RenderedEmail`; the sender adds the headers (Message-ID,
-List-Unsubscribe, List-Unsubscribe-Post) and the unsubscribe footer's link is in `context`.
-"""
+One e-mail goes to one ambassador per (kind, due batch): the sender (`send_emails`, registered
+for the e-mail channel) groups the claimed rows by (ambassador, kind) and asks the kind's
+renderer for that group's e-mail. A renderer registers with `@register_email(Kind.DIGEST)` over
+`def render(ambassador, deliveries) -> RenderedEmail` (optionally `prepare=`, called once per
+batch with all its rows of that kind, to load what every e-mail needs in a few queries). The
+sender adds the headers: a deterministic Message-ID per group, List-Unsubscribe and
+List-Unsubscribe-Post (RFC 8058 one-click); the footer's links are in `footer_context()`.
 
+The SMTP settings are Django's (EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER/PASSWORD,
+EMAIL_USE_TLS, EMAIL_TIMEOUT): one connection per batch, one message at a time, each reported
+as soon as the server accepted it (see notifications.delivery for the window that leaves)."""
+
+import contextlib
+import hashlib
+import logging
+import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import formataddr, parseaddr
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
 
 from ambassadors.models import Ambassador
+from campaigns.channels import SHARE_CHANNELS, Channel
+from campaigns.models import TrackedLink
+from campaigns.services.links import get_or_create_link
+from campaigns.share import BUTTON_LABELS, share_action_url, short_url, variant_for
 
-from .models import Delivery
+from .delivery import retry_backoff
+from .models import Delivery, DeliveryChannel, Kind
+from .senders import Outcome, register_sender, report, time_left
+from .unsubscribe import unsubscribe_url
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,25 +49,230 @@ class RenderedEmail:
 
 
 EmailRenderer = Callable[[Ambassador, list[Delivery]], RenderedEmail]
+Preparer = Callable[[list[Delivery]], None]
 
 EMAIL_RENDERERS: dict[str, EmailRenderer] = {}
+EMAIL_PREPARERS: dict[str, Preparer] = {}
 
 
-def register_email(kind: str) -> Callable[[EmailRenderer], EmailRenderer]:
+def register_email(kind: str, *, prepare: Preparer | None = None) -> Callable[[EmailRenderer], EmailRenderer]:
     def decorator(func: EmailRenderer) -> EmailRenderer:
         EMAIL_RENDERERS[str(kind)] = func
+        if prepare is not None:
+            EMAIL_PREPARERS[str(kind)] = prepare
         return func
 
     return decorator
 
 
+def site_url(path: str) -> str:
+    return f"{settings.SITE_URL.rstrip('/')}{path}"
+
+
+def preferences_url(organization) -> str:
+    return site_url(reverse("notification_preferences", kwargs={"org_slug": organization.slug}))
+
+
+def footer_context(ambassador, kind: str) -> dict:
+    """What templates/notifications/email/_footer.{txt,html} need."""
+    return {"preferences_url": preferences_url(ambassador.organization),
+            "unsubscribe_url": unsubscribe_url(ambassador, kind)}
+
+
 def render_email(template: str, subject: str, context: dict) -> RenderedEmail:
     """templates/notifications/email/<template>.txt and .html with `context` (plus `subject`).
-    Both templates may {% include "notifications/email/_footer.txt|html" %} for the
-    preferences and unsubscribe links, given `preferences_url` and `unsubscribe_url`."""
+    Both may {% include "notifications/email/_footer.txt|html" %} given footer_context()."""
+    subject = " ".join(subject.split())
     context = {**context, "subject": subject}
     return RenderedEmail(
-        subject=" ".join(subject.split()),
+        subject=subject,
         text=render_to_string(f"notifications/email/{template}.txt", context),
         html=render_to_string(f"notifications/email/{template}.html", context),
     )
+
+
+# --- The sender --------------------------------------------------------------------------------------
+
+def message_id(organization_id: int, kind: str, deliveries: list[Delivery]) -> str:
+    """The same rows always make the same Message-ID: an e-mail sent again after a crash (see
+    notifications.delivery) is recognisably the same e-mail."""
+    digest = hashlib.sha256("|".join([str(organization_id), kind, *sorted(d.key for d in deliveries)]).encode())
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"<{kind}.{digest.hexdigest()[:40]}@{domain}>"
+
+
+def sender_address(organization) -> str:
+    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((f"{organization.name} · {name or 'Ambassadors'}", address))
+
+
+def build_message(ambassador, kind: str, rows: list[Delivery], rendered: RenderedEmail) -> EmailMultiAlternatives:
+    unsubscribe = unsubscribe_url(ambassador, kind)
+    message = EmailMultiAlternatives(
+        subject=rendered.subject, body=rendered.text, from_email=sender_address(ambassador.organization),
+        to=[ambassador.email],
+        headers={
+            "Message-ID": message_id(ambassador.organization_id, kind, rows),
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+        })
+    message.attach_alternative(rendered.html, "text/html")
+    return message
+
+
+def smtp_outcome(error: Exception, attempts: int) -> Outcome:
+    """A 5xx answer is a permanent refusal (failed); anything else (4xx, a dropped connection, a
+    timeout) is temporary (retried with backoff)."""
+    code = getattr(error, "smtp_code", None)
+    text = getattr(error, "smtp_error", b"")
+    if isinstance(error, smtplib.SMTPRecipientsRefused) and error.recipients:
+        code, text = next(iter(error.recipients.values()))
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    description = f"SMTP {code}: {text}" if code else f"{type(error).__name__}: {error}"
+    if code is not None and 500 <= int(code) < 600:
+        return Outcome.refused(description)
+    return Outcome.retry(retry_backoff(attempts), description)
+
+
+def _groups(deliveries: list[Delivery]) -> dict[tuple[int, str], list[Delivery]]:
+    groups: dict[tuple[int, str], list[Delivery]] = {}
+    for row in deliveries:
+        groups.setdefault((row.ambassador_id, row.kind), []).append(row)
+    return groups
+
+
+def _prepare(deliveries: list[Delivery]) -> None:
+    by_kind: dict[str, list[Delivery]] = {}
+    for row in deliveries:
+        by_kind.setdefault(row.kind, []).append(row)
+    for kind, rows in by_kind.items():
+        if prepare := EMAIL_PREPARERS.get(kind):
+            prepare(rows)
+
+
+@register_sender(DeliveryChannel.EMAIL)
+def send_emails(deliveries: list[Delivery]) -> dict[int, Outcome]:
+    """One e-mail per (ambassador, kind) over one SMTP connection; each reported once accepted."""
+    outcomes: dict[int, Outcome] = {}
+
+    def settle(rows, outcome: Outcome, *, now: bool = False) -> None:
+        settled = {row.pk: outcome for row in rows}
+        outcomes.update(settled)
+        if now:
+            report(settled)
+
+    groups = _groups(deliveries)
+    addressed = {key: rows for key, rows in groups.items() if key[0] is not None}
+    for (ambassador_id, _), rows in groups.items():
+        if ambassador_id is None:
+            settle(rows, Outcome.refused("An e-mail needs an ambassador."))
+    if not addressed:
+        return outcomes
+    _prepare([row for rows in addressed.values() for row in rows])
+    connection = get_connection()
+    try:
+        connection.open()
+    except (OSError, smtplib.SMTPException) as error:
+        log.warning("Could not connect to the SMTP server: %s", error)
+        for rows in addressed.values():
+            settle(rows, smtp_outcome(error, rows[0].attempts))
+        return outcomes
+    try:
+        for (_, kind), rows in addressed.items():
+            if time_left() <= 0:  # the lease is nearly over: another worker may soon take these rows
+                settle(rows, Outcome.retry(0, "The batch ran out of time; sent in the next one."))
+                continue
+            ambassador = rows[0].ambassador
+            renderer = EMAIL_RENDERERS.get(kind)
+            if renderer is None:
+                settle(rows, Outcome.refused(f"No e-mail is defined for {kind}."))
+                continue
+            try:
+                message = build_message(ambassador, kind, rows, renderer(ambassador, rows))
+            except Exception as error:  # noqa: BLE001 - one bad e-mail must not stop the batch
+                log.exception("Rendering the %s e-mail of ambassador %s failed", kind, ambassador.pk)
+                settle(rows, Outcome.retry(retry_backoff(rows[0].attempts), f"Rendering failed: {error}"))
+                continue
+            try:
+                connection.send_messages([message])
+            except (OSError, smtplib.SMTPException) as error:
+                outcome = smtp_outcome(error, rows[0].attempts)
+                settle(rows, outcome, now=True)
+                if isinstance(error, OSError | smtplib.SMTPServerDisconnected):
+                    connection.close()  # reconnect for the next e-mail (send_messages opens it)
+                continue
+            settle(rows, Outcome.ok(), now=True)  # accepted: marked sent at once
+    finally:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            connection.close()
+    return outcomes
+
+
+# --- New campaigns -------------------------------------------------------------------------------------
+
+@dataclass
+class CampaignItem:
+    """One campaign in an ambassador's e-mail."""
+
+    campaign: object
+    url: str  # its page in the portal
+    ends_at: object
+    post: str  # the ambassador's suggested post (their variant, with their link)
+    post_channel: str
+    buttons: list[tuple[str, str]]  # (label, one-click share address)
+
+
+def prepare_campaign_emails(rows: list[Delivery]) -> None:
+    """Load the batch's links (one query) and each campaign's suggested posts (one per campaign)."""
+    pairs = {(row.ambassador_id, row.campaign_id) for row in rows if row.campaign_id}
+    if not pairs:
+        return
+    links = {(link.ambassador_id, link.campaign_id): link for link in TrackedLink.objects.filter(
+        campaign_id__in={c for _, c in pairs}, ambassador_id__in={a for a, _ in pairs})}
+    messages: dict[int, list] = {}
+    for row in rows:
+        if row.campaign_id is None:
+            continue
+        if row.campaign_id not in messages:
+            messages[row.campaign_id] = list(row.campaign.messages.all())
+        row.prepared_link = links.get((row.ambassador_id, row.campaign_id))
+        row.prepared_messages = messages[row.campaign_id]
+
+
+def campaign_item(ambassador, row: Delivery) -> CampaignItem:
+    campaign = row.campaign
+    link = getattr(row, "prepared_link", None) or get_or_create_link(ambassador=ambassador, campaign=campaign)[0]
+    messages = getattr(row, "prepared_messages", None)
+    if messages is None:
+        messages = list(campaign.messages.all())
+    post, post_channel = "", ""
+    for channel in SHARE_CHANNELS:
+        if (message := variant_for(link, channel, messages)) is not None:
+            post, post_channel = message.render(short_url(link, channel)), Channel(channel).label
+            break
+    slug = ambassador.organization.slug
+    buttons = [(BUTTON_LABELS.get(channel, f"Share on {Channel(channel).label}"),
+                share_action_url(link, channel, org_slug=slug)) for channel in SHARE_CHANNELS]
+    url = site_url(reverse("my_campaign", kwargs={"org_slug": slug, "public_id": campaign.public_id}))
+    ends_at = timezone.localtime(campaign.ends_at, ambassador.organization.tzinfo) if campaign.ends_at else None
+    return CampaignItem(campaign=campaign, url=url, ends_at=ends_at, post=post, post_channel=post_channel,
+                        buttons=buttons)
+
+
+@register_email(Kind.CAMPAIGN_NEW, prepare=prepare_campaign_emails)
+def render_campaign_new(ambassador, deliveries: list[Delivery]) -> RenderedEmail:
+    """One campaign: its name, description, end, the ambassador's suggested post and a one-click
+    share button per network; a daily or weekly batch lists every campaign of the batch."""
+    rows = sorted((row for row in deliveries if row.campaign_id), key=lambda row: (row.created_at, row.pk))
+    items = [campaign_item(ambassador, row) for row in rows]
+    organization = ambassador.organization
+    if len(items) == 1:
+        subject = f"New campaign to share: {items[0].campaign.name}"
+    else:
+        subject = f"{len(items)} new campaigns to share from {organization.name}"
+    return render_email("campaign_new", subject, {
+        "ambassador": ambassador, "organization": organization, "items": items,
+        **footer_context(ambassador, Kind.CAMPAIGN_NEW),
+    })

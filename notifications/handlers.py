@@ -1,1 +1,17 @@
-"""The outbox topics this app handles (registered when the app is ready)."""
+"""The outbox topics this app handles, and the senders and e-mails it registers (imported when the
+app is ready: notifications.apps). A module that registers a sender (register_sender) or an
+e-mail (register_email) is imported here."""
+
+from campaigns.services.announcements import TOPIC as CAMPAIGN_LIVE
+from common import outbox
+from common.models import OutboxEvent
+
+from . import emails, fanout, tasks  # noqa: F401 - emails registers the e-mail sender and campaign_new
+
+
+@outbox.register(CAMPAIGN_LIVE)
+def on_campaign_live(event: OutboxEvent) -> None:
+    """A campaign went live: a Delivery row per recipient (in the event's transaction), then
+    queue their sending once that commits."""
+    if fanout.fan_out_campaign(event.organization_id, int(event.payload["campaign_id"])):
+        tasks.queue_sending(event.organization_id)

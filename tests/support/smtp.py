@@ -3,12 +3,14 @@ tests/conftest.py: the `smtp_server` fixture).
 
 `smtp_server` starts an aiosmtpd Controller on 127.0.0.1 (a free port), points this process's
 Django at it (EMAIL_BACKEND smtp, EMAIL_HOST/PORT, no TLS) and keeps every message that arrived,
-parsed with email.message_from_bytes. `SmtpServer.worker_env()` is the environment a Celery
-worker started by a test (tests.support.workers.start_worker(**env)) needs to send there too.
+parsed with email.message_from_bytes (policy.default: headers unfolded and decoded).
+`SmtpServer.worker_env()` is the environment a Celery worker started by a test
+(tests.support.workers.start_worker(**env)) needs to send there too.
 """
 
 import contextlib
 import email
+import email.policy
 import socket
 import threading
 import time
@@ -57,7 +59,7 @@ class _Handler:
             if isinstance(raw, str):
                 raw = raw.encode()
             self.arrivals.append(Arrival(envelope.mail_from, list(envelope.rcpt_tos),
-                                         email.message_from_bytes(raw), raw))
+                                         email.message_from_bytes(raw, policy=email.policy.default), raw))
         return "250 Message accepted for delivery"
 
 
@@ -78,8 +80,7 @@ class SmtpServer:
         self._handler = _Handler()
         self.port = free_port()
         # data_size_limit None: batches of large HTML mails must not be refused for size.
-        self._controller = Controller(self._handler, hostname=self.host, port=self.port,
-                                      server_kwargs={"data_size_limit": None})
+        self._controller = Controller(self._handler, hostname=self.host, port=self.port, data_size_limit=None)
 
     def start(self) -> "SmtpServer":
         self._controller.start()
