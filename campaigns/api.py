@@ -42,8 +42,15 @@ from .serializers import (
     ShareSerializer,
 )
 from .services import CampaignError, campaigns, content, costs, domains
-from .services.links import NotAllowed, check_ambassador, check_can_get_link, link_for_ambassador, share_as_ambassador
-from .share import channel_urls, intent_for, rendered_messages, share_options, short_url
+from .services.links import (
+    NotAllowed,
+    check_ambassador,
+    check_can_get_link,
+    link_for_ambassador,
+    share_as_ambassador,
+    share_dialog_as_ambassador,
+)
+from .share import channel_urls, option_for, rendered_messages, share_options, short_url
 
 UUID_RE = "[0-9a-fA-F-]{36}"
 CODE_RE = "[0-9A-Za-z]{1,32}"
@@ -363,16 +370,26 @@ class MyLinkViewSet(AmbassadorMixin, mixins.ListModelMixin, mixins.RetrieveModel
     @action(detail=True, methods=["post"])
     def shares(self, request, org_slug=None, code=None, **kwargs):  # kwargs: format (shares.json)
         """Record that the ambassador shares this link on a network (it counts for points and for
-        the time the programme costs) and get the network's share dialog address. Pressing the same
-        button again within a minute is not counted twice (200, `repeated`)."""
+        the time the programme costs) and get the network's share dialog address, with the
+        ambassador's post variant. With a `dialog_id`, one share per dialog: sending it again is
+        not counted twice (200, `repeated`); without one, pressing the same button again within a
+        minute is not counted twice."""
         link = self.get_object()
         body = ShareRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         channel = body.validated_data["channel"]
-        event, created = share_as_ambassador(ambassador=link.ambassador, link=link, channel=channel)
+        option = option_for(link, link.campaign, channel, list(link.campaign.messages.all()))
+        if body.validated_data.get("dialog_id") is not None:
+            message_id = body.validated_data.get("message", option.message.public_id if option.message else None)
+            with api_errors():
+                event, created = share_dialog_as_ambassador(
+                    ambassador=link.ambassador, link=link, channel=channel, dialog_id=body.validated_data["dialog_id"],
+                    message_id=message_id, edited=body.validated_data["edited"])
+        else:
+            event, created = share_as_ambassador(ambassador=link.ambassador, link=link, channel=channel,
+                                                 message=option.message)
         data = ShareSerializer({"channel": channel, "shared_at": event.shared_at, "repeated": not created,
-                                "share_url": intent_for(link, link.campaign, channel,
-                                                        list(link.campaign.messages.all()))}).data
+                                "share_url": option.intent_url}).data
         return Response(data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 

@@ -264,6 +264,13 @@ class MyCampaignSerializer(serializers.ModelSerializer):
 
 class ShareRequestSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=[(str(c), c.label) for c in SHARE_CHANNELS])
+    dialog_id = serializers.UUIDField(required=False, help_text=(
+        "The id of the share dialog your client opened: sending it again (a retry) records nothing new. "
+        "Without it, the same network within a minute counts once."))
+    message = serializers.UUIDField(required=False, allow_null=True, help_text=(
+        "With dialog_id: the post variant the dialog was given (its id); defaults to the ambassador's variant."))
+    edited = serializers.BooleanField(required=False, default=False,
+                                      help_text="With dialog_id: the ambassador changed the suggested text.")
 
 
 class ShareSerializer(serializers.Serializer):
