@@ -38,6 +38,9 @@ from ambassadors.services import invitations, programme
 from campaigns.linkcache import link_cache
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.services.links import link_for, record_share
+from notifications.models import Frequency as NotifyFrequency
+from notifications.models import Kind as NotifyKind
+from notifications.preferences import set_frequency
 from reports import digest
 from reports.selectors.points import points_rules
 from tenancy.models import Membership, Organization, Role
@@ -48,6 +51,7 @@ from tests.factories import (
     CampaignFactory,
     CampaignImageFactory,
     CostFactory,
+    DeliveryFactory,
     DomainFactory,
     GroupFactory,
     MessageFactory,
@@ -88,6 +92,8 @@ PUBLIC = {
     "schema": "the OpenAPI schema: public documentation, no data",
     "api_docs": "Swagger UI over the schema: public documentation, no data",
     "admin:login": "the Django admin's sign-in page",
+    "notification_unsubscribe": "an e-mail's one-click unsubscribe (RFC 8058, no login): the signed token is the "
+                                "credential, and all it can do is turn one kind of e-mail off for its ambassador",
 }
 
 # Which object a route's `public_id` is. A new route with a public_id must be added here.
@@ -313,6 +319,10 @@ def build_world(tag: str, slug: str) -> World:
         domain = DomainFactory(organization=org, host=f"links.{low}.test")
         points_rules(org.pk)
         subscription = digest.subscribe(org, owner, "weekly")
+        # E-mail notifications: a choice of the ambassador and an e-mail sent (the preferences page's log).
+        preference = set_frequency(me, NotifyKind.CAMPAIGN_NEW, NotifyFrequency.DAILY)
+        delivery = DeliveryFactory(organization=org, ambassador=me, campaign=campaign, status="sent",
+                                   last_error=f"{tag} delivery")
     api_key, secret = create_api_key(organization=org, name=f"{tag} CRM", created_by=owner)
     settings_for(org.pk)
 
@@ -338,7 +348,7 @@ def build_world(tag: str, slug: str) -> World:
                   conversion_import=conversion_import, image=image)
     world.by_model = {type(o): o for o in (org, owner, membership, group, ambassador, invitation, join_page,
                                             campaign, message, cost, link, domain, api_key, customer, sale,
-                                            conversion_import, subscription, image)}
+                                            conversion_import, subscription, image, preference, delivery)}
     with scopes_disabled():
         world.by_model[SocialProfile] = SocialProfile.objects.get(ambassador=ambassador)
         world.by_model[type(link.shares.first())] = link.shares.first()
