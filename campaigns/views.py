@@ -160,16 +160,14 @@ def share_open(request, org_slug, code, channel):
     log-in page and back here."""
     if _is_prefetch(request):
         return HttpResponse(status=204)  # only a real visit records a share
-    if not is_valid_code(code) or channel not in SHARE_CHANNELS:
+    me = ambassador_of(request.user)
+    if me is None or not is_valid_code(code) or channel not in SHARE_CHANNELS:
         raise Http404
+    link = get_object_or_404(TrackedLink.objects.select_related("campaign"), code=code, ambassador=me)
     if not share_action_token_ok(code, channel, request.GET.get("t", "")):
         return _share_problem(request, "This share link is incomplete or has been altered (it may have been cut "
                                        "short when it was copied). Use the share buttons of the campaign's page.",
-                              status=400)
-    me = ambassador_of(request.user)
-    if me is None:
-        raise Http404
-    link = get_object_or_404(TrackedLink.objects.select_related("campaign"), code=code, ambassador=me)
+                              status=400, campaign=link.campaign)
     option = option_for(link, link.campaign, channel, list(link.campaign.messages.all()))
     try:
         share_as_ambassador(ambassador=me, link=link, channel=channel, message=option.message)
@@ -409,8 +407,7 @@ def image_add(request, org_slug, public_id):
     except ValueError:
         declared = 0
     if declared > images.MAX_UPLOAD_REQUEST_BYTES:
-        form = CampaignImageForm()
-        form.add_error("image", images.too_large_message(declared))
+        form = CampaignImageForm.refused(images.too_large_message(declared))
         return _manage_page(request, campaign, image_form=form, status=413)
     return _image_add(request, org_slug, campaign)
 
