@@ -16,6 +16,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from common import outbox
+from tenancy.scoping import tenant_scope
 
 from ..models import Campaign, CampaignStatus
 
@@ -33,7 +34,7 @@ def announce_if_live(campaign: Campaign, *, now=None) -> bool:
     now = now or timezone.now()
     if campaign.announced_at is not None or not campaign.is_live(now):
         return False
-    with transaction.atomic():
+    with tenant_scope(campaign.organization_id), transaction.atomic():
         if not Campaign.objects.filter(pk=campaign.pk, announced_at__isnull=True).update(announced_at=now):
             return False  # announced meanwhile by someone else
         outbox.emit(TOPIC, key=announcement_key(campaign.pk), organization_id=campaign.organization_id,

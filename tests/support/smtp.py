@@ -43,18 +43,19 @@ class Arrival:
 
 @dataclass
 class _Handler:
-    """aiosmtpd handler: keeps what arrives; `refuse_next` answers the next N DATA with a 4xx
-    (a temporary refusal, for retry tests)."""
+    """aiosmtpd handler: keeps what arrives; `refuse_next` answers the next N DATA with
+    `refusal` (a 4xx: temporary; a 5xx: permanent) instead."""
 
     arrivals: list[Arrival] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     refuse_next: int = 0
+    refusal: str = "451 4.3.0 Try again later"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         with self.lock:
             if self.refuse_next > 0:
                 self.refuse_next -= 1
-                return "451 4.3.0 Try again later"
+                return self.refusal
             raw = envelope.original_content or envelope.content
             if isinstance(raw, str):
                 raw = raw.encode()
@@ -114,10 +115,10 @@ class SmtpServer:
         with self._handler.lock:
             self._handler.arrivals.clear()
 
-    def refuse_next(self, count: int) -> None:
-        """Answer the next `count` messages with 451 (temporary failure)."""
+    def refuse_next(self, count: int, reply: str = "451 4.3.0 Try again later") -> None:
+        """Answer the next `count` messages with `reply` (451: a temporary failure; 550: permanent)."""
         with self._handler.lock:
-            self._handler.refuse_next = count
+            self._handler.refuse_next, self._handler.refusal = count, reply
 
     def wait_for(self, count: int, timeout: float = WAIT_TIMEOUT) -> list[Arrival]:
         """Wait until at least `count` messages arrived; all arrivals (fails the test on timeout)."""
