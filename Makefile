@@ -3,9 +3,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# make run PORT=18000: the site, its links, QR codes and e-mails all on that port (SITE_URL follows PORT).
 PORT ?= 8000
-# Embedded mode runs with DEBUG on unless told otherwise (no SECRET_KEY needed then).
-export DEBUG ?= 1
+# make run serves like production (DEBUG off: normal error pages; the secret key is made once into
+# var/secret_key unless SECRET_KEY is set). make run DEBUG=1 for Django's debug pages.
+DEBUG ?= 0
 
 .PHONY: run test lint venv chromium clean-demo
 
@@ -24,10 +26,12 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 venv: $(VENV)/.runtime
 
 ## make run: migrate, seed the demo once, serve web + Celery worker + beat (Ctrl-C stops all).
+## Every process gets PORT and DEBUG: honcho would hand each process type a PORT of its own (worker
+## +100, beat +200), so the Procfile sets PORT from RUN_PORT, and e-mails the worker sends link to the site.
 run: $(VENV)/.runtime
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	PORT=$(PORT) DEBUG=$(DEBUG) $(BIN)/python manage.py migrate --noinput
+	PORT=$(PORT) DEBUG=$(DEBUG) $(BIN)/python manage.py seed_demo
+	PATH="$(CURDIR)/$(BIN):$$PATH" RUN_PORT=$(PORT) DEBUG=$(DEBUG) $(BIN)/honcho start -f Procfile
 
 ## Chromium from Debian's packages, for the browser tests (playwright cannot download browsers here).
 chromium:

@@ -3,8 +3,10 @@ that run the embedded mode (SQLite, local-memory cache, a broker on the file sys
 and need no server. See README "Production" for the variables."""
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -27,14 +29,58 @@ VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = env_bool("DEBUG")
+# The embedded mode: no database server, everything under VAR_DIR on one machine (`make run`).
+EMBEDDED = not os.environ.get("DATABASE_URL")
+SECRET_KEY_FILE = VAR_DIR / "secret_key"
+
+
+def embedded_secret_key(path: Path) -> str:
+    """The embedded mode's secret key: made once, readable by its owner only, and kept in `path`
+    so that sessions and signed links outlive a restart. Written under a temporary name and
+    linked into place, so that processes starting together all read the same, whole key."""
+    if not path.exists():
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(50))
+        try:
+            os.link(temporary, path)  # fails if another process got there first: theirs is kept
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    os.chmod(path, 0o600)
+    key = path.read_text().strip()
+    if not key:
+        raise ImproperlyConfigured(f"{path} is empty: delete it (a new key is made) or set SECRET_KEY.")
+    return key
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set unless DEBUG=1.")
-    SECRET_KEY = "insecure-development-key-only-for-debug"
+    if DEBUG:
+        SECRET_KEY = "insecure-development-key-only-for-debug"
+    elif EMBEDDED:
+        SECRET_KEY = embedded_secret_key(SECRET_KEY_FILE)
+    else:  # several machines share a database server: a key made on each would not match
+        raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is (or DEBUG=1 for development).")
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# The port the site answers on (`make run PORT=…` gives it to the web server, the worker and the
+# beat alike); absolute links (short links, QR codes, e-mails) start with SITE_URL, which follows it.
+try:
+    PORT = int(os.environ.get("PORT") or 8000)
+except ValueError:
+    raise ImproperlyConfigured(f"PORT must be a port number, not {os.environ['PORT']!r}.") from None
+SITE_URL = (os.environ.get("SITE_URL") or f"http://127.0.0.1:{PORT}").rstrip("/")
+_site = urlsplit(SITE_URL)
+if _site.scheme not in ("http", "https") or not _site.hostname:
+    raise ImproperlyConfigured(f"SITE_URL must be an http(s) address like https://app.example.com, not {SITE_URL!r}.")
+
+_site_host = f"[{_site.hostname}]" if ":" in _site.hostname else _site.hostname
+# Unless set, the hosts and form origins the site accepts follow SITE_URL (ports play no part in
+# ALLOWED_HOSTS; a same-origin form passes CSRF on any port).
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS") or list(dict.fromkeys(["localhost", "127.0.0.1", "[::1]", _site_host]))
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS") or [f"{_site.scheme}://{_site.netloc}"]
 # Client IPs come from X-Forwarded-For only behind this many trusted proxies (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 if env_bool("SECURE_PROXY_SSL_HEADER"):
@@ -256,6 +302,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.send_due",
         "schedule": timedelta(seconds=10),
         "options": {"expires": 20},
+    },
 }
 
 # --- Auth (django-allauth) ----------------------------------------------------------------
@@ -314,8 +361,7 @@ NOTIFY_LEASE_SECONDS = int(os.environ.get("NOTIFY_LEASE_SECONDS", "120"))
 NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "8"))
 NOTIFY_SEND_BUDGET_SECONDS = float(os.environ.get("NOTIFY_SEND_BUDGET_SECONDS", "50"))  # one task's run
 NOTIFY_BATCH_HOUR = int(os.environ.get("NOTIFY_BATCH_HOUR", "8"))  # daily/weekly e-mails, organisation time
-# Absolute links in e-mails (invitations) when no request is at hand.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# SITE_URL (absolute links in e-mails, when no request is at hand) is set with PORT, at the top.
 
 # --- Product settings -------------------------------------------------------------------------
 INVITATION_MAX_AGE = timedelta(days=int(os.environ.get("INVITATION_MAX_AGE_DAYS", "14")))

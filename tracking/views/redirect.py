@@ -11,6 +11,7 @@ from django.conf import settings
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.http.request import split_domain_port
 from django.shortcuts import render
+from django.views import defaults
 
 from campaigns.channels import SUFFIX_TO_CHANNEL, channel_from_referrer
 from campaigns.codes import is_valid_code
@@ -64,15 +65,15 @@ def redirect(request, code, suffix=None):
     if suffix is not None:
         channel_hint = SUFFIX_TO_CHANNEL.get(suffix, "")
         if not channel_hint:
-            raise Http404("Unknown link.")
+            return unknown_link(request)
     if not is_valid_code(code):
-        raise Http404("Unknown link.")
+        return unknown_link(request)
     target = link_cache.get(code)
     if target is None:
-        raise Http404("Unknown link.")
+        return unknown_link(request)
     host = request_host(request)
     if host not in settings.PLATFORM_HOSTS and host not in target.hosts:
-        raise Http404("Unknown link.")  # a code of another organisation on this custom domain
+        return unknown_link(request)  # a code of another organisation on this custom domain
 
     now = time.time()
     if not target.is_live(now):
@@ -108,6 +109,14 @@ def redirect(request, code, suffix=None):
     response["Referrer-Policy"] = "no-referrer-when-downgrade"
     if new_visitor:
         set_visitor_cookie(response, visitor_id, request.is_secure())
+    return response
+
+
+def unknown_link(request):
+    """The site's own 404 page, with DEBUG on too: whoever follows a mistyped or deleted link is a
+    visitor, never someone debugging, and Django's debug page would list every URL pattern."""
+    response = defaults.page_not_found(request, Http404("Unknown link."))
+    response["Cache-Control"] = "no-store"
     return response
 
 
