@@ -303,6 +303,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=10),
         "options": {"expires": 20},
     },
+    "produce-ambassador-digests": {  # weekly digests: Monday from 08:00 in each organisation's time zone
+        "task": "notifications.tasks.produce_digests",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 14 * 60},
+    },
+    "produce-share-reminders": {  # featured campaigns not shared after the organisation's days
+        "task": "notifications.tasks.produce_reminders",
+        "schedule": timedelta(minutes=15),
+        "options": {"expires": 14 * 60},
+    },
 }
 
 # --- Auth (django-allauth) ----------------------------------------------------------------

@@ -38,7 +38,7 @@ from common.service_errors import ServiceError
 from tenancy.scoping import tenant_scope
 
 from .models import Delivery, DeliveryChannel, NotificationSettings
-from .senders import Outcome, register_sender
+from .senders import Outcome, register_sender, time_left
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,9 @@ BACKOFF_MAX = 3600.0
 EXCERPT_CHARS = 300
 # A provider's error code worth showing (Slack answers "no_service", "invalid_token" …). Anything
 # else in a body is left out: we never echo text we don't control.
+# A path's first segment shown by mask_url when it is a fixed word ("services", "webhookb2",
+# "workflows"), not an identifier.
+PATH_WORD_RE = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 ERROR_CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,59}$")
 # What a refusal most likely means, per status, for the admin's next step.
 REFUSAL_HINTS = {
@@ -141,7 +144,7 @@ def mask_url(url: str) -> str:
     shown = f"{parts.scheme}://{netloc}"
     if segments:
         first = segments[0]
-        shown += f"/{first}" if first.isalpha() and len(first) <= 12 else f"/{first[:1]}…"
+        shown += f"/{first}" if PATH_WORD_RE.match(first) else f"/{first[:1]}…"
     if len(segments) > 1:
         shown += f"/{segments[1][:1]}…"
     return f"{shown}/…/••••"
@@ -392,6 +395,9 @@ def _send_chat(channel: str, deliveries: Iterable[Delivery]) -> dict[int, Outcom
                     outcomes[row.pk] = Outcome(sent=False, error="The campaign no longer exists")
                 elif stop is not None:
                     outcomes[row.pk] = stop
+                elif time_left() <= 0:  # the lease is nearly over: another worker may soon take the row
+                    outcomes[row.pk] = Outcome(sent=False, retry_after=0.0,
+                                               error="The batch ran out of time; posted in the next one")
                 else:
                     outcome = deliver(organization_id, channel, url, campaign_message(campaign, slug),
                                       attempts=row.attempts or 1, what=f"post of campaign {campaign.pk}")

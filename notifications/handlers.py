@@ -6,7 +6,8 @@ from campaigns.services.announcements import TOPIC as CAMPAIGN_LIVE
 from common import outbox
 from common.models import OutboxEvent
 
-from . import emails, fanout, tasks  # noqa: F401 - emails registers the e-mail sender and campaign_new
+# emails: the e-mail sender and campaign_new; chat: the Slack and Teams senders; digest, reminders: their e-mails.
+from . import chat, digest, emails, fanout, reminders, tasks  # noqa: F401
 
 
 @outbox.register(CAMPAIGN_LIVE)

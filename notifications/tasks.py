@@ -5,7 +5,7 @@ from django.conf import settings
 
 from tenancy.tasking import publish_after_commit, tenant_task
 
-from . import delivery
+from . import delivery, digest, reminders
 
 
 @shared_task(name="notifications.tasks.send_due")
@@ -33,3 +33,23 @@ def queue_sending(organization_id: int) -> None:
     beat's send_due sends them)."""
     if getattr(settings, "NOTIFY_SEND_ON_COMMIT", True):
         publish_after_commit(send_due_for, organization_id, recovery="the beat's send_due sends them")
+
+
+@shared_task(name="notifications.tasks.produce_digests")
+def produce_digests() -> int:
+    """Beat, every 15 minutes, platform-wide on purpose: the weekly digests due (Monday from 08:00
+    in each organisation's time zone) as Delivery rows, sent by send_due. How many were added."""
+    created = digest.produce_digests()
+    if created:
+        publish_after_commit(send_due, recovery="the beat's send_due sends them")
+    return created
+
+
+@shared_task(name="notifications.tasks.produce_reminders")
+def produce_reminders() -> int:
+    """Beat, every 15 minutes, platform-wide on purpose: reminders of featured campaigns not shared
+    (organisations that turned them on), as Delivery rows sent by send_due. How many were added."""
+    created = reminders.produce_reminders()
+    if created:
+        publish_after_commit(send_due, recovery="the beat's send_due sends them")
+    return created

@@ -55,6 +55,7 @@ from tests.factories import (
     DomainFactory,
     GroupFactory,
     MessageFactory,
+    NotificationSettingsFactory,
     OrganizationFactory,
     member,
 )
@@ -165,6 +166,8 @@ HOSTILE = {
     "frequency": "weekly", "email": "pwned@example.com", "kind": "leads", "reporting_model": "first_touch",
     "window_days": "7", "half_life_days": "3", "per_share": "9.00", "description": "pwned", "title": "pwned",
     "headline": "pwned", "enabled": "on", "time_zone": "UTC", "currency": "USD", "slug": "pwned",
+    "slack_webhook_url": "https://hooks.slack.com/services/TPWN/BPWN/pwned", "remove_teams": "on",
+    "reminders_enabled": "on", "reminder_after_days": "9",
 }
 
 # Path parameters that name no object: a route with only these has nothing of B's to point at
@@ -323,6 +326,14 @@ def build_world(tag: str, slug: str) -> World:
         preference = set_frequency(me, NotifyKind.CAMPAIGN_NEW, NotifyFrequency.DAILY)
         delivery = DeliveryFactory(organization=org, ambassador=me, campaign=campaign, status="sent",
                                    last_error=f"{tag} delivery")
+        # The admin's notification settings page: chat webhooks (secrets), a refusal, the reminder rule,
+        # and a refused post to the channel in its log.
+        notify_settings = NotificationSettingsFactory(
+            organization=org, slack_webhook_url=f"https://hooks.slack.com/services/T{tag}/B{tag}/{low}-secret",
+            teams_webhook_url=f"https://{low}.webhook.office.com/webhookb2/{low}-secret",
+            slack_problem=f"{tag} Slack refused the message", reminders_enabled=True)
+        DeliveryFactory(organization=org, ambassador=None, campaign=campaign, channel="slack", status="failed",
+                        key=f"campaign_new:slack:{campaign.pk}:org", last_error=f"{tag} chat refused")
     api_key, secret = create_api_key(organization=org, name=f"{tag} CRM", created_by=owner)
     settings_for(org.pk)
 
@@ -348,7 +359,8 @@ def build_world(tag: str, slug: str) -> World:
                   conversion_import=conversion_import, image=image)
     world.by_model = {type(o): o for o in (org, owner, membership, group, ambassador, invitation, join_page,
                                             campaign, message, cost, link, domain, api_key, customer, sale,
-                                            conversion_import, subscription, image, preference, delivery)}
+                                            conversion_import, subscription, image, preference, delivery,
+                                            notify_settings)}
     with scopes_disabled():
         world.by_model[SocialProfile] = SocialProfile.objects.get(ambassador=ambassador)
         world.by_model[type(link.shares.first())] = link.shares.first()
