@@ -103,6 +103,14 @@ class CampaignImageForm(forms.Form):
         help_text="What the image shows, for people who can't see it (ambassadors can reuse it as alt text).",
     )
 
+    @classmethod
+    def refused(cls, message: str) -> "CampaignImageForm":
+        """The form shown again for a request refused before its body was read (too large)."""
+        form = cls(data={})
+        form.full_clean()
+        form.errors["image"] = form.error_class([message])
+        return form
+
 
 class CampaignCostForm(forms.ModelForm):
     amount = forms.DecimalField(max_digits=12, decimal_places=2, min_value=None,

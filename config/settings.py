@@ -464,7 +464,7 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploads (campaign images) go through Django's storage API: local disk under MEDIA_ROOT by
-# default; an S3-compatible store is configured in campaigns' section of the README.
+# default; an S3-compatible store with STORAGE_BACKEND=s3 (README: "Uploads (campaign images)").
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
 STORAGES = {
@@ -473,6 +473,28 @@ STORAGES = {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
     },
 }
+# STORAGE_BACKEND=s3: uploads in an S3-compatible bucket through django-storages (needs boto3).
+# Credentials come from boto3's own chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a role …),
+# never from here. Files stay private: the site streams them to the people allowed to see them.
+STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "local")
+if STORAGE_BACKEND == "s3":
+    if not os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": os.environ["AWS_STORAGE_BUCKET_NAME"],
+        "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,  # MinIO, R2, Scaleway …; empty: AWS
+        "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+        "custom_domain": os.environ.get("AWS_S3_CUSTOM_DOMAIN") or None,
+        "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE") or None,  # "path" for most self-hosted stores
+        "location": os.environ.get("AWS_LOCATION", ""),  # a key prefix inside the bucket
+        "default_acl": None,  # the bucket's policy (private)
+        "file_overwrite": False,
+        "querystring_auth": True,  # storage.url() hands out signed addresses …
+        "querystring_expire": int(os.environ.get("AWS_QUERYSTRING_EXPIRE", "300")),  # … valid this many seconds
+        "signature_version": "s3v4",
+    }}
+elif STORAGE_BACKEND != "local":
+    raise ImproperlyConfigured("STORAGE_BACKEND must be 'local' or 's3'.")
 WHITENOISE_USE_FINDERS = True  # embedded mode serves static files without collectstatic
 
 LOGGING = {

@@ -103,7 +103,7 @@ class Feed:
     (the *_total counts say how many there are in all)."""
 
     new: list  # gone live recently (badges.is_new), the latest first
-    not_shared: list  # no share of mine yet, ending soonest first
+    not_shared: list  # no share of mine yet, ending soonest first, then the latest
     ends_soon: list  # ending within badges.ENDS_SOON_WITHIN, soonest first
     new_total: int = 0
     not_shared_total: int = 0
@@ -134,11 +134,14 @@ def feed(ambassador, campaigns, *, at=None, since: datetime | None = None, limit
     def ends(campaign) -> float:
         return campaign.ends_at.timestamp() if campaign.ends_at else _far_future(at)
 
+    def newest(campaign) -> float:
+        return -badges.went_live_at(campaign).timestamp()
+
     new = sorted((c for c in live if badges.is_new(c, at, since=since)),
-                 key=lambda c: (not c.featured, -badges.went_live_at(c).timestamp()))
+                 key=lambda c: (not c.featured, newest(c), c.pk))
     not_shared = sorted((c for c in live if c.pk not in shared),
-                        key=lambda c: (not c.featured, ends(c), -c.created_at.timestamp()))
-    ends_soon = sorted((c for c in live if badges.ends_soon(c, at)), key=lambda c: (not c.featured, ends(c)))
+                        key=lambda c: (not c.featured, ends(c), newest(c), c.pk))
+    ends_soon = sorted((c for c in live if badges.ends_soon(c, at)), key=lambda c: (not c.featured, ends(c), c.pk))
     return Feed(new=new[:limit], not_shared=not_shared[:limit], ends_soon=ends_soon[:limit], new_total=len(new),
                 not_shared_total=len(not_shared), ends_soon_total=len(ends_soon))
 

@@ -67,12 +67,13 @@ def add_message(campaign: Campaign, *, channel: str, text: str, subject: str = "
 def update_message(message: CampaignMessage, **fields) -> CampaignMessage:
     """Change the given fields (channel, subject, text); the post as a whole is checked again, and a
     variant moved to another network must find room there."""
-    old_channel = message.channel
     for name, value in fields.items():
         setattr(message, name, value)
     check_message(channel=message.channel, subject=message.subject, text=message.text)
     with transaction.atomic():
-        if message.channel != old_channel:
+        # The stored network, not the instance's: a model form has already set the new one on it.
+        stored = CampaignMessage.objects.filter(pk=message.pk).values_list("channel", flat=True).first()
+        if message.channel != stored:
             lock_campaign(message.campaign)
             check_variant_room(message.campaign, message.channel, excluding=message)
         message.save()

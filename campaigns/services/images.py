@@ -40,6 +40,8 @@ THUMBNAIL_FORMAT = ImageFormat.WEBP
 
 ACCEPTED = "a PNG, JPEG or WebP image"
 TOO_MANY_PIXELS = f"at most {MAX_PIXELS // 1_000_000} megapixels are accepted"
+# What Pillow's own limit catches (its header check at open), before ours could count.
+BOMB = f"This image declares far more pixels than accepted (a decompression bomb?); {TOO_MANY_PIXELS}."
 DAMAGED = "This image is damaged or incomplete: export it again and upload the new file."
 # Pillow's errors for data it can't decode (truncated, bad chunks, bad headers).
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError, ArithmeticError,
@@ -84,7 +86,7 @@ def _open(data: bytes) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data), formats=list(ImageFormat.values))
     except Image.DecompressionBombError as error:
-        raise _refuse(f"This image declares far more pixels than it could hold; {TOO_MANY_PIXELS}.") from error
+        raise _refuse(BOMB) from error
     except UnidentifiedImageError as error:
         raise _refuse(_what_it_is_instead(data[:512]) or
                       f"This file isn't {ACCEPTED} (whatever its name says); other formats aren't accepted.") \
@@ -153,7 +155,7 @@ def check_image(data: bytes) -> CheckedImage:
             return CheckedImage(format=image.format, width=width, height=height, original=_encode_original(image),
                                 thumbnail=_encode_thumbnail(image))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise _refuse(f"This image declares more pixels than accepted; {TOO_MANY_PIXELS}.") from error
+            raise _refuse(BOMB) from error
         except CampaignError:
             raise
         except DECODE_ERRORS as error:

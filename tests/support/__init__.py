@@ -13,6 +13,8 @@
 * smtp.py: a real SMTP server on loopback (`smtp_server` fixture) and what arrived at it.
 * http_receiver.py: a loopback HTTP server standing in for Slack / Teams webhooks
   (`http_receiver` fixture): what it received, and scripted answers (429 + Retry-After, 4xx, 5xx).
+* storage.py: a local-disk storage that is full after one file (FullDiskStorage), to show an
+  upload failing half-way leaves nothing behind.
 
 The fixtures of workers.py, drills.py, smtp.py and http_receiver.py are plugins of tests/conftest.py (`pytest_plugins`).
 Factories are in tests/factories.py.
