@@ -15,6 +15,10 @@
   (`http_receiver` fixture): what it received, and scripted answers (429 + Retry-After, 4xx, 5xx).
 * storage.py: a local-disk storage that is full after one file (FullDiskStorage), to show an
   upload failing half-way leaves nothing behind.
+* browser.py: for browser tests, a watch that fails on any Content-Security-Policy violation
+  (CspWatch), outside sites stood in for at the network layer (route_to_stubs; external_sites, an
+  HTTPS stub Chromium resolves their hosts to, for redirects), mailto: navigations seen through
+  Chromium's DevTools (requested_navigations).
 
 The fixtures of workers.py, drills.py, smtp.py and http_receiver.py are plugins of tests/conftest.py (`pytest_plugins`).
 Factories are in tests/factories.py.
