@@ -205,10 +205,6 @@ def option_for(link, campaign, channel: str, messages=None) -> ShareOption:
     raise ValueError(f"“{channel}” is not a network you can share on.")
 
 
-def intent_for(link, campaign, channel: str, messages=None) -> str:
-    return option_for(link, campaign, channel, messages).intent_url
-
-
 def rendered_messages(link, campaign, messages=None) -> list[dict]:
     """The ambassador's suggested post of each channel (their variant), with the channel's link in it."""
     if messages is None:
