@@ -304,6 +304,7 @@ def test_the_pages_show_links_to_the_share_action_and_record_nothing(login, org,
             assert f'href="{href}"' in html
             assert f'data-share-record="{record_url(org, link, channel)}"' in html
         assert "<form method=\"post\" action=\"/o/acme/links/" not in html
+        assert "{#" not in html and "{%" not in html and "ShareOption" not in html  # no template text shows
     assert shares(org) == []
 
 
