@@ -1,9 +1,9 @@
 """Demo campaigns and 90 days of realistic activity for one organisation: the campaigns of
-demo.content with their post variants and a spend ledger, a link per targeted ambassador,
-shares (each with the ambassador's post variant), and the clicks those shares drew — preview
-bots right after a share, repeat visitors, several channels, ambassadors clicking their own
-links — recorded as raw clicks and then run through the real click processing, so every
-rollup is what production would compute."""
+demo.content with their post variants, a spend ledger and (the featured one) a picture, a link
+per targeted ambassador, shares (each with the ambassador's post variant), and the clicks those
+shares drew — preview bots right after a share, repeat visitors, several channels, ambassadors
+clicking their own links — recorded as raw clicks and then run through the real click
+processing, so every rollup is what production would compute."""
 
 import random
 from datetime import timedelta
@@ -22,6 +22,7 @@ from tracking.models import PortalVisitor, RawClick
 from tracking.services.click_processing import process_pending
 
 from .content import CAMPAIGNS, CampaignSpec, audience
+from .images import add_banner
 
 HUMAN_AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
@@ -64,6 +65,9 @@ def seed_campaigns(org, rng: random.Random, *, scale: int = 1, site: str = "http
     now = timezone.now()
     internal, external = groups_by_kind()
     campaigns = [create_campaign(org, spec, rng, now, site, internal, external) for spec in CAMPAIGNS]
+    for campaign in campaigns:
+        if campaign.featured:  # a picture to post with it, as an admin would upload
+            add_banner(campaign, org.name)
 
     ambassadors = list(Ambassador.objects.filter(status__in=[Status.ACTIVE, Status.PAUSED])
                        .exclude(pk__in=scripted).order_by("pk").prefetch_related("groups"))

@@ -18,6 +18,7 @@ from campaigns.models import (
     MAX_VARIANTS_PER_CHANNEL,
     Campaign,
     CampaignCost,
+    CampaignImage,
     CampaignMessage,
     CampaignStatus,
     ShareEvent,
@@ -174,6 +175,17 @@ def test_campaigns_worth_showing(demo):
             # Seeding tells no one: whatever has started counts as announced already.
             assert not campaigns.filter(starts_at__lte=now, announced_at__isnull=True).exclude(
                 status=CampaignStatus.DRAFT).exists()
+
+
+def test_the_featured_campaign_has_a_picture_the_demo_ambassador_can_download(demo, client):
+    org = demo["northwind"]
+    with scopes_disabled():
+        (image,) = CampaignImage.objects.filter(campaign__organization=org, campaign__featured=True)
+    assert (image.format, image.width, image.height) == ("PNG", 1200, 630) and image.alt_text
+    assert client.login(email="ambassador@northwind.example", password=PASSWORD)
+    for name in ("campaign_image_download", "campaign_image_thumbnail"):
+        response = client.get(reverse(name, kwargs={"org_slug": org.slug, "image_id": image.public_id}))
+        assert response.status_code == 200 and response["Content-Type"].startswith("image/")
 
 
 def test_seeding_writes_no_notifications(demo):
