@@ -12,6 +12,7 @@ Content-Security-Policy violation. Firefox and Safari can't run here; static/js/
 APIs only (window.open, fetch with keepalive, crypto)."""
 
 import json
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -28,6 +29,8 @@ from tests.support.services import CHROMIUM, CHROMIUM_ARGS
 from .conftest import TIMEOUT_MS
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 NETWORK_HOSTS = ["www.linkedin.com", "x.com", "www.facebook.com", "wa.me"]
 BUTTONS = {"linkedin": "Share on LinkedIn", "x": "Share on X", "facebook": "Share on Facebook",
@@ -142,6 +145,9 @@ def test_every_button_opens_its_network_with_my_link_and_my_words_once(page, liv
         expect(kit.locator(f"label[for=post-{link.code}-{channel}]")).to_have_count(1)
         expect(field).to_be_editable()
         field.fill(text)
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"share-buttons-{where.replace(' ', '-')}.png"), full_page=True)
 
     for channel in ("linkedin", "x", "facebook", "whatsapp"):
         with page.expect_popup() as popup_info, page.expect_response(is_record(channel)) as recorded:
