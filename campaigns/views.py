@@ -352,14 +352,18 @@ def message_add(request, org_slug, public_id):
 def message_edit(request, org_slug, public_id, message_id):
     campaign = _campaign(public_id)
     message = get_object_or_404(CampaignMessage, public_id=message_id, campaign=campaign)
+    # Which variant of its network it is, read before a posted form changes the instance's network.
+    label, siblings = message.get_channel_display(), [m.pk for m in campaign.messages.filter(channel=message.channel)]
     form = CampaignMessageForm(request.POST or None, instance=message)
     if request.method == "POST" and form.is_valid():
         with form_errors(form):
             update_message(message, **form.cleaned_data)
             messages.success(request, "Post saved.")
             return redirect(reverse("campaign_manage", args=[org_slug, public_id]) + "#messages")
-    return render(request, "campaigns/message_edit.html", {"campaign": campaign, "message": message, "form": form},
-                  status=400 if form.is_bound else 200)
+    return render(request, "campaigns/message_edit.html", {
+        "campaign": campaign, "message": message, "form": form, "network": label,
+        "variant": siblings.index(message.pk) + 1, "variant_count": len(siblings),
+    }, status=400 if form.is_bound else 200)
 
 
 @require_POST

@@ -130,9 +130,16 @@ def test_the_edit_page_refuses_moving_a_post_to_a_full_network(login, org, admin
     fill(org, campaign)
     on_x = MessageFactory(campaign=campaign, organization=org, channel="x", text="On X {link}")
     url = reverse("campaign_message_edit", args=[org.slug, campaign.public_id, on_x.public_id])
-    response = login(admin_user).post(url, {"channel": "linkedin", "subject": "", "text": "On X {link}"})
-    assert response.status_code == 400 and "LinkedIn already has 5 variants" in response.content.decode()
+    client = login(admin_user)
+    response = client.post(url, {"channel": "linkedin", "subject": "", "text": "On X {link}"})
+    page = response.content.decode()
+    assert response.status_code == 400 and "LinkedIn already has 5 variants" in page
+    assert 'X post <span class="muted">· variant 1 of 1</span>' in page  # still the X post it is
     assert variants(org, campaign) == 5 and variants(org, campaign, "x") == 1
+    with tenant_scope(org):
+        third = CampaignMessage.objects.filter(campaign=campaign, channel="linkedin")[2]
+    page = client.get(reverse("campaign_message_edit", args=[org.slug, campaign.public_id, third.public_id]))
+    assert 'LinkedIn post <span class="muted">· variant 3 of 5</span>' in page.content.decode()
 
 
 # --- the API ----------------------------------------------------------------------------------------
