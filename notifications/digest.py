@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from ambassadors.models import Ambassador
 from ambassadors.models import Status as AmbassadorStatus
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.models import Campaign, CampaignStatus, TrackedLink
 from reports.filters import ReportFilter
 from reports.periods import Period
 from reports.selectors.leaderboard import LeaderRow, leaderboard
@@ -214,14 +214,18 @@ def produce_for(organization: Organization, now: datetime) -> int:
 
 # --- The e-mail ----------------------------------------------------------------------------------
 
-def digest_context(ambassador: Ambassador, period: Period, *, now: datetime | None = None) -> dict:
-    """Everything the digest of `ambassador` for `period` shows (inside the organisation's scope)."""
+def digest_context(ambassador: Ambassador, period: Period, *, now: datetime | None = None,
+                   prepared: tuple[list[Campaign], dict] | None = None) -> dict:
+    """Everything the digest of `ambassador` for `period` shows (inside the organisation's scope).
+    `prepared`: the ambassador's campaigns of the week and their links, from prepare_digests."""
     now = now or timezone.now()
     organization = ambassador.organization
     board = week_board(organization, period)
     row = board.get(ambassador.pk)
-    my_groups = groups_of([ambassador.pk]).get(ambassador.pk, set())
-    campaigns = [c for c in announced_campaigns(period, now) if meant_for(c, my_groups)]
+    if prepared is None:
+        my_groups = groups_of([ambassador.pk]).get(ambassador.pk, set())
+        prepared = ([c for c in announced_campaigns(period, now) if meant_for(c, my_groups)], {})
+    campaigns, links = prepared
     return {
         "ambassador": ambassador,
         "organization": organization,
@@ -229,20 +233,40 @@ def digest_context(ambassador: Ambassador, period: Period, *, now: datetime | No
         "week": week_key(period),
         "period_label": f"{period.start:%-d %b} – {period.end:%-d %b %Y}",
         "figures": digest_figures(row, len(board)),
-        "campaigns": [campaign_share(ambassador, campaign, org_slug=organization.slug) for campaign in campaigns],
+        "campaigns": [campaign_share(ambassador, campaign, org_slug=organization.slug, link=links.get(campaign.pk))
+                      for campaign in campaigns],
         "portal_url": site_url(reverse("org_home", kwargs={"org_slug": organization.slug})),
         **footer_context(ambassador, Kind.DIGEST),
     }
 
 
-@register_email(Kind.DIGEST)
+def prepare_digests(rows: list[Delivery]) -> None:
+    """Once per batch of digest rows (the e-mail sender's `prepare`): each week's campaigns, the
+    ambassadors' groups and their existing links in a few queries, instead of a few per e-mail."""
+    now = timezone.now()
+    weeks: dict[tuple[int, str], list[Delivery]] = {}
+    for row in rows:
+        if row.period:
+            weeks.setdefault((row.organization_id, row.period), []).append(row)
+    groups = groups_of({row.ambassador_id for row in rows})
+    for (_, week), week_rows in weeks.items():
+        campaigns = announced_campaigns(week_period(week, week_rows[0].organization.tzinfo), now)
+        links = {(link.ambassador_id, link.campaign_id): link for link in TrackedLink.objects.filter(
+            campaign_id__in=[c.pk for c in campaigns], ambassador_id__in={r.ambassador_id for r in week_rows})}
+        for row in week_rows:
+            mine = [c for c in campaigns if meant_for(c, groups.get(row.ambassador_id, set()))]
+            row.prepared_digest = (mine, {c.pk: links.get((row.ambassador_id, c.pk)) for c in mine})
+
+
+@register_email(Kind.DIGEST, prepare=prepare_digests)
 def render_digest(ambassador: Ambassador, deliveries: list[Delivery]) -> RenderedEmail:
     """One e-mail for the newest week among the claimed rows (more than one only if a whole week's
     sending was missed; the newest week's figures stand for them)."""
     organization = ambassador.organization
-    week = max((d.period for d in deliveries if d.period), default="")
-    period = week_period(week, organization.tzinfo) if week else last_week(organization.tzinfo, timezone.now())
-    context = digest_context(ambassador, period)
+    newest = max((d for d in deliveries if d.period), key=lambda d: d.period, default=None)
+    period = (week_period(newest.period, organization.tzinfo) if newest is not None
+              else last_week(organization.tzinfo, timezone.now()))
+    context = digest_context(ambassador, period, prepared=getattr(newest, "prepared_digest", None))
     count = len(context["campaigns"])
     subject = (f"Your week at {organization.name}: {count} new campaign{'s' if count != 1 else ''} to share"
                if count else f"Your week at {organization.name}, {context['period_label']}")

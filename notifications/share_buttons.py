@@ -23,9 +23,11 @@ class CampaignShare:
     buttons: list[ShareButton]
 
 
-def campaign_share(ambassador, campaign, *, org_slug: str) -> CampaignShare:
-    """The ambassador's link for the campaign (made on first need) and a button per network."""
-    link, _ = get_or_create_link(ambassador=ambassador, campaign=campaign)
+def campaign_share(ambassador, campaign, *, org_slug: str, link=None) -> CampaignShare:
+    """The ambassador's link for the campaign (`link` if already loaded, else made on first need)
+    and a button per network."""
+    if link is None:
+        link, _ = get_or_create_link(ambassador=ambassador, campaign=campaign)
     buttons = [ShareButton(str(channel), BUTTON_LABELS.get(channel, f"Share on {Channel(channel).label}"),
                            share_action_url(link, channel, org_slug=org_slug)) for channel in SHARE_CHANNELS]
     return CampaignShare(campaign=campaign, link_url=short_url(link), buttons=buttons)

@@ -20,6 +20,7 @@ from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tests.factories import CampaignFactory, DeliveryFactory, NotificationSettingsFactory, member
 from tests.support.http_receiver import refused_url
+from tests.support.notify import publish, run_notifications
 
 SECRET = "sEcReT-webhook-token-0042"
 NOW = timezone.now().replace(microsecond=0)
@@ -115,6 +116,26 @@ def test_teams_gets_an_adaptive_card_in_the_attachments_envelope(org, http_recei
                       "url": f"{settings.SITE_URL}/o/acme/campaigns/{campaign.public_id}/"}
     assert reload(org, delivery).status == DeliveryStatus.SENT
     assert SECRET not in logs.text and url not in logs.text
+
+
+@pytest.mark.django_db
+def test_a_published_campaign_reaches_each_configured_channel_once(org, http_receiver, logs):
+    """The whole path: the campaigns service publishes, the outbox sweep fans out, the engine posts;
+    running it all again posts nothing more."""
+    slack, teams = http_receiver.url(f"/slack/{SECRET}"), http_receiver.url(f"/teams/{SECRET}")
+    NotificationSettingsFactory(organization=org, slack_webhook_url=slack, teams_webhook_url=teams)
+    campaign = publish(org, name="Launch day", description="Our biggest launch.")
+    run_notifications()
+    run_notifications()
+    received = {r.path.split("/")[1]: r for r in http_receiver.received}
+    assert len(http_receiver.received) == 2 and set(received) == {"slack", "teams"}
+    assert received["slack"].json["blocks"][0]["text"]["text"] == "Launch day"
+    assert received["teams"].json["attachments"][0]["content"]["body"][1]["text"] == "Our biggest launch."
+    with tenant_scope(org):
+        assert sorted(Delivery.objects.filter(campaign=campaign, ambassador=None).values_list("key", "status")) == [
+            (f"campaign_new:slack:{campaign.pk}:org", "sent"), (f"campaign_new:teams:{campaign.pk}:org", "sent")]
+    assert_never_leaked(org, slack, logs)
+    assert teams not in logs.text
 
 
 # --- Slow down, try again, refused -------------------------------------------------------------------------

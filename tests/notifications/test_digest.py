@@ -122,6 +122,7 @@ def test_the_due_week_is_the_one_that_ended_from_monday_0800_local_until_a_day_l
 @pytest.mark.django_db
 def test_each_ambassador_with_news_gets_one_digest_with_exact_figures(acme, smtp_server):
     s, people, campaigns = programme(acme)
+    cy_link = s.link(campaigns["Summer"], people["Cy"])  # Cy opened it already: the e-mail uses that link
 
     assert digest.produce_digests(now=MONDAY_0830) == 3
     with tenant_scope(acme):
@@ -164,6 +165,7 @@ def test_each_ambassador_with_news_gets_one_digest_with_exact_figures(acme, smtp
     cy = text_of(smtp_server.to("cy@acme.test")[0])
     assert {"Clicks on your links: 0", "Leads: 0", "Points: 0", "Rank: 4 of 6"} <= set(lines(cy))
     assert "Summer" in cy and "Summer is coming." in cy and "Sales push" not in cy
+    assert f"Share on LinkedIn: {share_action_url(cy_link, 'linkedin', org_slug='acme')}" in cy
     assert "Unsubscribe from these e-mails: http" in cy
     assert len(arrivals) == 3
 
