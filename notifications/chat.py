@@ -34,11 +34,13 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.models import Campaign
 from common.service_errors import ServiceError
+from tenancy.models import Organization
 from tenancy.scoping import tenant_scope
 
 from .models import Delivery, DeliveryChannel, NotificationSettings
-from .senders import Outcome, register_sender, time_left
+from .senders import Outcome, register_sender, report, time_left
 
 logger = logging.getLogger(__name__)
 
@@ -372,10 +374,8 @@ def deliver(organization_id: int, channel: str, url: str, message: ChatMessage, 
 def _send_chat(channel: str, deliveries: Iterable[Delivery]) -> dict[int, Outcome]:
     """Post each delivery (a campaign that went live) to its organisation's channel. Once a
     webhook asks to slow down or refuses, the rest of the batch for it waits or fails the same
-    way without hammering it."""
-    from campaigns.models import Campaign
-    from tenancy.models import Organization
-
+    way without hammering it. A post the webhook accepted is reported at once, so a worker
+    killed later in the batch does not post it again."""
     outcomes: dict[int, Outcome] = {}
     by_org: dict[int, list[Delivery]] = {}
     for delivery in deliveries:
@@ -402,7 +402,9 @@ def _send_chat(channel: str, deliveries: Iterable[Delivery]) -> dict[int, Outcom
                     outcome = deliver(organization_id, channel, url, campaign_message(campaign, slug),
                                       attempts=row.attempts or 1, what=f"post of campaign {campaign.pk}")
                     outcomes[row.pk] = outcome
-                    if not outcome.sent:
+                    if outcome.sent:
+                        report({row.pk: outcome})
+                    else:
                         stop = outcome
     return outcomes
 
