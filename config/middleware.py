@@ -31,10 +31,22 @@ class RefuseNulMiddleware:
             return self.refuse(request)
         if "\x00" in request.META.get("HTTP_COOKIE", "") or "\\000" in request.META.get("HTTP_COOKIE", ""):
             request.COOKIES = {name: value for name, value in request.COOKIES.items() if "\x00" not in value}
-        if request.method == "POST" and request.content_type in FORM_TYPES and any(
+        if request.method == "POST" and request.content_type in FORM_TYPES and not self.large_upload(request) and any(
                 "\x00" in key or any("\x00" in value for value in values) for key, values in request.POST.lists()):
             return self.refuse(request)
         return self.get_response(request)
+
+    @staticmethod
+    def large_upload(request) -> bool:
+        """A multipart body declared larger than MULTIPART_SCAN_MAX_BYTES is not read here: the view
+        refuses it by its declared size before reading (a 50 MB "image" must not be parsed to disk
+        first), and Django forms refuse NUL in text fields themselves."""
+        if request.content_type != "multipart/form-data":
+            return False
+        try:
+            return int(request.META.get("CONTENT_LENGTH") or 0) > settings.MULTIPART_SCAN_MAX_BYTES
+        except ValueError:
+            return False
 
     @staticmethod
     def refuse(request):

@@ -463,6 +463,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Multipart bodies over this size are not scanned for NUL by config.middleware (views refuse them by
+# size unread); above the largest upload a form accepts (5 MB images and CSV files).
+MULTIPART_SCAN_MAX_BYTES = int(os.environ.get("MULTIPART_SCAN_MAX_BYTES", str(8 * 1024 * 1024)))
 # Uploads (campaign images) go through Django's storage API: local disk under MEDIA_ROOT by
 # default; an S3-compatible store with STORAGE_BACKEND=s3 (README: "Uploads (campaign images)").
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
