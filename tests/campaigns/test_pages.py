@@ -50,6 +50,15 @@ def test_the_campaign_page_makes_the_link_and_shows_the_kit(login, org, ambassad
         assert TrackedLink.objects.count() == 1
 
 
+def test_the_campaign_page_says_the_campaign_is_featured(login, org, ambassador_user, ambassador):
+    featured = CampaignFactory(organization=org, featured=True)
+    plain = CampaignFactory(organization=org)
+    client = login(ambassador_user)
+    heading = {c: client.get(reverse("my_campaign", args=[org.slug, c.public_id])).content.decode()
+               .split("<h1>", 1)[1].split("</h1>", 1)[0] for c in (featured, plain)}
+    assert "Featured" in heading[featured] and "Featured" not in heading[plain]
+
+
 def test_share_buttons_are_links_to_the_share_action(login, org, ambassador_user, ambassador, campaign):
     """The share action and the record of an opened dialog: tests/campaigns/test_share_views.py."""
     link = LinkFactory(campaign=campaign, ambassador=ambassador)
