@@ -405,19 +405,19 @@ def cost_delete(request, org_slug, public_id, cost_id):
 @role_required(Role.ADMIN)
 @in_org_time_zone
 def image_add(request, org_slug, public_id):
-    campaign = _campaign(public_id)
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
     if declared > images.MAX_UPLOAD_REQUEST_BYTES:
         form = CampaignImageForm.refused(images.too_large_message(declared))
-        return _manage_page(request, campaign, image_form=form, status=413)
-    return _image_add(request, org_slug, campaign)
+        return _manage_page(request, _campaign(public_id), image_form=form, status=413)
+    return _image_add(request, org_slug, public_id)
 
 
-@csrf_protect
-def _image_add(request, org_slug, campaign):
+@csrf_protect  # before the campaign is looked up, as on every other POST (403 without a token)
+def _image_add(request, org_slug, public_id):
+    campaign = _campaign(public_id)
     form = CampaignImageForm(request.POST, request.FILES)
     if form.is_valid():
         with form_errors(form):
