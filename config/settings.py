@@ -419,7 +419,8 @@ CLICK_PROCESSING_PARALLEL = int(os.environ.get("CLICK_PROCESSING_PARALLEL", "2")
 ATTRIBUTION_RECOMPUTE_CHUNK = int(os.environ.get("ATTRIBUTION_RECOMPUTE_CHUNK", "1000"))
 # Hosts that serve every organisation's links; any other host must be a verified custom
 # domain of the link's organisation.
-PLATFORM_HOSTS = frozenset(env_list("PLATFORM_HOSTS", "localhost,127.0.0.1,testserver"))
+# SITE_URL's host is one of them: the short links the site hands out must answer there.
+PLATFORM_HOSTS = frozenset(env_list("PLATFORM_HOSTS", "localhost,127.0.0.1,testserver")) | {_site.hostname}
 BENCH_VIEWS = env_bool("BENCH_VIEWS")  # the bare baseline view of bench/redirect
 
 # --- API --------------------------------------------------------------------------------------

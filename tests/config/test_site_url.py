@@ -40,6 +40,7 @@ print(json.dumps({
     "SITE_URL": settings.SITE_URL,
     "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
     "CSRF_TRUSTED_ORIGINS": settings.CSRF_TRUSTED_ORIGINS,
+    "PLATFORM_HOSTS": sorted(settings.PLATFORM_HOSTS),
     "short_link": link,
     "x_link": short_url_for_code("AbCd1234", "x"),
     "qr_svg": qr_code(link, "svg").decode(),
@@ -154,3 +155,13 @@ def test_the_home_page_and_the_qr_code_hand_out_links_on_the_site_port(db, setti
     svg = client.get(f"/api/v1/o/{org.slug}/links/{link.code}/qr.svg")
     assert svg.status_code == 200
     assert svg.content == qr_code(f"http://127.0.0.1:18123/l/{link.code}", "svg")  # encodes exactly that link
+
+
+def test_the_short_links_host_serves_them(tmp_path):
+    """A SITE_URL on a host of its own (a LAN address, app.example.com): the short links it hands
+    out answer there without PLATFORM_HOSTS having to be set too."""
+    result = settings_of(tmp_path, SITE_URL="http://app.example.com:9000")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["short_link"] == "http://app.example.com:9000/l/AbCd1234"
+    assert "app.example.com" in report["PLATFORM_HOSTS"] and "127.0.0.1" in report["PLATFORM_HOSTS"]
