@@ -13,6 +13,7 @@ EMAIL_USE_TLS, EMAIL_TIMEOUT): one connection per batch, one message at a time, 
 as soon as the server accepted it (see notifications.delivery for the window that leaves)."""
 
 import contextlib
+import functools
 import hashlib
 import logging
 import smtplib
@@ -23,17 +24,18 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from ambassadors.models import Ambassador
 from campaigns.channels import SHARE_CHANNELS, Channel
-from campaigns.models import TrackedLink
-from campaigns.services.links import get_or_create_link
+from campaigns.services.links import get_or_create_link, links_for_many
 from campaigns.share import BUTTON_LABELS, share_action_url, short_url, variant_for
 
 from .delivery import retry_backoff
+from .mime import alternative_message
 from .models import Delivery, DeliveryChannel, Kind
 from .senders import Outcome, register_sender, report, time_left
 from .unsubscribe import unsubscribe_url
@@ -69,8 +71,13 @@ def site_url(path: str) -> str:
     return f"{settings.SITE_URL.rstrip('/')}{path}"
 
 
+@functools.lru_cache(maxsize=1024)
+def _preferences_url(org_slug: str) -> str:
+    return site_url(reverse("notification_preferences", kwargs={"org_slug": org_slug}))
+
+
 def preferences_url(organization) -> str:
-    return site_url(reverse("notification_preferences", kwargs={"org_slug": organization.slug}))
+    return _preferences_url(organization.slug)
 
 
 def footer_context(ambassador, kind: str) -> dict:
@@ -106,19 +113,56 @@ def sender_address(organization) -> str:
     return formataddr((f"{organization.name} · {name or 'Ambassadors'}", address))
 
 
+def email_headers(ambassador, kind: str, rows: list[Delivery]) -> dict[str, str]:
+    return {
+        "Message-ID": message_id(ambassador.organization_id, kind, rows),
+        "List-Unsubscribe": f"<{unsubscribe_url(ambassador, kind)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Auto-Submitted": "auto-generated",
+    }
+
+
 def build_message(ambassador, kind: str, rows: list[Delivery], rendered: RenderedEmail) -> EmailMultiAlternatives:
-    unsubscribe = unsubscribe_url(ambassador, kind)
+    """The e-mail as Django's message (console and in-memory backends, and addresses that are not ASCII)."""
     message = EmailMultiAlternatives(
         subject=rendered.subject, body=rendered.text, from_email=sender_address(ambassador.organization),
-        to=[ambassador.email],
-        headers={
-            "Message-ID": message_id(ambassador.organization_id, kind, rows),
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Auto-Submitted": "auto-generated",
-        })
+        to=[ambassador.email], headers=email_headers(ambassador, kind, rows))
     message.attach_alternative(rendered.html, "text/html")
     return message
+
+
+class Outgoing:
+    """One batch's SMTP connection (Django's backend: EMAIL_* settings, TLS, login, timeout).
+    On the SMTP backend an e-mail goes out as bytes written by notifications.mime; on any other
+    backend (console in development, in-memory) as Django's message."""
+
+    def __init__(self):
+        self.backend = get_connection()
+        self.smtp = isinstance(self.backend, SmtpBackend)
+
+    def open(self) -> None:
+        self.backend.open()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError, smtplib.SMTPException):
+            self.backend.close()
+
+    def send(self, ambassador, kind: str, rows: list[Delivery], rendered: RenderedEmail) -> None:
+        """Hand one e-mail to the server; returns once it accepted it (raises otherwise)."""
+        if self.smtp and ambassador.email.isascii():
+            sender = sender_address(ambassador.organization)
+            data = alternative_message(sender=sender, recipient=ambassador.email, subject=rendered.subject,
+                                       headers=email_headers(ambassador, kind, rows), text=rendered.text,
+                                       html=rendered.html)
+            if self.backend.connection is None:  # dropped after an error: reconnect
+                self.backend.open()
+            self.backend.connection.sendmail(parseaddr(sender)[1], [ambassador.email], data)
+        else:
+            self.backend.send_messages([build_message(ambassador, kind, rows, rendered)])
+
+    def forget_connection(self) -> None:
+        """After a dropped connection or a timeout: the next send reconnects."""
+        self.close()
 
 
 def smtp_outcome(error: Exception, attempts: int) -> Outcome:
@@ -171,9 +215,9 @@ def send_emails(deliveries: list[Delivery]) -> dict[int, Outcome]:
     if not addressed:
         return outcomes
     _prepare([row for rows in addressed.values() for row in rows])
-    connection = get_connection()
+    outgoing = Outgoing()
     try:
-        connection.open()
+        outgoing.open()
     except (OSError, smtplib.SMTPException) as error:
         log.warning("Could not connect to the SMTP server: %s", error)
         for rows in addressed.values():
@@ -190,23 +234,24 @@ def send_emails(deliveries: list[Delivery]) -> dict[int, Outcome]:
                 settle(rows, Outcome.refused(f"No e-mail is defined for {kind}."))
                 continue
             try:
-                message = build_message(ambassador, kind, rows, renderer(ambassador, rows))
+                rendered = renderer(ambassador, rows)
             except Exception as error:  # noqa: BLE001 - one bad e-mail must not stop the batch
                 log.exception("Rendering the %s e-mail of ambassador %s failed", kind, ambassador.pk)
                 settle(rows, Outcome.retry(retry_backoff(rows[0].attempts), f"Rendering failed: {error}"))
                 continue
             try:
-                connection.send_messages([message])
+                outgoing.send(ambassador, kind, rows, rendered)
             except (OSError, smtplib.SMTPException) as error:
-                outcome = smtp_outcome(error, rows[0].attempts)
-                settle(rows, outcome, now=True)
+                settle(rows, smtp_outcome(error, rows[0].attempts), now=True)
                 if isinstance(error, OSError | smtplib.SMTPServerDisconnected):
-                    connection.close()  # reconnect for the next e-mail (send_messages opens it)
+                    outgoing.forget_connection()
+                continue
+            except ValueError as error:  # HeaderInjection, a non-ASCII address (UnicodeError)
+                settle(rows, Outcome.refused(f"The e-mail could not be written: {error}"), now=True)
                 continue
             settle(rows, Outcome.ok(), now=True)  # accepted: marked sent at once
     finally:
-        with contextlib.suppress(OSError, smtplib.SMTPException):
-            connection.close()
+        outgoing.close()
     return outcomes
 
 
@@ -225,37 +270,41 @@ class CampaignItem:
 
 
 def prepare_campaign_emails(rows: list[Delivery]) -> None:
-    """Load the batch's links (one query) and each campaign's suggested posts (one per campaign)."""
-    pairs = {(row.ambassador_id, row.campaign_id) for row in rows if row.campaign_id}
-    if not pairs:
-        return
-    links = {(link.ambassador_id, link.campaign_id): link for link in TrackedLink.objects.filter(
-        campaign_id__in={c for _, c in pairs}, ambassador_id__in={a for a, _ in pairs})}
-    messages: dict[int, list] = {}
+    """What every e-mail of the batch needs, in a few queries: per campaign its suggested posts,
+    its page's address and the batch's links (the missing ones made in one INSERT)."""
+    by_campaign: dict[int, list[Delivery]] = {}
     for row in rows:
-        if row.campaign_id is None:
-            continue
-        if row.campaign_id not in messages:
-            messages[row.campaign_id] = list(row.campaign.messages.all())
-        row.prepared_link = links.get((row.ambassador_id, row.campaign_id))
-        row.prepared_messages = messages[row.campaign_id]
+        if row.campaign_id:
+            by_campaign.setdefault(row.campaign_id, []).append(row)
+    for campaign_rows in by_campaign.values():
+        campaign = campaign_rows[0].campaign
+        links = links_for_many(campaign=campaign, ambassadors=[row.ambassador for row in campaign_rows])
+        messages = list(campaign.messages.all())
+        url = campaign_url(campaign, campaign_rows[0].organization.slug)
+        for row in campaign_rows:
+            row.prepared = (links[row.ambassador_id], messages, url)
+
+
+def campaign_url(campaign, org_slug: str) -> str:
+    return site_url(reverse("my_campaign", kwargs={"org_slug": org_slug, "public_id": campaign.public_id}))
 
 
 def campaign_item(ambassador, row: Delivery) -> CampaignItem:
     campaign = row.campaign
-    link = getattr(row, "prepared_link", None) or get_or_create_link(ambassador=ambassador, campaign=campaign)[0]
-    messages = getattr(row, "prepared_messages", None)
-    if messages is None:
-        messages = list(campaign.messages.all())
+    slug = ambassador.organization.slug
+    prepared = getattr(row, "prepared", None)
+    if prepared is not None:
+        link, messages, url = prepared
+    else:
+        link = get_or_create_link(ambassador=ambassador, campaign=campaign)[0]
+        messages, url = list(campaign.messages.all()), campaign_url(campaign, slug)
     post, post_channel = "", ""
     for channel in SHARE_CHANNELS:
         if (message := variant_for(link, channel, messages)) is not None:
             post, post_channel = message.render(short_url(link, channel)), Channel(channel).label
             break
-    slug = ambassador.organization.slug
     buttons = [(BUTTON_LABELS.get(channel, f"Share on {Channel(channel).label}"),
                 share_action_url(link, channel, org_slug=slug)) for channel in SHARE_CHANNELS]
-    url = site_url(reverse("my_campaign", kwargs={"org_slug": slug, "public_id": campaign.public_id}))
     ends_at = timezone.localtime(campaign.ends_at, ambassador.organization.tzinfo) if campaign.ends_at else None
     return CampaignItem(campaign=campaign, url=url, ends_at=ends_at, post=post, post_channel=post_channel,
                         buttons=buttons)

@@ -10,6 +10,7 @@ from ambassadors.models import Status as AmbassadorStatus
 
 from ..channels import SHARE_CHANNELS, Channel
 from ..codes import new_code
+from ..linkcache import invalidate_links
 from ..models import Campaign, CampaignMessage, CampaignStatus, ShareEvent, TrackedLink
 from . import CampaignError
 
@@ -58,6 +59,31 @@ def get_or_create_link(*, ambassador, campaign: Campaign) -> tuple[TrackedLink, 
 def link_for(*, ambassador, campaign: Campaign) -> TrackedLink:
     """The ambassador's link for the campaign, created on first need (see get_or_create_link)."""
     return get_or_create_link(ambassador=ambassador, campaign=campaign)[0]
+
+
+def links_for_many(*, campaign: Campaign, ambassadors) -> dict[int, TrackedLink]:
+    """Each ambassador's link for the campaign (ambassador id → link), the missing ones made in
+    one INSERT … ON CONFLICT DO NOTHING: the e-mails announcing a campaign to thousands carry a
+    link each. Seeds continue the campaign's count, as get_or_create_link's do; a link another
+    request made meanwhile is read back, and one whose random code collided is made on its own."""
+    by_id = {ambassador.pk: ambassador for ambassador in ambassadors}
+    links = {link.ambassador_id: link
+             for link in TrackedLink.objects.filter(campaign=campaign, ambassador_id__in=list(by_id))}
+    missing = sorted(set(by_id) - set(links))
+    if not missing:
+        return links
+    seed = TrackedLink.objects.filter(campaign=campaign).count()
+    TrackedLink.objects.bulk_create(
+        [TrackedLink(organization_id=campaign.organization_id, campaign=campaign, ambassador_id=ambassador_id,
+                     code=new_code(), variant_seed=seed + n) for n, ambassador_id in enumerate(missing)],
+        ignore_conflicts=True)
+    invalidate_links()  # bulk_create sends no post_save (campaigns.signals)
+    transaction.on_commit(invalidate_links)
+    links.update({link.ambassador_id: link
+                  for link in TrackedLink.objects.filter(campaign=campaign, ambassador_id__in=missing)})
+    for ambassador_id in set(by_id) - set(links):
+        links[ambassador_id] = get_or_create_link(ambassador=by_id[ambassador_id], campaign=campaign)[0]
+    return links
 
 
 def record_share(*, link: TrackedLink, channel: str, at=None, message: CampaignMessage | None = None,

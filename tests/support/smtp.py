@@ -8,6 +8,7 @@ parsed with email.message_from_bytes (policy.default: headers unfolded and decod
 (tests.support.workers.start_worker(**env)) needs to send there too.
 """
 
+import asyncio
 import contextlib
 import email
 import email.policy
@@ -50,6 +51,23 @@ class _Handler:
     lock: threading.Lock = field(default_factory=threading.Lock)
     refuse_next: int = 0
     refusal: str = "451 4.3.0 Try again later"
+    # Drills: the `stall_at`-th recipient (counting from 1) is not answered until `release` is set,
+    # so a sender is caught in the middle of an SMTP transaction, before its message is accepted.
+    recipients_seen: int = 0
+    stall_at: int = 0
+    stalled: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook
+        with self.lock:
+            self.recipients_seen += 1
+            stall = self.recipients_seen == self.stall_at
+        if stall:
+            self.stalled.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.01)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         with self.lock:
@@ -88,6 +106,7 @@ class SmtpServer:
         return self
 
     def stop(self) -> None:
+        self.release()
         with contextlib.suppress(Exception):
             self._controller.stop()
 
@@ -119,6 +138,22 @@ class SmtpServer:
         """Answer the next `count` messages with `reply` (451: a temporary failure; 550: permanent)."""
         with self._handler.lock:
             self._handler.refuse_next, self._handler.refusal = count, reply
+
+    def stall_at_recipient(self, number: int) -> None:
+        """Leave the `number`-th recipient (from now, counting from 1) unanswered until `release()`:
+        the sender is then stuck mid-transaction, its message not accepted."""
+        with self._handler.lock:
+            self._handler.stall_at = self._handler.recipients_seen + number
+            self._handler.stalled.clear()
+            self._handler.release.clear()
+
+    def wait_stalled(self, timeout: float = WAIT_TIMEOUT) -> None:
+        if not self._handler.stalled.wait(timeout):
+            pytest.fail(f"No sender reached the stalled recipient within {timeout} s "
+                        f"({len(self.arrivals)} e-mails arrived)", pytrace=False)
+
+    def release(self) -> None:
+        self._handler.release.set()
 
     def wait_for(self, count: int, timeout: float = WAIT_TIMEOUT) -> list[Arrival]:
         """Wait until at least `count` messages arrived; all arrivals (fails the test on timeout)."""
