@@ -109,8 +109,9 @@ def message_id(organization_id: int, kind: str, deliveries: list[Delivery]) -> s
 
 
 def sender_address(organization) -> str:
+    """The organisation's name (on one line) before DEFAULT_FROM_EMAIL's address."""
     name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    return formataddr((f"{organization.name} · {name or 'Ambassadors'}", address))
+    return formataddr((" ".join(f"{organization.name} · {name or 'Ambassadors'}".split()), address))
 
 
 def email_headers(ambassador, kind: str, rows: list[Delivery]) -> dict[str, str]:

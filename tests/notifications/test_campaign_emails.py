@@ -182,3 +182,24 @@ def test_a_row_whose_ambassador_left_or_opted_out_before_sending_is_skipped(org,
     assert [r for a in smtp_server.settle(quiet=0.2) for r in a.rcpt_tos] == [stays.email]
     with tenant_scope(org):
         assert Delivery.objects.get(ambassador=leaver).status == DeliveryStatus.SKIPPED
+
+
+def test_names_in_any_script_arrive_intact(org, smtp_server):
+    org.name = "Café\nÜnïcode"  # a line break in a name must not break the headers
+    org.save()
+    reader = AmbassadorFactory(organization=org, display_name="Zoë")
+    publish(org, name="Été “launch” ✨ & <friends>")
+    run_notifications()
+    [arrival] = smtp_server.to(reader.email)
+    assert arrival.message["Subject"] == "New campaign to share: Été “launch” ✨ & <friends>"
+    assert arrival.message["From"].addresses[0].display_name.startswith("Café Ünïcode")
+    assert "Été “launch” ✨ &amp; &lt;friends&gt;" in arrival.body("html")
+    assert "Été “launch” ✨ & <friends>" in arrival.body("plain") and "Hello Zoë," in arrival.body("plain")
+
+
+def test_a_line_break_in_a_header_is_refused():
+    from notifications.mime import HeaderInjection, alternative_message
+
+    with pytest.raises(HeaderInjection):
+        alternative_message(sender="A <a@example.com>", recipient="b@example.com", subject="Hi\r\nBcc: c@example.com",
+                            headers={}, text="", html="")
