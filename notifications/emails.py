@@ -110,8 +110,18 @@ def message_id(organization_id: int, kind: str, deliveries: list[Delivery]) -> s
 
 def sender_address(organization) -> str:
     """The organisation's name (on one line) before DEFAULT_FROM_EMAIL's address."""
-    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    return formataddr((" ".join(f"{organization.name} · {name or 'Ambassadors'}".split()), address))
+    return _sender_address(organization.name, settings.DEFAULT_FROM_EMAIL)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sender_address(organization_name: str, default_from: str) -> str:
+    name, address = parseaddr(default_from)
+    return formataddr((" ".join(f"{organization_name} · {name or 'Ambassadors'}".split()), address))
+
+
+@functools.lru_cache(maxsize=1024)
+def envelope_sender(default_from: str) -> str:
+    return parseaddr(default_from)[1]
 
 
 def email_headers(ambassador, kind: str, rows: list[Delivery]) -> dict[str, str]:
@@ -157,7 +167,7 @@ class Outgoing:
                                        html=rendered.html)
             if self.backend.connection is None:  # dropped after an error: reconnect
                 self.backend.open()
-            self.backend.connection.sendmail(parseaddr(sender)[1], [ambassador.email], data)
+            self.backend.connection.sendmail(envelope_sender(settings.DEFAULT_FROM_EMAIL), [ambassador.email], data)
         else:
             self.backend.send_messages([build_message(ambassador, kind, rows, rendered)])
 

@@ -19,7 +19,12 @@ _SALT = "notifications.unsubscribe"
 
 
 def unsubscribe_token(ambassador, kind: str) -> str:
-    return signing.Signer(salt=_SALT).sign(f"{ambassador.public_id}.{kind}")
+    return _token(str(ambassador.public_id), kind, settings.SECRET_KEY)
+
+
+@functools.lru_cache(maxsize=4096)  # each e-mail has it twice (header and footer)
+def _token(public_id: str, kind: str, secret_key: str) -> str:
+    return signing.Signer(key=secret_key, salt=_SALT).sign(f"{public_id}.{kind}")
 
 
 @functools.lru_cache(maxsize=1)

@@ -103,7 +103,8 @@ def test_rows_whose_sender_kept_dying_are_given_up(org, announced, settings):
     lease = timedelta(seconds=settings.NOTIFY_LEASE_SECONDS + 1)
     delivery.claim(now=now)
     delivery.claim(now=now + lease)  # died twice
-    assert delivery.claim(now=now + 2 * lease) is None
+    run = delivery.send_due(now=now + 2 * lease)
+    assert (run.failed, run.claimed) == (3, 0)
     assert all(row.status == DeliveryStatus.FAILED and "never finished" in row.last_error for row in rows(org))
 
 
