@@ -10,8 +10,9 @@ Exactly once per Delivery row (its key names the cause: ambassador, campaign, ch
    e-mail. Rows of ambassadors no longer active, who turned that kind off meanwhile, or of a
    campaign no longer running are `skipped`.
 2. **Send**: the channel's sender (notifications.senders) gets the rows of one organisation, in
-   its scope. It must not start a message after the lease (`senders.time_left()`), so a row is
-   never sent by two workers at once.
+   its scope. It must not start a message after the lease (`senders.time_left()`, which keeps a
+   margin of EMAIL_TIMEOUT + 1 s), so a row is never sent by two workers at once — provided the
+   workers' clocks agree within that margin (leases are wall-clock times; run NTP).
 3. **Record**: each outcome the sender `report()`s is written at once, in its own autocommitted
    UPDATE (e-mail: right after the SMTP server accepted the message); the rest when the sender
    returns. Temporary failures go back to `pending` with `due_at` = now + retry_after; after

@@ -5,7 +5,9 @@ the test's own as its broker (tests/support/drills.py), and a real SMTP server o
 (a) A campaign published from the admin's page while the broker is unreachable: the request
     succeeds (the outbox event is in the database), then a worker started on a live broker and
     driven as the beat drives it sends every targeted ambassador exactly one e-mail.
-(b) A worker SIGKILLed in the middle of sending a campaign to hundreds of ambassadors: after a new
+(b) A worker SIGKILLed in the middle of the fan-out (PostgreSQL: held on a row lock) leaves no
+    row and its event unhandled; the next worker fans out and sends once.
+(c) A worker SIGKILLed in the middle of sending a campaign to hundreds of ambassadors: after a new
     worker takes over (once the dead one's lease has run out), every ambassador has exactly one
     e-mail. Killed inside an SMTP transaction (the server holds one recipient unanswered), that
     is strict: 0 duplicates, 0 missing. Killed at a random moment, a kill can land in the one
@@ -21,6 +23,7 @@ from collections import Counter
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection, transaction
 from django_scopes import scopes_disabled
 
 from ambassadors.models import Ambassador
@@ -29,7 +32,9 @@ from common import tasks as outbox_tasks
 from common.models import OutboxEvent
 from config.celery import app
 from notifications import tasks as notification_tasks
-from notifications.models import Delivery, DeliveryStatus
+from notifications.fanout import email_key
+from notifications.models import Delivery, DeliveryChannel, DeliveryStatus, Kind
+from tenancy.scoping import tenant_scope
 from tests.factories import AmbassadorFactory
 from tests.support.drills import wait_for
 from tests.support.notify import publish
@@ -165,6 +170,50 @@ def restart_and_finish(start_worker, broker_url, smtp_server, expected: set[str]
     wait_for(all_sent(len(expected)), "every row marked sent", CATCH_UP, second, every=beat(second))
     smtp_server.settle(quiet=1.0)
     return took
+
+
+def fan_out_waiting_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # inside a transaction the view is cached otherwise
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                       "AND query ILIKE 'INSERT INTO \"notifications_delivery\"%%'")
+        return cursor.fetchone()[0] > 0
+
+
+def test_a_worker_killed_mid_fan_out_leaves_nothing_half_written(org, published_quietly, smtp_server, redis_server,
+                                                                 start_worker):
+    """The fan-out writes every row and marks its event handled in one transaction: killed in the
+    middle, it leaves no row and an unhandled event, and the next worker does it all, once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("stops the fan-out on a row lock: needs PostgreSQL's INSERT … ON CONFLICT waiting on it")
+    expected = published_quietly(AMBASSADORS_B, "killed-in-fan-out")
+    with scopes_disabled():
+        campaign = Campaign.objects.get(name="Killed mid-send (killed-in-fan-out)")
+        last = Ambassador.objects.filter(email__in=expected).order_by("pk").last()
+    broker = redis_server.start()
+    with transaction.atomic():
+        # One of the fan-out's own rows, written here and not committed: the worker's INSERT … ON
+        # CONFLICT DO NOTHING waits for this transaction, in the middle of the fan-out.
+        with tenant_scope(org):
+            Delivery.objects.create(organization=org, key=email_key(campaign.pk, last.pk), kind=Kind.CAMPAIGN_NEW,
+                                    channel=DeliveryChannel.EMAIL, ambassador=last, campaign=campaign)
+        first = start_worker(broker.url, **smtp_server.worker_env(), **WORKER_ENGINE)
+        first.send(outbox_tasks.sweep_outbox)
+        wait_for(fan_out_waiting_on_a_lock, "the fan-out to wait on the row lock", CATCH_UP, first)
+        stop_process_group(first.process, warm=False)  # SIGKILL, mid-fan-out
+        transaction.set_rollback(True)
+    with scopes_disabled():
+        rows_after_kill = Delivery.objects.count()
+        handled = OutboxEvent.objects.get(key=f"campaign.live:{campaign.pk}").processed_at is not None
+    assert (rows_after_kill, handled, smtp_server.arrivals) == (0, False, [])
+
+    took = restart_and_finish(start_worker, broker.url, smtp_server, expected)
+    per_recipient, _ = counts(smtp_server)
+    duplicates = sum(n - 1 for n in per_recipient.values())
+    missing = len(expected - set(per_recipient))
+    print(f"DRILL notify-killed[fan-out]: ambassadors={len(expected)} rows_after_kill={rows_after_kill} "
+          f"after_restart_s={took:.1f} arrivals={len(smtp_server.arrivals)} duplicates={duplicates} missing={missing}")
+    assert missing == 0 and duplicates == 0
 
 
 def test_a_worker_killed_inside_an_smtp_transaction_sends_none_twice_and_misses_none(
