@@ -45,6 +45,12 @@ def test_the_page_shows_the_defaults_and_saves_a_choice(org, seller, client):
     assert b"Your e-mail choices are saved." in client.get(page(org)).content
 
 
+def test_the_home_page_leads_to_the_preferences(org, seller, client):
+    client.force_login(seller.user)
+    home = client.get(f"/o/{org.slug}/").content.decode()
+    assert f'href="{page(org)}"' in home
+
+
 def test_a_frequency_the_kind_does_not_offer_is_refused(org, seller, client):
     client.force_login(seller.user)
     response = client.post(page(org), {Kind.CAMPAIGN_NEW: "daily", Kind.DIGEST: "daily", Kind.REMINDER: "off"})
