@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "ambassadors",
     "campaigns",
     "tracking",
+    "rewards",
     "reports",
     "notifications",
     "portal",

@@ -33,6 +33,23 @@ from notifications.models import Delivery, DeliveryChannel, NotificationSettings
 from notifications.models import Frequency as NotifyFrequency
 from notifications.models import Kind as NotifyKind
 from reports.models import Frequency, PointsRules, ReportSubscription
+from rewards.models import (
+    AuditEntry,
+    CaseStatus,
+    CatalogueItem,
+    EarningEntry,
+    EarningsCursor,
+    FraudCase,
+    FraudReason,
+    FraudSignal,
+    GroupHolding,
+    PayoutDetails,
+    PayoutItem,
+    PayoutRun,
+    Redemption,
+    RewardRule,
+    RewardSettings,
+)
 from tenancy.models import ApiKey, Membership, Organization, Role
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_api_key
@@ -642,6 +659,150 @@ class DeliveryFactory(TenantFactory):
     kind = NotifyKind.CAMPAIGN_NEW
     channel = DeliveryChannel.EMAIL
     key = factory.LazyAttribute(lambda o: f"{o.kind}:{o.channel}:{o.campaign.pk}:{o.ambassador.pk}")
+
+
+class RewardRuleFactory(TenantFactory):
+    """A programme-wide rule: 10 % of every sale, split by the reporting model."""
+
+    class Meta:
+        model = RewardRule
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    event = "sale"
+    unit = "money"
+    amount_kind = "percent"
+    percent = Decimal("10.00")
+
+
+class RewardSettingsFactory(OrganizationRowFactory):
+    class Meta:
+        model = RewardSettings
+
+    organization = factory.SubFactory(OrganizationFactory)
+
+
+class GroupHoldingFactory(TenantFactory):
+    class Meta:
+        model = GroupHolding
+
+    group = factory.SubFactory(GroupFactory)
+    organization = factory.LazyAttribute(lambda o: o.group.organization)
+    money_holding_days = 14
+    points_holding_days = 0
+
+
+class EarningEntryFactory(TenantFactory):
+    """A pending money entry written directly (earnings are computed by rewards.services)."""
+
+    class Meta:
+        model = EarningEntry
+
+    rule = factory.SubFactory(RewardRuleFactory)
+    organization = factory.LazyAttribute(lambda o: o.rule.organization)
+    ambassador = factory.SubFactory(AmbassadorFactory, organization=factory.SelfAttribute("..organization"))
+    cause = factory.Sequence(lambda n: f"sale:{n}")
+    event = "sale"
+    unit = "money"
+    currency = "EUR"
+    amount = Decimal("10.00")
+    earned_at = factory.LazyFunction(timezone.now)
+    approve_after = factory.LazyFunction(lambda: timezone.now() + timedelta(days=30))
+
+
+class EarningsCursorFactory(OrganizationRowFactory):
+    class Meta:
+        model = EarningsCursor
+
+    organization = factory.SubFactory(OrganizationFactory)
+
+
+class PayoutRunFactory(TenantFactory):
+    class Meta:
+        model = PayoutRun
+        skip_postgeneration_save = True
+
+    organization = factory.SubFactory(OrganizationFactory)
+
+
+class PayoutItemFactory(TenantFactory):
+    class Meta:
+        model = PayoutItem
+
+    run = factory.SubFactory(PayoutRunFactory)
+    organization = factory.LazyAttribute(lambda o: o.run.organization)
+    ambassador = factory.SubFactory(AmbassadorFactory, organization=factory.SelfAttribute("..organization"))
+    currency = "EUR"
+    amount = Decimal("50.00")
+    entry_count = 1
+
+
+class PayoutDetailsFactory(TenantFactory):
+    """A row with placeholder ciphertext: real details are stored by rewards.services (encrypted)."""
+
+    class Meta:
+        model = PayoutDetails
+
+    ambassador = factory.SubFactory(AmbassadorFactory)
+    organization = factory.LazyAttribute(lambda o: o.ambassador.organization)
+    method = "paypal"
+    encrypted = "not-a-real-token"
+    fingerprint = factory.Sequence(lambda n: hashlib.sha256(f"details-{n}".encode()).hexdigest())
+    masked = "a•••@example.com"
+
+
+class CatalogueItemFactory(TenantFactory):
+    class Meta:
+        model = CatalogueItem
+        skip_postgeneration_save = True
+
+    organization = factory.SubFactory(OrganizationFactory)
+    name = factory.Sequence(lambda n: f"Hoodie {n}")
+    points_cost = 500
+
+
+class RedemptionFactory(TenantFactory):
+    class Meta:
+        model = Redemption
+
+    item = factory.SubFactory(CatalogueItemFactory)
+    organization = factory.LazyAttribute(lambda o: o.item.organization)
+    ambassador = factory.SubFactory(AmbassadorFactory, organization=factory.SelfAttribute("..organization"))
+    points = factory.LazyAttribute(lambda o: o.item.points_cost)
+
+
+class FraudCaseFactory(TenantFactory):
+    class Meta:
+        model = FraudCase
+
+    ambassador = factory.SubFactory(AmbassadorFactory)
+    organization = factory.LazyAttribute(lambda o: o.ambassador.organization)
+    status = CaseStatus.OPEN
+    opened_at = factory.LazyFunction(timezone.now)
+    last_signal_at = factory.LazyFunction(timezone.now)
+
+
+class FraudSignalFactory(TenantFactory):
+    class Meta:
+        model = FraudSignal
+
+    case = factory.SubFactory(FraudCaseFactory)
+    organization = factory.LazyAttribute(lambda o: o.case.organization)
+    reason = FraudReason.SAME_EMAIL
+    subject = factory.Sequence(lambda n: f"sale:{n}")
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class AuditEntryFactory(TenantFactory):
+    class Meta:
+        model = AuditEntry
+
+    organization = factory.SubFactory(OrganizationFactory)
+    at = factory.LazyFunction(timezone.now)
+    actor_label = "system"
+    action = "rule.created"
+    object_type = "reward_rule"
+    object_id = factory.Sequence(lambda n: str(n))
 
 
 # --- helpers -----------------------------------------------------------------------------------
