@@ -20,7 +20,7 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 # The apps with routes, lowest layer first (their patterns are tried in this order).
-APPS = ("tenancy", "ambassadors", "campaigns", "tracking", "reports", "notifications", "portal")
+APPS = ("tenancy", "ambassadors", "campaigns", "tracking", "rewards", "reports", "notifications", "portal")
 
 
 def app_patterns(module: str, name: str) -> list:

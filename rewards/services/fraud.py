@@ -1,0 +1,8 @@
+"""Fraud holds: new entries are screened in the transaction that writes them (earnings calls
+`screen_entries`); a case per ambassador lists its reasons; admins release or confirm."""
+
+
+def screen_entries(organization_id: int, entries, *, now) -> None:
+    """Hold (status held, attached to the ambassador's open case, with signals) each of `entries`
+    (saved EarningEntry rows, just written) that a fraud rule flags. To be filled by the fraud work."""
+    return None
