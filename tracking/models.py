@@ -190,6 +190,10 @@ class Customer(TenantModel):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     external_id = models.CharField(max_length=255, null=True, blank=True)
     email_hash = models.CharField(max_length=64, null=True, blank=True)
+    # The e-mail's domain alone (e.g. "example.com"), for the fraud rules of rewards (a customer of the
+    # ambassador's own company domain, a disposable domain). A domain names a mail provider or a company,
+    # not a person, so it is kept in clear where the address itself is only a hash.
+    email_domain = models.CharField(max_length=253, null=True, blank=True)
     name = models.CharField(max_length=200, blank=True)
     visitor_id = models.CharField(max_length=22, null=True, blank=True,
                                   help_text="The first lead's visitor, from its click id or given directly.")

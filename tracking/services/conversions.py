@@ -47,6 +47,13 @@ def email_hash(email: str) -> str:
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
+def email_domain(email: str) -> str | None:
+    """The part after the last "@", lower-cased, without a trailing dot: kept in clear (it names a
+    mail provider or a company, not a person) for the fraud rules of rewards."""
+    domain = normalise_email(email).rpartition("@")[2].rstrip(".")
+    return domain[:253] or None
+
+
 def _lock(organization_id: int, *keys: str) -> None:
     """Transaction-level advisory locks on identity keys (PostgreSQL only), taken in a fixed
     order so two writers never wait on each other crosswise."""
@@ -97,13 +104,14 @@ def record_lead(organization, *, click_id: str | None = None, visitor_id: str | 
                               "Send at least one of click_id, visitor_id, email or customer_external_id.")
     occurred_at = occurred_at or timezone.now()
     hashed = email_hash(email) if email else None
+    domain = email_domain(email) if email else None
     if click_id:
         visitor_id = visitor_of_click(organization, click_id) or visitor_id
     for attempt in range(3):
         try:
             with tenant_scope(organization), transaction.atomic():
                 return _record_lead(organization, click_id=click_id, visitor_id=visitor_id, hashed=hashed,
-                                    external_id=customer_external_id, name=name, occurred_at=occurred_at,
+                                    domain=domain, external_id=customer_external_id, name=name, occurred_at=occurred_at,
                                     metadata=metadata)
         except IntegrityError:
             # Another request created this external id between our read and our write:
@@ -113,7 +121,7 @@ def record_lead(organization, *, click_id: str | None = None, visitor_id: str | 
     raise AssertionError("unreachable")
 
 
-def _record_lead(organization, *, click_id, visitor_id, hashed, external_id, name, occurred_at, metadata):
+def _record_lead(organization, *, click_id, visitor_id, hashed, domain, external_id, name, occurred_at, metadata):
     keys = [f"ext:{external_id}"] if external_id else []
     if hashed:
         keys.append(f"email:{hashed}")
@@ -140,8 +148,9 @@ def _record_lead(organization, *, click_id, visitor_id, hashed, external_id, nam
 
     if customer is None:
         customer = Customer(organization=organization, external_id=external_id or None, email_hash=hashed,
-                            name=name or "", visitor_id=visitor_id or None, first_click_id=click_id or None,
-                            first_lead_at=occurred_at, last_lead_at=occurred_at, metadata=metadata or {})
+                            email_domain=domain, name=name or "", visitor_id=visitor_id or None,
+                            first_click_id=click_id or None, first_lead_at=occurred_at, last_lead_at=occurred_at,
+                            metadata=metadata or {})
         with transaction.atomic():
             customer.save(force_insert=True)
         _link_pending_sales(customer)
@@ -155,6 +164,8 @@ def _record_lead(organization, *, click_id, visitor_id, hashed, external_id, nam
         gained_external_id = True
     if hashed and not customer.email_hash:
         customer.email_hash = hashed
+    if hashed and customer.email_hash == hashed and not customer.email_domain:
+        customer.email_domain = domain  # the domain of the address the customer is known by
     if name:
         customer.name = name
     if metadata is not None:
