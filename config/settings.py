@@ -378,6 +378,11 @@ NOTIFY_BATCH_HOUR = int(os.environ.get("NOTIFY_BATCH_HOUR", "8"))  # daily/weekl
 INVITATION_MAX_AGE = timedelta(days=int(os.environ.get("INVITATION_MAX_AGE_DAYS", "14")))
 CSV_INVITE_MAX_ROWS = int(os.environ.get("CSV_INVITE_MAX_ROWS", "5000"))
 
+# --- Payout details (rewards/crypto.py): Fernet keys, comma-separated, NEWEST FIRST; the newest
+# encrypts, all decrypt (add a key in front, run `manage.py rotate_payout_keys`, then drop the old
+# one). Empty: a key derived from SECRET_KEY, for the embedded mode only, not for production.
+PAYOUT_DETAILS_KEYS = env_list("PAYOUT_DETAILS_KEYS")
+
 # --- Slack / Teams channels (notifications/chat.py) -----------------------------------------------
 # Webhook addresses must be https on Slack's or Microsoft's hosts; tests (and a local demo) may
 # allow http(s)://127.0.0.1 / localhost receivers with this switch. Never on in production.
