@@ -1,0 +1,1 @@
+"""The rewards pages' forms, a module per area (points, settings, …)."""
