@@ -1,0 +1,203 @@
+"""Every status move of a ledger entry, each with its audit entry, in the caller's transaction
+(or its own).
+
+Moves only go forward (pending → approved → in a payout → paid; held ⇄ pending/approved;
+pending, approved or held → canceled or refunded) and are conditional UPDATEs (`WHERE status IN
+…`), so two racing moves of one entry cannot both happen: the second changes no row. Amounts are
+never touched here (a correction is a new entry, rewards.services.earnings).
+
+`actor` is the user acting, or None for the system (the beat, the earnings engine); the audit
+log says "system" then."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Case, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from tenancy.scoping import tenant_scope
+
+from ..models import EarningEntry, EntryStatus, FraudCase
+from . import RewardError
+from .audit import record
+
+__all__ = [
+    "APPROVE_BATCH",
+    "CANCELABLE",
+    "approve",
+    "approve_due",
+    "cancel",
+    "hold",
+    "mark_refunded",
+    "release",
+]
+
+APPROVE_BATCH = 2000
+UNPAID = (EntryStatus.PENDING, EntryStatus.APPROVED, EntryStatus.HELD)
+CANCELABLE = UNPAID
+HOLDABLE = (EntryStatus.PENDING, EntryStatus.APPROVED)
+_REFUSED = {
+    EntryStatus.IN_PAYOUT: "This entry is in a payout run; cancel the run (or remove the ambassador from it) first.",
+    EntryStatus.PAID: "This entry is paid; a paid entry is never changed (a correction is a new entry).",
+    EntryStatus.CANCELED: "This entry is already canceled.",
+    EntryStatus.REFUNDED: "This entry was refunded; it can no longer change.",
+}
+
+
+def _ids(entries: Iterable[EarningEntry | int] | QuerySet) -> list[int]:
+    """Entries given as rows, ids or a queryset (evaluated in the caller's tenant scope)."""
+    if isinstance(entries, QuerySet):
+        return sorted(entries.values_list("pk", flat=True))
+    return sorted({getattr(entry, "pk", entry) for entry in entries})
+
+
+def _batch_audit(organization_id: int, actor, action: str, ids: list[int], before: dict, after: dict,
+                 at: datetime) -> None:
+    """One audit entry per move of a set of entries, naming each (public ids): a batch of the
+    beat's approvals is one line, not thousands."""
+    if not ids:
+        return
+    public_ids = [str(p) for p in EarningEntry.objects.filter(pk__in=ids).order_by("pk")
+                  .values_list("public_id", flat=True)]
+    record(organization_id=organization_id, actor=actor, action=action, object_type="earning_entries",
+           object_id=f"{len(ids)} entries" if len(ids) > 1 else public_ids[0], before=before,
+           after={**after, "entries": public_ids}, at=at)
+
+
+def _move(organization_id: int, ids: list[int], *, from_statuses, to_status, at: datetime, **extra) -> list[int]:
+    """Move the entries among `ids` still in one of `from_statuses`; returns the ids moved. The
+    rows are locked first (in id order, like every writer of entries), so what is returned is
+    exactly what the UPDATE changed, and a concurrent move of one of them waits, then finds it
+    moved and leaves it."""
+    if not ids:
+        return []
+    moved = list(EarningEntry.objects.select_for_update()
+                 .filter(organization_id=organization_id, pk__in=ids, status__in=list(from_statuses))
+                 .order_by("pk").values_list("pk", flat=True))
+    if moved:
+        EarningEntry.objects.filter(pk__in=moved, status__in=list(from_statuses)).update(
+            status=to_status, status_changed_at=at, **extra)
+    return moved
+
+
+def approve_due(organization_id: int, now: datetime | None = None, *, batch: int = APPROVE_BATCH) -> int:
+    """Approve every pending entry (money and points) whose holding period is over; held entries
+    wait for their fraud case. Returns how many were approved. Batches of `batch`, each its own
+    transaction and audit entry, so a large backlog never holds a long lock."""
+    now = now or timezone.now()
+    approved = 0
+    last_pk = 0
+    while True:
+        with tenant_scope(organization_id), transaction.atomic():
+            ids = list(EarningEntry.objects.filter(organization_id=organization_id, status=EntryStatus.PENDING,
+                                                   approve_after__lte=now, pk__gt=last_pk)
+                       .order_by("pk").values_list("pk", flat=True)[:batch])
+            if not ids:
+                return approved
+            last_pk = ids[-1]
+            moved = _move(organization_id, ids, from_statuses=[EntryStatus.PENDING], to_status=EntryStatus.APPROVED,
+                          at=now)
+            _batch_audit(organization_id, None, "entries.approve_due", moved, {"status": "pending"},
+                         {"status": "approved"}, now)
+            approved += len(moved)
+        if len(ids) < batch:
+            return approved
+
+
+def approve(entry: EarningEntry, actor, *, now: datetime | None = None) -> EarningEntry:
+    """Approve a pending entry early (before its holding period ends)."""
+    now = now or timezone.now()
+    with tenant_scope(entry.organization_id), transaction.atomic():
+        if not _move(entry.organization_id, [entry.pk], from_statuses=[EntryStatus.PENDING],
+                     to_status=EntryStatus.APPROVED, at=now):
+            entry.refresh_from_db()
+            raise RewardError("status", "Only a pending entry can be approved early; this one is "
+                                        f"{entry.get_status_display().lower()}.")
+        record(organization_id=entry.organization_id, actor=actor, action="entry.approve", object_type="earning_entry",
+               object_id=entry.public_id, before={"status": "pending"}, after={"status": "approved"}, at=now)
+    with tenant_scope(entry.organization_id):
+        entry.refresh_from_db()
+    return entry
+
+
+def cancel(entry: EarningEntry, actor, reason: str, *, now: datetime | None = None) -> EarningEntry:
+    """Cancel a pending, approved or held entry, with a reason (kept in the entry's note and the
+    audit log). A canceled entry earns nothing, and the engine never re-creates it."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise RewardError("reason", "Say why the entry is canceled.")
+    now = now or timezone.now()
+    with tenant_scope(entry.organization_id), transaction.atomic():
+        current = EarningEntry.objects.select_for_update().get(organization_id=entry.organization_id, pk=entry.pk)
+        if current.status not in CANCELABLE:
+            raise RewardError("status", _REFUSED.get(current.status, "This entry cannot be canceled."))
+        _move(entry.organization_id, [entry.pk], from_statuses=CANCELABLE, to_status=EntryStatus.CANCELED, at=now,
+              note=reason[:300])
+        record(organization_id=entry.organization_id, actor=actor, action="entry.cancel", object_type="earning_entry",
+               object_id=entry.public_id, before={"status": current.status},
+               after={"status": "canceled", "reason": reason[:300]}, at=now)
+        entry.refresh_from_db()
+    return entry
+
+
+def hold(entries, case: FraudCase, actor, reason: str = "", *, now: datetime | None = None) -> int:
+    """Hold pending or approved entries under a fraud case (they wait for its release). Returns
+    how many were held (entries already held, in a payout, paid, canceled or refunded are left)."""
+    now = now or timezone.now()
+    with tenant_scope(case.organization_id), transaction.atomic():
+        ids = _ids(entries)
+        moved = _move(case.organization_id, ids, from_statuses=HOLDABLE, to_status=EntryStatus.HELD, at=now,
+                      fraud_case=case)
+        _batch_audit(case.organization_id, actor, "entries.hold", moved, {"status": "pending/approved"},
+                     {"status": "held", "case": str(case.public_id), "reason": reason[:300]}, now)
+    return len(moved)
+
+
+def release(entries, actor, *, now: datetime | None = None, note: str = "",
+            organization_id: int | None = None) -> int:
+    """Release held entries (rows, or ids/a queryset with `organization_id`): back to pending,
+    or approved when their holding period is over. Returns how many were released."""
+    now = now or timezone.now()
+    if isinstance(entries, QuerySet):
+        organization_id = organization_id or entries.values_list("organization_id", flat=True).first()
+    else:
+        entries = list(entries)
+        organization_id = organization_id or next(
+            (e.organization_id for e in entries if isinstance(e, EarningEntry)), None)
+    if organization_id is None:
+        return 0
+    with tenant_scope(organization_id), transaction.atomic():
+        ids = _ids(entries)
+        moved = list(EarningEntry.objects.select_for_update()
+                     .filter(organization_id=organization_id, pk__in=ids, status=EntryStatus.HELD)
+                     .order_by("pk").values_list("pk", flat=True))
+        if not moved:
+            return 0
+        EarningEntry.objects.filter(pk__in=moved, status=EntryStatus.HELD).update(
+            status=Case(When(approve_after__lte=now, then=Value(EntryStatus.APPROVED.value)),
+                        default=Value(EntryStatus.PENDING.value)),
+            status_changed_at=now)
+        _batch_audit(organization_id, actor, "entries.release", moved, {"status": "held"},
+                     {"status": "pending/approved as due", "note": note[:300]}, now)
+    return len(moved)
+
+
+def mark_refunded(organization_id: int, entries, *, actor=None, now: datetime | None = None,
+                  reason: str = "sale refunded") -> int:
+    """Mark unpaid live entries (pending, approved, held) refunded: the sale they came from was
+    refunded before they were paid. Entries in a payout or paid are left to the caller (the
+    engine writes a negative "<cause>:refund" entry for them). Returns how many moved."""
+    now = now or timezone.now()
+    with tenant_scope(organization_id), transaction.atomic():
+        moved = _move(organization_id, _ids(entries), from_statuses=UNPAID, to_status=EntryStatus.REFUNDED, at=now)
+        _batch_audit(organization_id, actor, "entries.refund", moved, {"status": "unpaid"},
+                     {"status": "refunded", "reason": reason[:300]}, now)
+    return len(moved)
+
+
+def unpaid(queryset: QuerySet) -> QuerySet:
+    """The entries of `queryset` not yet in a payout (pending, approved or held)."""
+    return queryset.filter(Q(status__in=list(UNPAID)))
