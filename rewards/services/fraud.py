@@ -1,14 +1,421 @@
 """Fraud holds: new entries are screened in the transaction that writes them (earnings calls
-`screen_entries`); a case per ambassador lists its reasons; admins release or confirm."""
+`screen_entries`); a case per ambassador lists its reasons; admins release or confirm.
+
+The rules (rewards.fraud_rules has their arithmetic), each a reason of models.FraudReason:
+
+* same_email: the customer's e-mail hash is the hash of the ambassador's e-mail (customers keep
+  only the hash, tracking.models.Customer.email_hash);
+* same_domain: the customer's e-mail domain is the ambassador's, and a company's (not a free
+  mail provider's, not disposable);
+* disposable: the customer's e-mail domain is on the disposable-email-domains list;
+* refund_rate: more than 25 % of the sales that earned the ambassador something over the last
+  90 days were refunded, with at least 4 such sales (the ledger's sale entries name the sales;
+  the sales' own status says which were refunded);
+* velocity: more clicks on one link within a minute than RewardSettings.max_clicks_per_minute
+  (clicks that could earn: neither bots, HEADs nor self-clicks); holds that link's new click
+  entries;
+* shared_details: the ambassador's payout details have the same fingerprint as another
+  ambassador's (also raised at once by `flag_shared_details` when details are saved).
+
+A flagged entry is held (rewards.services.ledger.hold) in its ambassador's open case, with one
+signal per reason and subject (a customer, a link's burst, a refund, the details): re-detecting
+the same thing adds nothing. A reason a released case had is not raised again for the same
+subject: the admin (or 30 quiet days) cleared it. An entry correcting a held entry (`adjusts`)
+is held with it, so releasing or confirming treats the two alike. Negative entries are never
+held on their own: holding a clawback would only delay it, and confirming would forgive it.
+
+A case releases itself when no signal came for 30 days (`auto_release_stale`, daily in the beat)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.utils import timezone
+
+from ambassadors.models import Ambassador
+from campaigns.models import TrackedLink
+from tenancy.scoping import tenant_scope
+from tracking.models import Click, Customer, Sale, SaleStatus
+from tracking.services.conversions import email_domain, email_hash
+
+from .. import fraud_rules
+from ..models import (
+    CaseStatus,
+    EarningEntry,
+    EntryStatus,
+    FraudCase,
+    FraudReason,
+    FraudSignal,
+    PayoutDetails,
+    RewardEvent,
+    RewardSettings,
+)
+from . import RewardError, ledger
+from .audit import record
+
+SCREENED = (EntryStatus.PENDING, EntryStatus.APPROVED)
+LINK_CHUNK = 500
+SUBJECT_MAX = 120
+DETAIL_MAX = 300
 
 
-def screen_entries(organization_id: int, entries, *, now) -> None:
+@dataclass(frozen=True)
+class Flag:
+    reason: str
+    subject: str
+    detail: str
+
+
+# --- screening ---------------------------------------------------------------------------------------
+
+def screen_entries(organization_id: int, entries, *, now) -> list[FraudCase]:
     """Hold (status held, attached to the ambassador's open case, with signals) each of `entries`
-    (saved EarningEntry rows, just written) that a fraud rule flags. To be filled by the fraud work."""
-    return None
+    (saved EarningEntry rows, just written) that a fraud rule flags. Call inside the transaction
+    that wrote them. Returns the cases that held something or gained a signal."""
+    entries = [entry for entry in entries if entry.status in SCREENED]
+    if not entries:
+        return []
+    with tenant_scope(organization_id), transaction.atomic():
+        flags = _flags(organization_id, [entry for entry in entries if entry.amount > 0], now)
+        followers = _following_held(organization_id, entries, flags)
+        cases = []
+        for ambassador_id in sorted({entry.ambassador_id for entry in entries}):
+            mine = [entry for entry in entries if entry.ambassador_id == ambassador_id]
+            flagged = {entry.pk: flags[entry.pk] for entry in mine if flags.get(entry.pk)}
+            following = [entry.pk for entry in mine if entry.pk in followers]
+            if not flagged and not following:
+                continue
+            signals = {flag for entry_flags in flagged.values() for flag in entry_flags}
+            case = _hold(organization_id, ambassador_id, [*flagged, *following], signals, now=now)
+            cases.append(case)
+        return cases
 
 
-def flag_shared_details(organization_id: int, ambassador_ids, *, now) -> None:
-    """Open (or add to) a case for each of `ambassador_ids`, whose payout details have the same
-    fingerprint as another ambassador's, holding their unpaid entries. To be filled by the fraud work."""
-    return None
+def _flags(organization_id: int, entries: list[EarningEntry], now: datetime) -> dict[int, list[Flag]]:
+    """entry pk → the flags that hold it (none: not in the dict), leaving out reasons a released
+    case of the same ambassador cleared for the same subject."""
+    flags: dict[int, list[Flag]] = defaultdict(list)
+    if not entries:
+        return flags
+    ambassador_ids = {entry.ambassador_id for entry in entries}
+    for entry_id, flag in [*_customer_flags(organization_id, entries),
+                           *_refund_rate_flags(organization_id, entries, ambassador_ids, now),
+                           *_velocity_flags(organization_id, entries),
+                           *_shared_details_flags(organization_id, entries, ambassador_ids)]:
+        flags[entry_id].append(flag)
+    cleared = set(FraudSignal.objects.filter(organization_id=organization_id, case__status=CaseStatus.RELEASED,
+                                             case__ambassador_id__in=ambassador_ids)
+                  .values_list("case__ambassador_id", "reason", "subject"))
+    if cleared:
+        ambassador_of = {entry.pk: entry.ambassador_id for entry in entries}
+        for entry_id in list(flags):
+            kept = [f for f in flags[entry_id] if (ambassador_of[entry_id], f.reason, f.subject) not in cleared]
+            if kept:
+                flags[entry_id] = kept
+            else:
+                del flags[entry_id]
+    return flags
+
+
+def _customer_flags(organization_id: int, entries: list[EarningEntry]):
+    """Same e-mail, same company domain, disposable domain: the customer of a lead or sale entry."""
+    sale_ids = {entry.sale_id for entry in entries if entry.sale_id and not entry.customer_id}
+    customer_of_sale = dict(Sale.objects.filter(organization_id=organization_id, pk__in=sale_ids)
+                            .exclude(customer_id=None).values_list("pk", "customer_id")) if sale_ids else {}
+    customer_of = {entry.pk: entry.customer_id or customer_of_sale.get(entry.sale_id) for entry in entries}
+    customer_ids = {pk for pk in customer_of.values() if pk}
+    if not customer_ids:
+        return
+    customers = {row["pk"]: row for row in Customer.objects.filter(organization_id=organization_id,
+                                                                   pk__in=customer_ids)
+                 .values("pk", "public_id", "external_id", "email_hash", "email_domain")}
+    ambassadors = {pk: (email, user_email) for pk, email, user_email in Ambassador.objects.filter(
+        organization_id=organization_id, pk__in={entry.ambassador_id for entry in entries})
+        .values_list("pk", "email", "user__email")}
+    for entry in entries:
+        customer = customers.get(customer_of[entry.pk])
+        if customer is None:
+            continue
+        subject = f"customer:{customer['public_id']}"
+        name = customer["external_id"] or str(customer["public_id"])
+        addresses = [address for address in ambassadors.get(entry.ambassador_id, ()) if address]
+        domain = customer["email_domain"]
+        if customer["email_hash"] and customer["email_hash"] in {email_hash(a) for a in addresses}:
+            yield entry.pk, Flag(FraudReason.SAME_EMAIL, subject,
+                                 f"Customer {name} used the ambassador's own e-mail address.")
+        elif domain and fraud_rules.company_domain(domain) in {email_domain(a) for a in addresses}:
+            yield entry.pk, Flag(FraudReason.SAME_DOMAIN, subject,
+                                 f"Customer {name}'s e-mail is at {domain}, the ambassador's company domain.")
+        if domain and fraud_rules.is_disposable_domain(domain):
+            yield entry.pk, Flag(FraudReason.DISPOSABLE, subject,
+                                 f"Customer {name} used a disposable e-mail domain ({domain}).")
+
+
+def _refund_rate_flags(organization_id: int, entries: list[EarningEntry], ambassador_ids, now: datetime):
+    """Every new entry of an ambassador whose sales of the last 90 days were refunded too often."""
+    sale_entries = EarningEntry.objects.filter(
+        organization_id=organization_id, event=RewardEvent.SALE, sale_id__isnull=False,
+        earned_at__gt=now - timedelta(days=fraud_rules.REFUND_RATE_DAYS), earned_at__lte=now)
+    refunded = Sale.objects.filter(pk=OuterRef("sale_id"), status=SaleStatus.REFUNDED)
+    rows = (sale_entries.filter(ambassador_id__in=ambassador_ids)
+            .annotate(is_refunded=Exists(refunded))
+            .values("ambassador_id")
+            .annotate(sales=Count("sale_id", distinct=True),
+                      refunds=Count("sale_id", distinct=True, filter=Q(is_refunded=True))))
+    for row in rows:
+        if not fraud_rules.refund_rate_too_high(row["sales"], row["refunds"]):
+            continue
+        # The subject is the latest refund: a new refund while the rate is too high is a new signal.
+        latest = (Sale.objects.filter(organization_id=organization_id, status=SaleStatus.REFUNDED,
+                                      pk__in=sale_entries.filter(ambassador_id=row["ambassador_id"]).values("sale_id"))
+                  .order_by("-refunded_at", "-pk").values_list("public_id", flat=True).first())
+        flag = Flag(FraudReason.REFUND_RATE, f"refunds-up-to-sale:{latest}",
+                    f"{row['refunds']} of {row['sales']} sales over {fraud_rules.REFUND_RATE_DAYS} days refunded "
+                    f"({fraud_rules.percent(row['refunds'], row['sales'])}).")
+        for entry in entries:
+            if entry.ambassador_id == row["ambassador_id"]:
+                yield entry.pk, flag
+
+
+def _velocity_flags(organization_id: int, entries: list[EarningEntry]):
+    """Click entries of a link that had a burst of clicks around their clicks."""
+    click_entries = [entry for entry in entries if entry.event == RewardEvent.CLICK and entry.click_id]
+    if not click_entries:
+        return
+    clicks = {}
+    ids = sorted({entry.click_id for entry in click_entries})
+    for start in range(0, len(ids), LINK_CHUNK):
+        clicks.update((click_id, (link_id, at)) for click_id, link_id, at in Click.objects.filter(
+            organization_id=organization_id, click_id__in=ids[start:start + LINK_CHUNK])
+            .values_list("click_id", "link_id", "clicked_at"))
+    span: dict[int, list[datetime]] = {}  # link → [earliest, latest] new click
+    for link_id, at in clicks.values():
+        low_high = span.setdefault(link_id, [at, at])
+        low_high[0], low_high[1] = min(low_high[0], at), max(low_high[1], at)
+    limit = _max_clicks_per_minute(organization_id)
+    bursts = {}
+    links = sorted(span)
+    for start in range(0, len(links), LINK_CHUNK):
+        chunk = links[start:start + LINK_CHUNK]
+        low = min(span[link][0] for link in chunk) - fraud_rules.VELOCITY_WINDOW
+        high = max(span[link][1] for link in chunk) + fraud_rules.VELOCITY_WINDOW
+        times: dict[int, list[datetime]] = defaultdict(list)
+        for link_id, at in (Click.objects.filter(organization_id=organization_id, link_id__in=chunk,
+                                                 clicked_at__gte=low, clicked_at__lte=high, is_bot=False,
+                                                 is_head=False, is_self=False)
+                            .order_by("link_id", "clicked_at").values_list("link_id", "clicked_at").iterator()):
+            first, last = span[link_id]
+            if first - fraud_rules.VELOCITY_WINDOW <= at <= last + fraud_rules.VELOCITY_WINDOW:
+                times[link_id].append(at)
+        for link_id, link_times in times.items():
+            burst = fraud_rules.first_burst(link_times, limit)
+            if burst is not None:
+                bursts[link_id] = burst
+    if not bursts:
+        return
+    codes = dict(TrackedLink.objects.filter(organization_id=organization_id, pk__in=bursts)
+                 .values_list("pk", "code"))
+    for entry in click_entries:
+        link_id = clicks.get(entry.click_id, (None, None))[0]
+        if link_id in bursts:
+            began, count = bursts[link_id]
+            code = codes.get(link_id, str(link_id))
+            yield entry.pk, Flag(FraudReason.VELOCITY, f"link:{code}:{began:%Y-%m-%dT%H:%M}Z",
+                                 f"{count} clicks on link {code} within a minute from {began:%Y-%m-%d %H:%M:%S} UTC "
+                                 f"(the limit is {limit} a minute).")
+
+
+def _max_clicks_per_minute(organization_id: int) -> int:
+    stored = RewardSettings.objects.filter(organization_id=organization_id).values_list(
+        "max_clicks_per_minute", flat=True).first()
+    return stored or RewardSettings._meta.get_field("max_clicks_per_minute").default
+
+
+def _shared_details_flags(organization_id: int, entries: list[EarningEntry], ambassador_ids):
+    for ambassador_id, flag in _shared_details(organization_id, ambassador_ids).items():
+        for entry in entries:
+            if entry.ambassador_id == ambassador_id:
+                yield entry.pk, flag
+
+
+def _shared_details(organization_id: int, ambassador_ids) -> dict[int, Flag]:
+    """ambassador → the flag of their payout details, for those whose details another ambassador has too."""
+    fingerprints = dict(PayoutDetails.objects.filter(organization_id=organization_id,
+                                                     ambassador_id__in=ambassador_ids)
+                        .values_list("ambassador_id", "fingerprint"))
+    if not fingerprints:
+        return {}
+    holders = defaultdict(list)
+    for fingerprint, ambassador_id, name in (PayoutDetails.objects.filter(
+            organization_id=organization_id, fingerprint__in=set(fingerprints.values()))
+            .order_by("ambassador__display_name", "ambassador_id")
+            .values_list("fingerprint", "ambassador_id", "ambassador__display_name")):
+        holders[fingerprint].append((ambassador_id, name))
+    flags = {}
+    for ambassador_id, fingerprint in fingerprints.items():
+        others = [name or f"ambassador {pk}" for pk, name in holders[fingerprint] if pk != ambassador_id]
+        if others:
+            # The fingerprint is a keyed hash (rewards.crypto): a prefix of it names the details, reveals nothing.
+            flags[ambassador_id] = Flag(FraudReason.SHARED_DETAILS, f"payout-details:{fingerprint[:16]}",
+                                        f"The same payout details as {', '.join(others)}.")
+    return flags
+
+
+def _following_held(organization_id: int, entries: list[EarningEntry], flags) -> set[int]:
+    """Entries correcting an entry that is held, or held now: they go with it."""
+    adjusting = [entry for entry in entries if entry.adjusts_id and entry.pk not in flags]
+    if not adjusting:
+        return set()
+    held = set(EarningEntry.objects.filter(organization_id=organization_id, status=EntryStatus.HELD,
+                                           pk__in={entry.adjusts_id for entry in adjusting})
+               .values_list("pk", flat=True))
+    return {entry.pk for entry in adjusting if entry.adjusts_id in held or entry.adjusts_id in flags}
+
+
+# --- cases -------------------------------------------------------------------------------------------
+
+def _hold(organization_id: int, ambassador_id: int, entry_ids, flags, *, now: datetime, actor=None) -> FraudCase:
+    """Hold `entry_ids` in the ambassador's open case (opened if needed) with `flags` as its signals;
+    a new signal or a newly held entry is an event: the case's 30 quiet days start again."""
+    case, opened = _open_case(organization_id, ambassador_id, now)
+    added = _add_signals(case, flags, now)
+    reasons = ", ".join(sorted({flag.reason for flag in flags})) or "follows a held entry"
+    held = ledger.hold(sorted(entry_ids), case, actor, reason=reasons, now=now) if entry_ids else 0
+    if opened or added:
+        record(organization_id=organization_id, actor=actor, at=now, object_type="fraud_case",
+               object_id=case.public_id, action="fraud_case.open" if opened else "fraud_case.signal",
+               before=None if opened else {"status": case.status},
+               after={"status": case.status, "ambassador_id": ambassador_id,
+                      "signals": [{"reason": f.reason, "subject": f.subject} for f in added]})
+    if (added or held) and case.last_signal_at < now:
+        FraudCase.objects.filter(pk=case.pk, last_signal_at__lt=now).update(last_signal_at=now)
+        case.last_signal_at = now
+    return case
+
+
+def _open_case(organization_id: int, ambassador_id: int, now: datetime) -> tuple[FraudCase, bool]:
+    """The ambassador's open case, locked (release and confirm wait for this transaction, so no
+    entry is held in a case closing meanwhile), or a new one. Two transactions opening one at once
+    meet at the one-open-case constraint: the loser takes the winner's."""
+    cases = FraudCase.objects.select_for_update().filter(organization_id=organization_id,
+                                                         ambassador_id=ambassador_id, status=CaseStatus.OPEN)
+    case = cases.first()
+    if case is not None:
+        return case, False
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction survives the constraint
+            return FraudCase.objects.create(organization_id=organization_id, ambassador_id=ambassador_id,
+                                            opened_at=now, last_signal_at=now), True
+    except IntegrityError:
+        return cases.get(), False
+
+
+def _add_signals(case: FraudCase, flags, now: datetime) -> list[Flag]:
+    """The flags that were new signals of the case (one per reason and subject: the constraint)."""
+    added = []
+    for flag in sorted(flags, key=lambda f: (f.reason, f.subject)):
+        try:
+            with transaction.atomic():
+                FraudSignal.objects.create(organization_id=case.organization_id, case=case, reason=flag.reason,
+                                           subject=flag.subject[:SUBJECT_MAX], detail=flag.detail[:DETAIL_MAX],
+                                           created_at=now)
+        except IntegrityError:
+            continue  # detected before: nothing new
+        added.append(flag)
+    return added
+
+
+def flag_shared_details(organization_id: int, ambassador_ids, *, now) -> list[FraudCase]:
+    """Open (or add to) a case for each of `ambassador_ids` whose payout details have the same
+    fingerprint as another ambassador's, holding their pending and approved entries (new ones are
+    held as they come, by screen_entries). Call in the transaction that saved the details."""
+    ambassador_ids = sorted(set(ambassador_ids))
+    with tenant_scope(organization_id), transaction.atomic():
+        flags = _shared_details(organization_id, ambassador_ids)
+        cleared = set(FraudSignal.objects.filter(organization_id=organization_id, case__status=CaseStatus.RELEASED,
+                                                 case__ambassador_id__in=list(flags))
+                      .values_list("case__ambassador_id", "reason", "subject"))
+        cases = []
+        for ambassador_id, flag in sorted(flags.items()):
+            if (ambassador_id, flag.reason, flag.subject) in cleared:
+                continue
+            unpaid = EarningEntry.objects.filter(organization_id=organization_id, ambassador_id=ambassador_id,
+                                                 status__in=SCREENED)
+            entry_ids = list(unpaid.filter(Q(amount__gt=0) | Q(adjusts__status__in=SCREENED, adjusts__amount__gt=0))
+                             .values_list("pk", flat=True))
+            cases.append(_hold(organization_id, ambassador_id, entry_ids, [flag], now=now))
+        return cases
+
+
+def release(case: FraudCase, actor, note: str = "", *, now: datetime | None = None) -> FraudCase:
+    """Not fraud: the case's held entries go back to pending, or approved when their holding period
+    is over; the case is closed as released, and its reasons are not raised again for the same
+    subjects."""
+    return _close(case, CaseStatus.RELEASED, actor, note, now=now or timezone.now())
+
+
+def confirm(case: FraudCase, actor, note: str, *, now: datetime | None = None) -> FraudCase:
+    """Fraud: the case's held entries are canceled (the note is their reason)."""
+    note = (note or "").strip()
+    if not note:
+        raise RewardError("note", "Say why this is fraud: the note is kept as the canceled entries' reason.")
+    return _close(case, CaseStatus.CONFIRMED, actor, note, now=now or timezone.now())
+
+
+def _close(case: FraudCase, status: str, actor, note: str, *, now: datetime,
+           quiet_since: datetime | None = None) -> FraudCase | None:
+    """Close an open case (locked first: screening adds to an open case under the same lock).
+    With `quiet_since`, only if no signal came after it (None otherwise)."""
+    note = (note or "").strip()[:DETAIL_MAX]
+    with tenant_scope(case.organization_id), transaction.atomic():
+        locked = FraudCase.objects.select_for_update().get(organization_id=case.organization_id, pk=case.pk)
+        if locked.status != CaseStatus.OPEN:
+            raise RewardError(None, f"This case is already closed ({locked.get_status_display().lower()}).",
+                              code="closed")
+        if quiet_since is not None and locked.last_signal_at > quiet_since:
+            return None
+        held = list(EarningEntry.objects.filter(organization_id=case.organization_id, fraud_case=locked,
+                                                status=EntryStatus.HELD).order_by("pk"))
+        if status == CaseStatus.RELEASED:
+            moved = ledger.release(held, actor, now=now, note=note, organization_id=case.organization_id)
+        else:
+            for entry in held:
+                ledger.cancel(entry, actor, f"Fraud confirmed: {note}", now=now)
+            moved = len(held)
+        locked.status, locked.closed_at, locked.closed_by, locked.close_note = status, now, actor, note
+        locked.save(update_fields=["status", "closed_at", "closed_by", "close_note"])
+        record(organization_id=case.organization_id, actor=actor, at=now, object_type="fraud_case",
+               object_id=locked.public_id, action="fraud_case.release" if status == CaseStatus.RELEASED
+               else "fraud_case.confirm", before={"status": CaseStatus.OPEN.value},
+               after={"status": status, "note": note, "entries": moved})
+    return locked
+
+
+def auto_release_stale(organization_id: int, now: datetime | None = None) -> int:
+    """Release the organisation's open cases that had no new signal for 30 days (the system acts:
+    the audit log says so). Returns how many were released."""
+    now = now or timezone.now()
+    quiet_since = now - fraud_rules.STALE_AFTER
+    released = 0
+    with tenant_scope(organization_id):
+        stale = list(FraudCase.objects.filter(organization_id=organization_id, status=CaseStatus.OPEN,
+                                              last_signal_at__lte=quiet_since).order_by("pk"))
+    for case in stale:
+        try:
+            closed = _close(case, CaseStatus.RELEASED, None, "Released automatically: no new signal for "
+                            f"{fraud_rules.STALE_AFTER.days} days.", now=now, quiet_since=quiet_since)
+        except RewardError:
+            continue  # closed by an admin meanwhile
+        released += closed is not None
+    return released
+
+
+def organizations_with_stale_cases(now: datetime | None = None) -> list[int]:
+    """Platform-wide on purpose (the beat's dispatcher): call in scopes_disabled()."""
+    quiet_since = (now or timezone.now()) - fraud_rules.STALE_AFTER
+    return sorted(set(FraudCase.objects.filter(status=CaseStatus.OPEN, last_signal_at__lte=quiet_since)
+                      .values_list("organization_id", flat=True)))
