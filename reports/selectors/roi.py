@@ -1,9 +1,10 @@
 """Campaign ROI (DESIGN.md "ROI"): per campaign and for the whole programme, and one campaign in
 detail with the split between internal and external ambassadors.
 
-cost = spend (the campaign's cost ledger, by the cost's date) + rewards earned (none exist yet:
-always 0, but kept in the formula) + the ambassadors' time (Σ per ambassador: shares × the
-campaign's minutes per share / 60 × that ambassador's hourly rate, summed exactly, rounded once).
+cost = spend (the campaign's cost ledger, by the cost's date) + rewards earned (reward_sums: the
+earnings ledger's money and points × the point value, by the day earned) + the ambassadors' time
+(Σ per ambassador: shares × the campaign's minutes per share / 60 × that ambassador's hourly
+rate, summed exactly, rounded once).
 costs_of() reads what the one cost function (reports.roi.costs) needs; the dashboard and the
 digest (summary.py) take their cost from it too.
 
@@ -20,13 +21,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from django.db.models import Q, Sum
+
 from ambassadors.models import Kind
 from campaigns.models import Campaign
+from rewards.models import LIVE_STATUSES, EarningEntry, RewardUnit
+from rewards.selectors.settings import reward_settings
+from tenancy.models import Organization
 
 from ..figures import CreditTotals
 from ..filters import ReportFilter
 from ..roi import ZERO, Cost, Costs, RoiFigures, costs, money, roi_of
-from .base import AmbassadorInfo, ambassadors, campaigns, credit_sums, share_counts, spend_sums
+from .base import AmbassadorInfo, _scoped, ambassadors, campaigns, credit_sums, share_counts, spend_sums
 
 # Sums over several campaigns or ambassadors start from a plain 0 (shown "0" when nothing is
 # added, as the exports always had it); one campaign's or ambassador's missing credits are 0.0000.
@@ -82,9 +88,35 @@ class CampaignRoi:
 
 
 def reward_sums(f: ReportFilter) -> dict[tuple[int, int], Decimal]:
-    """Rewards earned, by (campaign_id, ambassador_id). None exist yet; the term stays in the
-    cost function and on the pages so that adding them changes this one function."""
-    return {}
+    """Rewards earned, by (campaign_id, ambassador_id), exact: money entries + points entries ×
+    the organisation's point value (RewardSettings, the value in force now), by the day each was
+    earned (earned_at, in the organisation's time zone, as every period), for the filter's
+    campaigns and ambassadors (group, kind). Corrections are entries too, so a refund after
+    payout or a recompute nets in the period of its own earned_at.
+
+    * Counted: pending, approved, in a payout, paid, and held — held money is still owed unless
+      a fraud case is confirmed (its entries are then canceled and drop out here), so the ROI
+      doesn't improve by putting earnings on hold. Canceled and refunded entries never count.
+    * Money only in the organisation's currency: sales in other currencies are refused today,
+      so such entries exist only if the organisation changed its currency; adding them at face
+      value would be wrong, so they are left out until issue 17 converts them, and the reward
+      settings page shows admins what is left out (rewards.selectors.money.other_currency_totals).
+    * An entry without a campaign would belong to no campaign's ROI (costs() counts rewards
+      per campaign); every click, lead and sale entry carries its campaign."""
+    currency = Organization.objects.values_list("currency", flat=True).get(pk=f.organization_id)
+    point_value = reward_settings(f.organization_id).point_value
+    entries = EarningEntry.objects.filter(
+        Q(unit=RewardUnit.MONEY, currency=currency) | Q(unit=RewardUnit.POINTS), organization_id=f.organization_id,
+        status__in=LIVE_STATUSES, earned_at__gte=f.period.start_at, earned_at__lt=f.period.end_at,
+        campaign_id__isnull=False)
+    rows = (_scoped(entries, f).values_list("campaign_id", "ambassador_id", "unit").order_by()
+            .annotate(total=Sum("amount")))
+    rewards: dict[tuple[int, int], Decimal] = {}
+    for campaign_id, ambassador_id, unit, total in rows:
+        amount = total * point_value if unit == RewardUnit.POINTS else total
+        if amount:
+            rewards[campaign_id, ambassador_id] = rewards.get((campaign_id, ambassador_id), ZERO) + amount
+    return rewards
 
 
 def costs_of(f: ReportFilter, *, shares: dict[tuple[int, int], int] | None = None,

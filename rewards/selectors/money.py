@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from ..models import EarningEntry, EntryStatus, RewardUnit
+from ..models import LIVE_STATUSES, EarningEntry, EntryStatus, RewardUnit
 
 ZERO = Decimal("0.00")
 
@@ -78,3 +78,13 @@ def money_summaries(organization_id: int, ambassador_ids: Iterable[int] | None =
     if ambassador_ids is not None:
         queryset = queryset.filter(ambassador_id__in=list(ambassador_ids))
     return _summaries(queryset)
+
+
+def other_currency_totals(organization_id: int, currency: str) -> dict[str, Decimal]:
+    """{currency: sum} of the organisation's live money entries (not canceled or refunded) in
+    other currencies than `currency` (its own): the ROI leaves them out until they can be
+    converted (reports.selectors.roi.reward_sums), and the reward settings page says so."""
+    rows = (EarningEntry.objects.filter(organization_id=organization_id, unit=RewardUnit.MONEY,
+                                        status__in=LIVE_STATUSES).exclude(currency=currency)
+            .values_list("currency").order_by("currency").annotate(total=Sum("amount")))
+    return {code: total for code, total in rows if total}
