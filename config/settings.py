@@ -455,6 +455,9 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "campaigns.models.CampaignStatus",
         "KindEnum": "ambassadors.models.Kind",
         "ImportKindEnum": "tracking.models.ImportKind",
+        "PayoutRunStatusEnum": "rewards.models.PayoutStatus",
+        "PayoutChannelEnum": "rewards.services.payouts.CHANNEL_CHOICES",
+        "PayoutLeftOutReasonEnum": "rewards.services.payouts.REASON_CHOICES",
     },
     # The error answers (400/401/403/404) every operation can give: config/openapi.py.
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",

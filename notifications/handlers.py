@@ -6,8 +6,9 @@ from campaigns.services.announcements import TOPIC as CAMPAIGN_LIVE
 from common import outbox
 from common.models import OutboxEvent
 
-# emails: the e-mail sender and campaign_new; chat: the Slack and Teams senders; digest, reminders: their e-mails.
-from . import chat, digest, emails, fanout, reminders, tasks  # noqa: F401
+# emails: the e-mail sender and campaign_new; chat: the Slack and Teams senders; digest, reminders: their e-mails;
+# payout_emails: the outbox topics of payouts ("payout.paid") and payout details changes.
+from . import chat, digest, emails, fanout, payout_emails, reminders, tasks  # noqa: F401
 
 
 @outbox.register(CAMPAIGN_LIVE)
