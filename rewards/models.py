@@ -373,6 +373,7 @@ class FraudReason(models.TextChoices):
     REFUND_RATE = "refund_rate", "The ambassador's refund rate over 90 days is above 25 %"
     VELOCITY = "velocity", "Clicks on one link arrived faster than the set velocity"
     SHARED_DETAILS = "shared_details", "Payout details are shared with another ambassador"
+    MANUAL = "manual", "Held by an admin for review"
 
 
 class CaseStatus(models.TextChoices):

@@ -15,7 +15,8 @@ The rules (rewards.fraud_rules has their arithmetic), each a reason of models.Fr
   (clicks that could earn: neither bots, HEADs nor self-clicks); holds that link's new click
   entries;
 * shared_details: the ambassador's payout details have the same fingerprint as another
-  ambassador's (also raised at once by `flag_shared_details` when details are saved).
+  ambassador's (also raised at once by `flag_shared_details` when details are saved);
+* manual: an admin held entries for review (`hold_for_review`, the approvals queue), with a reason.
 
 A flagged entry is held (rewards.services.ledger.hold) in its ambassador's open case, with one
 signal per reason and subject (a customer, a link's burst, a refund, the details): re-detecting
@@ -349,6 +350,33 @@ def flag_shared_details(organization_id: int, ambassador_ids, *, now) -> list[Fr
                              .values_list("pk", flat=True))
             cases.append(_hold(organization_id, ambassador_id, entry_ids, [flag], now=now))
         return cases
+
+
+def hold_for_review(entries, actor, reason: str = "", *, now: datetime | None = None) -> int:
+    """An admin holds pending or approved entries for review: each ambassador's open case gets a
+    "manual" signal with the reason. All or nothing: if one of them can't be held (paid, canceled,
+    held already…), nothing is. Returns how many were held."""
+    entries = list(entries)
+    if not entries:
+        return 0
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    organization_id = entries[0].organization_id
+    with tenant_scope(organization_id), transaction.atomic():
+        statuses = dict(EarningEntry.objects.select_for_update().filter(
+            organization_id=organization_id, pk__in=[entry.pk for entry in entries]).order_by("pk")
+            .values_list("pk", "status"))
+        refused = [entry for entry in entries if statuses.get(entry.pk) not in SCREENED]
+        if refused:
+            raise RewardError("entries", f"Only pending or approved entries can be held; {len(refused)} of the "
+                                         f"{len(entries)} are not (already held, in a payout, paid, canceled or "
+                                         "refunded). Nothing was changed.")
+        subject = f"admin-hold:{now:%Y-%m-%dT%H:%M:%S}Z:{getattr(actor, 'pk', '')}"
+        flag = Flag(FraudReason.MANUAL, subject, reason or "Held by an admin for review.")
+        for ambassador_id in sorted({entry.ambassador_id for entry in entries}):
+            _hold(organization_id, ambassador_id, [e.pk for e in entries if e.ambassador_id == ambassador_id],
+                  [flag], now=now, actor=actor)
+    return len(entries)
 
 
 def release(case: FraudCase, actor, note: str = "", *, now: datetime | None = None) -> FraudCase:

@@ -15,6 +15,7 @@ from rewards.services.fraud import (
     auto_release_stale,
     confirm,
     flag_shared_details,
+    hold_for_review,
     release,
     screen_entries,
 )
@@ -353,3 +354,29 @@ def test_first_burst_counts_a_minute_exactly():
     assert fraud_rules.first_burst(at, 3) == (start + timedelta(seconds=20), 4)  # 20, 40, 60, 61
     assert fraud_rules.first_burst(at[:4], 3) is None  # 0 and 60 are a minute apart: not within one
     assert fraud_rules.refund_rate_too_high(4, 2) and not fraud_rules.refund_rate_too_high(4, 1)
+
+
+@pytest.mark.django_db
+def test_an_admin_holds_entries_for_review_with_a_reason_all_or_nothing(org):
+    admin = UserFactory(email="admin@acme.test")
+    ada = ambassador_at(org, "ada@lovelace-consulting.test")
+    customer, _ = record_lead(org, email="buyer@bigcorp.test", customer_external_id="c1")
+    pending, approved, paid_one = (lead_entry(org, ada, customer) for _ in range(3))
+    with tenant_scope(org):
+        EarningEntry.objects.filter(pk=approved.pk).update(status=EntryStatus.APPROVED)
+        EarningEntry.objects.filter(pk=paid_one.pk).update(status=EntryStatus.CANCELED)
+        entries = list(EarningEntry.objects.filter(pk__in=[pending.pk, approved.pk, paid_one.pk]).order_by("pk"))
+    with pytest.raises(Exception, match="Nothing was changed"):
+        hold_for_review(entries, admin, "odd")
+    with tenant_scope(org):
+        assert not EarningEntry.objects.filter(status=EntryStatus.HELD).exists()
+        assert not FraudCase.objects.exists()
+
+    assert hold_for_review(entries[:2], admin, "  Same IP as the customer.  ", now=NOW) == 2
+    with tenant_scope(org):
+        case = FraudCase.objects.get(ambassador=ada)
+        signal = case.signals.get()
+        assert set(EarningEntry.objects.filter(fraud_case=case).values_list("status", flat=True)) == {"held"}
+        hold_audit = AuditEntry.objects.get(action="entries.hold")
+    assert (signal.reason, signal.detail) == (FraudReason.MANUAL, "Same IP as the customer.")
+    assert hold_audit.actor_label == "admin@acme.test"
