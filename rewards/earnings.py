@@ -20,7 +20,7 @@ import calendar
 import decimal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from fractions import Fraction
 
@@ -31,9 +31,13 @@ __all__ = [
     "RuleTerms",
     "ambassador_eligible",
     "apply_caps",
+    "cap_period_bounds",
     "cap_period_start",
     "from_units",
+    "main_campaign",
     "percent_of",
+    "reward_split",
+    "rule_in_force",
     "rule_matches",
     "sale_counts",
     "split_amount",
@@ -163,17 +167,45 @@ class RuleTerms:
         return self.amount
 
 
-def rule_matches(rule: RuleTerms, *, event: str, at: datetime, campaign_id: int | None = None) -> bool:
-    """The rule applies to this event: same event type, active, the event's moment inside
-    [starts_at, ends_at) and, for a campaign rule, the campaign. (Campaigns of a split
-    conversion are per credit: the service passes each credit's campaign.)"""
+def rule_in_force(rule: RuleTerms, *, event: str, at: datetime) -> bool:
+    """The rule applies to events of this type at this moment: active, and `at` inside
+    [starts_at, ends_at) (the service passes max(starts_at, the rule's creation) as starts_at)."""
     if not rule.active or rule.event != event:
         return False
     if rule.starts_at is not None and at < rule.starts_at:
         return False
-    if rule.ends_at is not None and at >= rule.ends_at:
-        return False
-    return rule.campaign_id is None or rule.campaign_id == campaign_id
+    return rule.ends_at is None or at < rule.ends_at
+
+
+def rule_matches(rule: RuleTerms, *, event: str, at: datetime, campaign_id: int | None = None) -> bool:
+    """rule_in_force, and for a campaign rule the event's campaign (a click's; a conversion's
+    campaigns are per credit: `reward_split` looks at each)."""
+    return rule_in_force(rule, event=event, at=at) and (rule.campaign_id is None or rule.campaign_id == campaign_id)
+
+
+_UNPAID_SHARE = 2**63  # the key of the shares nobody is paid for; after every ambassador id on ties
+
+
+def reward_split(rule: RuleTerms, total: Decimal, credits: Iterable[tuple[int, int, int]],
+                 eligible=lambda ambassador_id: True) -> dict[int, Decimal]:
+    """Divide a lead's or sale's reward `total` by its credits [(ambassador, campaign, units)]
+    (units: the credits' 1/10,000 of a lead, or cents of a sale; an ambassador's credits add up).
+    A credit outside a campaign rule's campaign, or of an ambassador who is not `eligible`,
+    keeps its share of the total unpaid: it is not handed to the others."""
+    weights: dict[int, int] = {}
+    unpaid = 0
+    for ambassador_id, campaign_id, units in credits:
+        if (rule.campaign_id is None or campaign_id == rule.campaign_id) and eligible(ambassador_id):
+            weights[ambassador_id] = weights.get(ambassador_id, 0) + units
+        else:
+            unpaid += units
+    if not weights or not any(weights.values()):
+        return {}
+    if unpaid:
+        weights[_UNPAID_SHARE] = unpaid
+    parts = split_amount(total, weights, rule.unit)
+    parts.pop(_UNPAID_SHARE, None)
+    return parts
 
 
 def ambassador_eligible(rule: RuleTerms, *, kind: str, group_ids: Iterable[int]) -> bool:
@@ -217,6 +249,29 @@ def cap_period_start(period: str, moment: datetime, tz: tzinfo) -> date:
     if period == "month":
         return local.replace(day=1)
     raise ValueError(f"unknown cap period {period!r}")
+
+
+def main_campaign(rule: RuleTerms, credits: Iterable[tuple[int, int, int]], ambassador_id: int) -> int | None:
+    """The campaign an ambassador's reward for a conversion is counted under: the rule's, or the
+    one of the ambassador's credits with most units (ties: the lowest campaign id)."""
+    if rule.campaign_id is not None:
+        return rule.campaign_id
+    units: dict[int, int] = {}
+    for credited, campaign_id, n in credits:
+        if credited == ambassador_id:
+            units[campaign_id] = units.get(campaign_id, 0) + n
+    return min(units, key=lambda c: (-units[c], c)) if units else None
+
+
+def cap_period_bounds(period: str, start: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    """[first instant, first instant of the next period) of the cap period starting on `start`."""
+    if period == "day":
+        end = start + timedelta(days=1)
+    elif period == "week":
+        end = start + timedelta(days=7)
+    else:
+        end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return (datetime.combine(start, time(0), tzinfo=tz), datetime.combine(end, time(0), tzinfo=tz))
 
 
 CapKey = tuple[int, str, int]  # (rule id, base cause, ambassador id)
