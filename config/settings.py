@@ -455,6 +455,7 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "campaigns.models.CampaignStatus",
         "KindEnum": "ambassadors.models.Kind",
         "ImportKindEnum": "tracking.models.ImportKind",
+        "EarningStatusEnum": "rewards.models.EntryStatus",
         "PayoutRunStatusEnum": "rewards.models.PayoutStatus",
         "PayoutChannelEnum": "rewards.services.payouts.CHANNEL_CHOICES",
         "PayoutLeftOutReasonEnum": "rewards.services.payouts.REASON_CHOICES",

@@ -1,5 +1,7 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .api import earnings
 from .api.payouts import PayoutRunViewSet
 
 # Payout runs (admins, R2): payouts/, payouts/<id>/, …/confirm/, …/cancel/, …/mark-paid/, …/export/.
@@ -7,9 +9,13 @@ payouts_router = SimpleRouter(trailing_slash=True)
 payouts_router.register("payouts", PayoutRunViewSet, basename="payout-run")
 
 # Mounted under /api/v1/o/<org_slug>/ (session or API key of that organisation).
-urlpatterns = []
+urlpatterns = [
+    path("earnings/", earnings.OrganizationEarningsView.as_view(), name="api_earnings"),
+]
 urlpatterns += payouts_router.urls
 # Mounted under /api/v1/ (the signed-in user's own, e.g. /api/v1/me/earnings/).
-public_urlpatterns = []
+public_urlpatterns = [
+    path("me/earnings/", earnings.MyEarningsView.as_view(), name="api_my_earnings"),
+]
 # Mounted under /api/v1/ for API keys.
 key_urlpatterns = []

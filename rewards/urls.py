@@ -1,9 +1,14 @@
 from django.urls import path
 
+from .views import approvals, earnings
 from .views import payouts as payout_views
 
 # Mounted under /o/<org_slug>/.
-urlpatterns = []
+urlpatterns = [
+    path("me/earnings/", earnings.my_earnings, name="my_earnings"),
+    path("manage/rewards/approvals/", approvals.approvals_queue, name="reward_approvals"),
+    path("manage/rewards/approvals/<uuid:public_id>/", approvals.approval_entry, name="reward_approval_entry"),
+]
 # Payout runs (admins) and the ambassador's payout details (R2).
 urlpatterns += [
     path("me/payout-details/", payout_views.my_payout_details, name="payout_details"),
