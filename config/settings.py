@@ -314,6 +314,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=15),
         "options": {"expires": 14 * 60},
     },
+    "dispatch-earnings": {  # reward rules applied to what attribution and click processing wrote since
+        "task": "rewards.tasks.dispatch_earnings",
+        "schedule": timedelta(seconds=30),
+        "options": {"expires": 60},
+    },
+    "dispatch-approvals": {  # entries whose holding period is over
+        "task": "rewards.tasks.dispatch_approvals",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
 }
 
 # --- Auth (django-allauth) ----------------------------------------------------------------

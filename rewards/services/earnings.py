@@ -169,10 +169,9 @@ def _context(organization_id: int, now: datetime) -> Context:
 
 
 def organizations_with_rules() -> list[int]:
-    """Organisations with at least one active reward rule (the beat's sweep): platform-wide,
-    call inside scopes_disabled()."""
-    return sorted(set(RewardRule.objects.filter(active=True).values_list("organization_id", flat=True)
-                      .distinct().order_by()))
+    """Organisations with a reward rule, deactivated ones too (their entries still follow
+    refunds): the beat's sweep. Platform-wide: call inside scopes_disabled()."""
+    return sorted(set(RewardRule.objects.values_list("organization_id", flat=True).distinct().order_by()))
 
 
 # --- events and their targets ---------------------------------------------------------------------
