@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .api import earnings
+from .api import redemptions as redemptions_api
 from .api.payouts import PayoutRunViewSet
 
 # Payout runs (admins, R2): payouts/, payouts/<id>/, …/confirm/, …/cancel/, …/mark-paid/, …/export/.
@@ -11,6 +12,7 @@ payouts_router.register("payouts", PayoutRunViewSet, basename="payout-run")
 # Mounted under /api/v1/o/<org_slug>/ (session or API key of that organisation).
 urlpatterns = [
     path("earnings/", earnings.OrganizationEarningsView.as_view(), name="api_earnings"),
+    *redemptions_api.urls,  # redemptions/ (+ approve/fulfil/decline), catalogue/
 ]
 urlpatterns += payouts_router.urls
 # Mounted under /api/v1/ (the signed-in user's own, e.g. /api/v1/me/earnings/).

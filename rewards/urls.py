@@ -2,12 +2,33 @@ from django.urls import path
 
 from .views import approvals, earnings
 from .views import payouts as payout_views
+from .views import points as points_views
+from .views import settings as settings_views
 
 # Mounted under /o/<org_slug>/.
 urlpatterns = [
     path("me/earnings/", earnings.my_earnings, name="my_earnings"),
     path("manage/rewards/approvals/", approvals.approvals_queue, name="reward_approvals"),
     path("manage/rewards/approvals/<uuid:public_id>/", approvals.approval_entry, name="reward_approval_entry"),
+    # Points: the ambassador's catalogue; the admins' catalogue and redemptions queue (R3).
+    path("rewards/catalogue/", points_views.points_catalogue, name="points_catalogue"),
+    path("rewards/catalogue/<uuid:public_id>/redeem/", points_views.points_redeem, name="points_redeem"),
+    path("manage/rewards/catalogue/", points_views.points_manage_catalogue, name="points_manage_catalogue"),
+    path("manage/rewards/catalogue/<uuid:public_id>/", points_views.points_manage_item, name="points_manage_item"),
+    path("manage/rewards/catalogue/<uuid:public_id>/delete/", points_views.points_manage_item_delete,
+         name="points_manage_item_delete"),
+    path("manage/rewards/redemptions/", points_views.points_redemptions, name="points_redemptions"),
+    path("manage/rewards/redemptions/<uuid:public_id>/approve/", points_views.points_redemption_decide,
+         {"decision": "approve"}, name="points_redemption_approve"),
+    path("manage/rewards/redemptions/<uuid:public_id>/fulfil/", points_views.points_redemption_decide,
+         {"decision": "fulfil"}, name="points_redemption_fulfil"),
+    path("manage/rewards/redemptions/<uuid:public_id>/decline/", points_views.points_redemption_decide,
+         {"decision": "decline"}, name="points_redemption_decline"),
+    # Reward settings: point value, minimum payout, holding periods, per-group holding (R3).
+    path("manage/rewards/settings/", settings_views.reward_settings_page, name="reward_settings"),
+    path("manage/rewards/settings/holding/", settings_views.reward_group_holding, name="reward_group_holding"),
+    path("manage/rewards/settings/holding/<int:group_id>/delete/", settings_views.reward_group_holding_delete,
+         name="reward_group_holding_delete"),
 ]
 # Payout runs (admins) and the ambassador's payout details (R2).
 urlpatterns += [

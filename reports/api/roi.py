@@ -60,7 +60,8 @@ class PeriodSerializer(serializers.Serializer):
 class RoiFiguresSerializer(serializers.Serializer):
     revenue = Money(help_text="Revenue credited under the model.")
     spend = Money(help_text="The campaign cost ledger in the period.")
-    rewards = Money(help_text="Rewards earned by the ambassadors (0 until rewards exist).")
+    rewards = Money(help_text="Rewards earned in the period (by the day earned): money not canceled or "
+                                "refunded (held included) + reward points × the point value.")
     time_cost = Money(help_text="Σ shares × minutes per share / 60 × the ambassador's hourly rate.")
     cost = Money(help_text="spend + rewards + time_cost")
     profit = Money(help_text="revenue − cost")

@@ -26,6 +26,7 @@ from django.db.models import Q, Sum
 from ambassadors.models import Kind
 from campaigns.models import Campaign
 from rewards.models import LIVE_STATUSES, EarningEntry, RewardUnit
+from rewards.selectors.money import cents
 from rewards.selectors.settings import reward_settings
 from tenancy.models import Organization
 
@@ -113,7 +114,7 @@ def reward_sums(f: ReportFilter) -> dict[tuple[int, int], Decimal]:
             .annotate(total=Sum("amount")))
     rewards: dict[tuple[int, int], Decimal] = {}
     for campaign_id, ambassador_id, unit, total in rows:
-        amount = total * point_value if unit == RewardUnit.POINTS else total
+        amount = cents(total) * point_value if unit == RewardUnit.POINTS else cents(total)
         if amount:
             rewards[campaign_id, ambassador_id] = rewards.get((campaign_id, ambassador_id), ZERO) + amount
     return rewards

@@ -15,6 +15,13 @@ from django.db.models import Sum
 from ..models import LIVE_STATUSES, EarningEntry, EntryStatus, RewardUnit
 
 ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+
+def cents(total) -> Decimal:
+    """A database sum of amounts in cents, exactly in cents: SQLite sums decimals as floating
+    point (33.3400000000000), which is exact to the cent below 10^13."""
+    return Decimal(total or 0).quantize(CENT)
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ def _summaries(queryset) -> dict[int, MoneySummary]:
     rows = (queryset.filter(unit=RewardUnit.MONEY).values_list("ambassador_id", "status", "currency")
             .order_by().annotate(total=Sum("amount")))
     for ambassador_id, status, currency, total in rows:
-        sums.setdefault(ambassador_id, {}).setdefault(status, {})[currency] = total or ZERO
+        sums.setdefault(ambassador_id, {}).setdefault(status, {})[currency] = cents(total)
     return {ambassador_id: MoneySummary(by_status) for ambassador_id, by_status in sums.items()}
 
 
@@ -87,4 +94,4 @@ def other_currency_totals(organization_id: int, currency: str) -> dict[str, Deci
     rows = (EarningEntry.objects.filter(organization_id=organization_id, unit=RewardUnit.MONEY,
                                         status__in=LIVE_STATUSES).exclude(currency=currency)
             .values_list("currency").order_by("currency").annotate(total=Sum("amount")))
-    return {code: total for code, total in rows if total}
+    return {code: cents(total) for code, total in rows if total}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
@@ -56,7 +57,7 @@ class PointsSummary:
 
 def _whole(value) -> int:
     """Points are whole numbers; a sum arrives as a Decimal (or None: no row)."""
-    return int(value or 0)
+    return round(Decimal(value or 0))  # nearest: SQLite sums decimals as floating point
 
 
 def _entry_sums(queryset) -> dict[int, dict[str, int]]:
