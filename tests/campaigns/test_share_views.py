@@ -2,13 +2,11 @@
 in e-mails) and the record of an opened share dialog (POST share_link, what static/js/share.js sends); the
 post variants each ambassador is given on the pages and in the API."""
 
-import threading
 import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +16,7 @@ from campaigns.share import share_action_path, share_action_token
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tests.factories import PASSWORD, CampaignFactory, LinkFactory, MessageFactory, member
+from tests.support.concurrency import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -270,25 +269,9 @@ def test_the_same_dialog_sent_at_once_from_several_connections_is_one_share(org,
         client = Client()
         client.force_login(ambassador_user)
         clients.append(client)
-    barrier = threading.Barrier(n)
     body = {"dialog_id": str(uuid.uuid4())}
-    results, errors = [None] * n, []
-
-    def send(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = clients[i].post(record_url(org, link, "x"), body, content_type="application/json").status_code
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+    results = at_once(lambda i: clients[i].post(record_url(org, link, "x"), body,
+                                                content_type="application/json").status_code, n)
     assert sorted(results) == [200] * (n - 1) + [201]
     assert len(shares(org)) == 1
 

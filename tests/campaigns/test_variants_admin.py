@@ -4,10 +4,8 @@ the same moment (the campaign's row is locked while counting); the page groups t
 network as Variant 1, 2, …; the Featured switch is on the form and in the API."""
 
 import re
-import threading
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -16,6 +14,7 @@ from campaigns.models import MAX_VARIANTS_PER_CHANNEL, Campaign, CampaignMessage
 from campaigns.services import CampaignError, content
 from tenancy.scoping import tenant_scope
 from tests.factories import CampaignFactory, MessageFactory
+from tests.support.concurrency import at_once
 
 FULL = "LinkedIn already has 5 variants, the most a network can have: edit or delete one of them instead."
 
@@ -67,26 +66,12 @@ def test_admins_adding_at_the_same_moment_cannot_make_a_sixth(org, admin_user, c
         client = Client()
         client.force_login(admin_user)
         clients.append(client)
-    barrier = threading.Barrier(len(clients))
-    results, errors = [None] * len(clients), []
-
     def add(i):
-        try:
-            barrier.wait(timeout=30)
-            response = clients[i].post(url, {"channel": "linkedin", "text": f"Racer {i} {{link}}"},
-                                       content_type="application/json")
-            results[i] = (response.status_code, response.json())
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connection.close()
+        response = clients[i].post(url, {"channel": "linkedin", "text": f"Racer {i} {{link}}"},
+                                   content_type="application/json")
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=add, args=(i,)) for i in range(len(clients))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
+    results = at_once(add, len(clients))
     statuses = sorted(status for status, _ in results)
     assert statuses == [201, 201, 400, 400, 400, 400], results
     assert all(body == {"channel": [FULL]} for status, body in results if status == 400)

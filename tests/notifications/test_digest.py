@@ -4,7 +4,6 @@ SMTP server on loopback received — exact figures (clicks, leads, points, rank 
 the week's new campaigns with one-click share links, who is skipped, and once only under re-runs
 and overlapping producers."""
 
-import threading
 from datetime import datetime, timedelta
 from email.header import decode_header, make_header
 from urllib.parse import urlsplit
@@ -12,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.urls import resolve
 
 from ambassadors.models import Status
@@ -24,6 +22,7 @@ from notifications.models import Delivery, DeliveryStatus, Frequency, Kind
 from notifications.preferences import set_frequency
 from tenancy.scoping import tenant_scope
 from tests.factories import GroupFactory, OrganizationFactory
+from tests.support.concurrency import at_once
 from tests.support.scenario import Scenario
 
 UTC = ZoneInfo("UTC")
@@ -211,24 +210,7 @@ def test_nothing_is_produced_outside_the_monday_window(acme):
 @pytest.mark.django_db(transaction=True)
 def test_overlapping_producers_write_each_digest_once(acme):
     programme(acme)
-    barrier = threading.Barrier(3)
-    errors = []
-
-    def run():
-        try:
-            barrier.wait(timeout=30)
-            digest.produce_digests(now=MONDAY_0830)
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors
+    at_once(lambda i: digest.produce_digests(now=MONDAY_0830), 3)
     with tenant_scope(acme):
         keys = list(Delivery.objects.values_list("key", flat=True))
     assert len(keys) == len(set(keys)) == 3

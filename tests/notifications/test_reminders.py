@@ -3,13 +3,11 @@ its number of days, for the ambassadors a campaign is meant for who have not sha
 not turn reminders off — once ever per (ambassador, campaign), under re-runs and overlapping
 producers; e-mails through a real SMTP server on loopback, with one-click share buttons that work."""
 
-import threading
 from datetime import timedelta
 from email.header import decode_header, make_header
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -23,6 +21,7 @@ from notifications.preferences import set_frequency
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tests.factories import GroupFactory, MembershipFactory, NotificationSettingsFactory, OrganizationFactory
+from tests.support.concurrency import at_once
 from tests.support.scenario import Scenario
 
 NOW = timezone.now().replace(microsecond=0)
@@ -173,24 +172,7 @@ def test_reminders_turned_off_before_the_send_are_skipped_and_never_made_again(a
 @pytest.mark.django_db(transaction=True)
 def test_overlapping_producers_write_each_reminder_once(acme):
     programme(acme)
-    barrier = threading.Barrier(3)
-    errors = []
-
-    def run():
-        try:
-            barrier.wait(timeout=30)
-            reminders.produce_reminders(now=NOW)
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors
+    at_once(lambda i: reminders.produce_reminders(now=NOW), 3)
     with tenant_scope(acme):
         keys = list(Delivery.objects.values_list("key", flat=True))
     assert len(keys) == len(set(keys)) == 4

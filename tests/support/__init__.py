@@ -19,6 +19,7 @@
   (CspWatch), outside sites stood in for at the network layer (route_to_stubs; external_sites, an
   HTTPS stub Chromium resolves their hosts to, for redirects), mailto: navigations seen through
   Chromium's DevTools (requested_navigations).
+* concurrency.py: `at_once(call, n)`, the same call from n threads released together.
 
 The fixtures of workers.py, drills.py, smtp.py and http_receiver.py are plugins of tests/conftest.py (`pytest_plugins`).
 Factories are in tests/factories.py.
