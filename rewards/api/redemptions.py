@@ -12,6 +12,7 @@
 The rules are rewards.services.points'; another organisation's ids are 404 (or, in a body, "no
 such item")."""
 
+from django.urls import path
 from django_filters import rest_framework as filters
 from django_scopes import scopes_disabled
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -20,6 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
+from rest_framework.views import APIView
 
 from ambassadors.selectors import ambassador_of
 from common.service_errors import api_errors
@@ -174,22 +176,14 @@ class OfferSerializer(serializers.Serializer):
     refusal = serializers.CharField(help_text="Why not, when not available; empty otherwise.")
 
 
-class CatalogueViewSet(viewsets.GenericViewSet):
+class CatalogueView(APIView):
     """The rewards catalogue as the signed-in ambassador sees it (their groups' active items,
     cheapest first), with their spendable reward points."""
 
-    serializer_class = OfferSerializer
-    filter_backends: list = []
-    pagination_class = None
-
-    def get_queryset(self):  # only for the schema's sake: the list is made by the selector
-        with scopes_disabled():
-            return CatalogueItem.objects.none()
-
-    @extend_schema(responses={200: inline_serializer("Catalogue", {
+    @extend_schema(operation_id="catalogue_retrieve", responses={200: inline_serializer("Catalogue", {
         "balance": serializers.IntegerField(help_text="Reward points the ambassador can spend now."),
-        "items": OfferSerializer(many=True)}), 403: ERRORS[403]})
-    def list(self, request, *args, **kwargs):
+        "items": OfferSerializer(many=True)}), 403: OpenApiResponse(description=NO_PROFILE)})
+    def get(self, request, org_slug):
         me = ambassador_of(request.user)
         if me is None:
             raise PermissionDenied(NO_PROFILE)
@@ -200,5 +194,4 @@ class CatalogueViewSet(viewsets.GenericViewSet):
 
 router = SimpleRouter(trailing_slash=True)
 router.register("redemptions", RedemptionViewSet, basename="redemption")
-router.register("catalogue", CatalogueViewSet, basename="catalogue")
-urls = router.urls
+urls = [*router.urls, path("catalogue/", CatalogueView.as_view(), name="api_catalogue")]
