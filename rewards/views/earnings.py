@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
+from ambassadors.models import Kind
 from ambassadors.selectors import ambassador_of
 
 from ..models import EntryStatus
@@ -15,6 +16,7 @@ from ..selectors import earnings
 from ..selectors.money import money_summary
 from ..selectors.points import points_summary
 from ..selectors.settings import reward_settings
+from ..services.payout_details import details_of
 
 LEDGER_PAGE_SIZE = 25
 PAID_RUNS_SHOWN = 12
@@ -44,12 +46,17 @@ def my_earnings(request, org_slug):
         entry.correction = earnings.CORRECTION_LABELS.get(earnings.correction_kind(entry.cause))
         entry.status_label, entry.badge = labels[entry.status], BADGES[entry.status]
     paid = list(earnings.paid_history(me.pk)[:PAID_RUNS_SHOWN])
+    estimates = earnings.next_payout(totals, settings.minimum_payout)
+    details = details_of(me)
     with timezone.override(organization.tzinfo):
         return render(request, "rewards/earnings_mine.html", {
             "me": me,
             "totals": totals,
             "schedule": earnings.pending_schedule(me.pk, organization.tzinfo),
-            "estimates": earnings.next_payout(totals, settings.minimum_payout),
+            "estimates": estimates,
+            "details": details,
+            # External ambassadors are paid to their payout details (internal ones through payroll).
+            "needs_details": me.kind == Kind.EXTERNAL and details is None,
             "minimum_payout": settings.minimum_payout,
             "paid": paid,
             "points": points_summary(me),

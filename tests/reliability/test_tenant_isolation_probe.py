@@ -53,10 +53,12 @@ from tests.factories import (
     CostFactory,
     DeliveryFactory,
     DomainFactory,
+    EarningEntryFactory,
     GroupFactory,
     MessageFactory,
     NotificationSettingsFactory,
     OrganizationFactory,
+    RewardRuleFactory,
     member,
 )
 from tracking.models import Credit, Customer, Sale
@@ -109,6 +111,7 @@ PUBLIC_ID_OF = {
     "report_roi_detail": "campaign", "report_roi_detail_csv": "campaign",
     "api_key_conversion_import_detail": "conversion_import", "api_conversion_import_detail": "conversion_import",
     "api_report_roi_detail": "campaign",
+    "reward_approval_entry": "entry",
     "ambassador-detail": "ambassador", "ambassador-status": "ambassador", "campaign-detail": "campaign",
     "campaign-message-detail": "message", "campaign-cost-detail": "cost", "my-campaign-detail": "campaign",
     "my-campaign-link": "campaign", "domain-detail": "domain",
@@ -274,6 +277,7 @@ class World:
     conversion_import: object
     by_model: dict = field(default_factory=dict)
     image: object = None
+    entry: object = None  # an earnings ledger entry (the approvals queue's entry page)
 
     def markers(self) -> list[str]:
         """Strings only this organisation's data contains (its tag is in every name)."""
@@ -282,7 +286,7 @@ class World:
     def id_markers(self) -> list[str]:
         return [self.link.code, self.other_link.code, *(str(o.public_id) for o in (
             self.ambassador, self.invitation, self.campaign, self.draft, self.message, self.cost, self.domain,
-            self.api_key, self.customer, self.sale, self.conversion_import, self.image))]
+            self.api_key, self.customer, self.sale, self.conversion_import, self.image, self.entry))]
 
 
 def build_world(tag: str, slug: str) -> World:
@@ -334,6 +338,9 @@ def build_world(tag: str, slug: str) -> World:
             slack_problem=f"{tag} Slack refused the message", reminders_enabled=True)
         DeliveryFactory(organization=org, ambassador=None, campaign=campaign, channel="slack", status="failed",
                         key=f"campaign_new:slack:{campaign.pk}:org", last_error=f"{tag} chat refused")
+        # Earnings: a pending entry of the owner's (My earnings, the approvals queue and its entry page, the API).
+        entry = EarningEntryFactory(rule=RewardRuleFactory(organization=org, name=f"{tag} sale reward"),
+                                    ambassador=me, campaign=campaign, note=f"{tag} entry note")
     api_key, secret = create_api_key(organization=org, name=f"{tag} CRM", created_by=owner)
     settings_for(org.pk)
 
@@ -356,11 +363,11 @@ def build_world(tag: str, slug: str) -> World:
     world = World(tag=tag, org=org, owner=owner, me=me, membership=membership, group=group, ambassador=ambassador,
                   invitation=invitation, campaign=campaign, draft=draft, message=message, cost=cost, link=link,
                   other_link=other_link, domain=domain, api_key=api_key, secret=secret, customer=customer, sale=sale,
-                  conversion_import=conversion_import, image=image)
+                  conversion_import=conversion_import, image=image, entry=entry)
     world.by_model = {type(o): o for o in (org, owner, membership, group, ambassador, invitation, join_page,
                                             campaign, message, cost, link, domain, api_key, customer, sale,
                                             conversion_import, subscription, image, preference, delivery,
-                                            notify_settings)}
+                                            notify_settings, entry)}
     with scopes_disabled():
         world.by_model[SocialProfile] = SocialProfile.objects.get(ambassador=ambassador)
         world.by_model[type(link.shares.first())] = link.shares.first()
@@ -660,6 +667,17 @@ def test_b_ids_inside_a_requests_are_not_found(worlds):
             body = response.content.decode("utf-8", "replace")
             assert response.status_code in (200, 400), (url, query, response.status_code)
             assert not [m for m in b.markers() + b.id_markers()[:2] if m in body], (url, query, body[:500])
+
+    # Earnings: B's entry can't be acted on from A's queue; filters on B's ambassador or campaign find nothing.
+    response = session.post(f"/o/{a.org.slug}/manage/rewards/approvals/", {
+        "action": "cancel", "reason": "pwned", "entries": [str(b.entry.public_id)]})
+    assert response.status_code == 400, response.status_code
+    for url in (f"{api}/earnings/", f"/o/{a.org.slug}/manage/rewards/approvals/", "/api/v1/me/earnings/"):
+        for query in ({"ambassador": str(b.me.public_id)}, {"campaign": str(b.campaign.public_id)}):
+            response = session.get(url, query)
+            body = response.content.decode("utf-8", "replace")
+            assert response.status_code in (200, 400), (url, query, response.status_code)  # 400: not a choice
+            assert not [m for m in b.markers() + [str(b.entry.public_id)] if m in body], (url, query)
 
     response = key.post("/api/v1/track/lead", {"click_id": b.customer.first_click_id,
                                                "visitor_id": b.customer.visitor_id,

@@ -11,7 +11,13 @@ from django.urls import reverse
 from rewards.models import EntryStatus
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
-from tests.factories import EarningEntryFactory, OrganizationFactory, RewardRuleFactory, member
+from tests.factories import (
+    EarningEntryFactory,
+    OrganizationFactory,
+    PayoutDetailsFactory,
+    RewardRuleFactory,
+    member,
+)
 from tests.support.earnings import CANCEL_NOTE, EXPECTED, SIGNAL_DETAIL, build_ledger
 
 pytestmark = pytest.mark.django_db
@@ -145,6 +151,24 @@ def test_a_negative_approved_balance_is_netted_and_a_reached_minimum_is_paid(log
     html = page(login(ada_user), org)
     assert "\u221233.34 EUR taken back after a payout will be netted against your next payout." in html
     assert "20.00 GBP approved: paid in the next payout run." in html  # no minimum payout set: 0
+
+
+def test_where_the_money_goes_and_where_points_are_spent(login, org, ada_user):
+    with tenant_scope(org):
+        from ambassadors.models import Ambassador
+        ada = Ambassador.objects.get(user=ada_user)
+    client = login(ada_user)
+    details_url = reverse("payout_details", args=[org.slug])
+    html = page(client, org)
+    assert "Paid with your salary (payroll)." in html and f'href="{details_url}"' in html  # internal
+    assert f'href="{reverse("points_catalogue", args=[org.slug])}"' in html
+    with tenant_scope(org):
+        Ambassador.objects.filter(pk=ada.pk).update(kind="external")
+    html = page(client, org)
+    assert "Add your payout details to be paid:" in html
+    PayoutDetailsFactory(ambassador=ada, masked="a•••@example.com")
+    html = page(client, org)
+    assert "Paid to PayPal a•••@example.com" in html and "Change your payout details" in html
 
 
 def test_the_navigation_links_to_the_page(login, org, ada_user):
