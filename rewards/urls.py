@@ -1,8 +1,11 @@
 from django.urls import path
 
 from .views import approvals, earnings
+from .views import audit as audit_views
+from .views import fraud as fraud_views
 from .views import payouts as payout_views
 from .views import points as points_views
+from .views import rules as rule_views
 from .views import settings as settings_views
 
 # Mounted under /o/<org_slug>/.
@@ -43,6 +46,21 @@ urlpatterns += [
     path("manage/payouts/<uuid:public_id>/mark-paid/", payout_views.payout_run_action, {"action": "mark_paid"},
          name="payout_run_mark_paid"),
     path("manage/payouts/<uuid:public_id>/export/", payout_views.payout_run_export, name="payout_run_export"),
+]
+# Reward rules (managers read, admins write), fraud cases and the audit log (admins) (R4).
+urlpatterns += [
+    path("manage/rewards/rules/", rule_views.rule_list, name="reward_rule_list"),
+    path("manage/rewards/rules/new/", rule_views.rule_create, name="reward_rule_create"),
+    path("manage/rewards/rules/<uuid:public_id>/", rule_views.rule_edit, name="reward_rule_edit"),
+    path("manage/rewards/rules/<uuid:public_id>/active/", rule_views.rule_active, name="reward_rule_active"),
+    path("manage/rewards/fraud/", fraud_views.case_list, name="fraud_cases"),
+    path("manage/rewards/fraud/<uuid:public_id>/", fraud_views.case_detail, name="fraud_case"),
+    path("manage/rewards/fraud/<uuid:public_id>/release/", fraud_views.case_decide, {"decision": "release"},
+         name="fraud_case_release"),
+    path("manage/rewards/fraud/<uuid:public_id>/confirm/", fraud_views.case_decide, {"decision": "confirm"},
+         name="fraud_case_confirm"),
+    path("manage/rewards/audit/", audit_views.audit_log, name="audit_log"),
+    path("manage/rewards/audit.csv", audit_views.audit_log_csv, name="audit_log_csv"),
 ]
 # Mounted at the site root (no organisation in the URL).
 public_urlpatterns = []
