@@ -36,7 +36,7 @@ from .. import crypto
 from ..models import PayoutDetails, PayoutStatus
 from . import RewardError, audit
 from .payout_details import read
-from .payouts import Channel, channel_of
+from .payouts import Channel, channel_of, payment_order
 
 PAYPAL, WISE, GENERIC, PAYROLL = "paypal", "wise", "generic", "payroll"
 FILES = {PAYPAL: "PayPal Payouts", WISE: "Wise batch payments", GENERIC: "All items (generic CSV)",
@@ -77,8 +77,7 @@ def short_reference(run) -> str:
 
 def _rows(run):
     """(item, channel, details or None) in the files' order; details decrypted for external ones."""
-    items = list(run.items.select_related("ambassador").order_by("ambassador__display_name", "ambassador_id",
-                                                                   "currency"))
+    items = sorted(run.items.select_related("ambassador"), key=payment_order)
     stored = {d.ambassador_id: d for d in PayoutDetails.objects.filter(
         organization_id=run.organization_id, ambassador_id__in={item.ambassador_id for item in items})}
     rows, unreadable = [], 0

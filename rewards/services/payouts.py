@@ -217,7 +217,7 @@ def _plan(organization_id: int, excluded: set[int], *, in_run: set[tuple[int, st
     by_id = _ambassadors(organization_id, (due.ambassador_id for due, _ in left_out))
     rows = [LeftOut(by_id[due.ambassador_id], due.currency, due.amount, due.entry_count, reason)
             for due, reason in left_out]
-    rows.sort(key=lambda row: (row.ambassador.display_name.lower(), row.ambassador.pk, row.currency))
+    rows.sort(key=lambda row: (row.ambassador.display_name.casefold(), row.ambassador.pk, row.currency))
     included.sort(key=lambda due: (due.ambassador_id, due.currency))
     return Plan(included=included, left_out=rows, minimum=minimum)
 
@@ -226,6 +226,12 @@ def preview(organization_id: int, exclude: Iterable = ()) -> Plan:
     """What a run made now would pay and leave out (nothing is written)."""
     with tenant_scope(organization_id):
         return _plan(organization_id, _excluded_ids(organization_id, exclude))
+
+
+def payment_order(item: PayoutItem) -> tuple:
+    """Pages and files list payments by name, then ambassador and currency (the same order on every
+    database: collations differ on punctuation, Python's order doesn't)."""
+    return item.ambassador.display_name.casefold(), item.ambassador_id, item.currency
 
 
 def channel_of(ambassador: Ambassador, details: PayoutDetails | None) -> str:
@@ -239,8 +245,7 @@ def review(run: PayoutRun) -> Review:
     run is open, the approved money it leaves out and why."""
     organization_id = run.organization_id
     with tenant_scope(organization_id):
-        items = list(run.items.select_related("ambassador").order_by("ambassador__display_name", "ambassador_id",
-                                                                       "currency"))
+        items = sorted(run.items.select_related("ambassador"), key=payment_order)
         details = {d.ambassador_id: d for d in PayoutDetails.objects.filter(
             organization_id=organization_id, ambassador_id__in={item.ambassador_id for item in items})}
         rows = [ReviewItem(item, channel_of(item.ambassador, details.get(item.ambassador_id)),
