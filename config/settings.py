@@ -324,6 +324,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    "release-stale-fraud-cases": {  # fraud cases with no new signal for 30 days release themselves
+        "task": "rewards.tasks.dispatch_stale_fraud_cases",
+        "schedule": crontab(hour=4, minute=41),
+        "options": {"expires": 6 * 3600},
+    },
 }
 
 # --- Auth (django-allauth) ----------------------------------------------------------------

@@ -17,7 +17,7 @@ from django_scopes import scopes_disabled
 from tenancy.tasking import tenant_task
 
 from .models import EarningEntry, EntryStatus
-from .services import earnings, ledger
+from .services import earnings, fraud, ledger
 
 log = logging.getLogger(__name__)
 
@@ -82,4 +82,21 @@ def dispatch_approvals() -> int:
             .values_list("organization_id", flat=True).distinct().order_by()))
     for organization_id in organization_ids:
         approve_due.delay(organization_id)
+    return len(organization_ids)
+
+
+@tenant_task(autoretry_for=(OperationalError, InterfaceError), retry_backoff=True, max_retries=5)
+def release_stale_fraud_cases(organization_id: int) -> int:
+    """Release the organisation's fraud cases with no new signal for 30 days (as the system)."""
+    return fraud.auto_release_stale(organization_id)
+
+
+@shared_task(name="rewards.tasks.dispatch_stale_fraud_cases")
+def dispatch_stale_fraud_cases() -> int:
+    """Beat, daily: queue release_stale_fraud_cases for each organisation with a case quiet for 30
+    days. Returns how many were queued."""
+    with scopes_disabled():
+        organization_ids = fraud.organizations_with_stale_cases()
+    for organization_id in organization_ids:
+        release_stale_fraud_cases.delay(organization_id)
     return len(organization_ids)
