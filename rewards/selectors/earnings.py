@@ -21,7 +21,7 @@ from tenancy.selectors import memberships_of
 from tracking.models import Customer, Sale
 
 from ..models import EarningEntry, EntryStatus, PayoutItem, PayoutStatus
-from .money import MoneySummary
+from .money import MoneySummary, cents
 
 ZERO = Decimal("0.00")
 # What an ambassador's money totals are made of, in the page's order.
@@ -96,7 +96,8 @@ def pending_schedule(ambassador_id: int, tz, limit: int = 6) -> list[ApprovalDat
             .annotate(day=TruncDate("approve_after", tzinfo=tz))
             .values("day", "unit", "currency").annotate(amount=Sum("amount"), entries=Count("pk"))
             .order_by("day", "unit", "currency"))[:limit]
-    return [ApprovalDate(row["day"], row["unit"], row["currency"], row["amount"], row["entries"]) for row in rows]
+    return [ApprovalDate(row["day"], row["unit"], row["currency"], cents(row["amount"]), row["entries"])
+            for row in rows]
 
 
 @dataclass
@@ -110,10 +111,6 @@ class PayoutEstimate:
     @property
     def reaches_minimum(self) -> bool:
         return self.approved > 0 and self.approved >= self.minimum
-
-    @property
-    def missing(self) -> Decimal:
-        return max(self.minimum - self.approved, ZERO)
 
 
 def next_payout(totals: list[CurrencyTotals], minimum_payout: Decimal) -> list[PayoutEstimate]:
@@ -173,8 +170,9 @@ def queue_counts(now: datetime) -> QueueCounts:
 
 def queue_totals(entries: QuerySet[EarningEntry]) -> list[dict]:
     """Sums of a (filtered) queue per unit and currency: [{unit, currency, amount, entries}]."""
-    return list(entries.order_by().values("unit", "currency").annotate(amount=Sum("amount"), entries=Count("pk"))
+    rows = list(entries.order_by().values("unit", "currency").annotate(amount=Sum("amount"), entries=Count("pk"))
                 .order_by("unit", "currency"))
+    return [{**row, "amount": cents(row["amount"])} for row in rows]
 
 
 def entries_by_public_id(public_ids) -> list[EarningEntry]:

@@ -231,8 +231,20 @@ def test_the_entry_page_shows_the_entry_and_acts_on_it(login, org, admin_user, q
     assert "Approved." in html and 'value="approve"' not in html  # approved: hold or cancel only
     held_html = client.get(reverse("reward_approval_entry", args=[org.slug, queue["held"].public_id])).content.decode()
     assert 'value="cancel"' in held_html and 'value="approve"' not in held_html
+    case_url = reverse("fraud_case", args=[org.slug, queue["held"].fraud_case.public_id])
+    assert f'href="{case_url}"' in held_html
+    assert f'href="{case_url}"' in client.get(url(org), {"status": "held"}).content.decode()
 
 
-def test_the_admin_index_links_the_rewards_pages(login, org, admin_user):
-    html = login(admin_user).get(reverse("manage_home", args=[org.slug])).content.decode()
-    assert f'href="{url(org)}"' in html
+REWARD_PAGES = ["reward_rule_list", "reward_approvals", "fraud_cases", "payout_runs", "points_manage_catalogue",
+                "points_redemptions", "reward_settings", "audit_log"]
+
+
+def test_the_admin_index_links_every_rewards_page_and_each_opens(login, org, admin_user):
+    client = login(admin_user)
+    html = client.get(reverse("manage_home", args=[org.slug])).content.decode()
+    section = re.search(r'<section class="card" aria-labelledby="m-rewards">(.*?)</section>', html, re.S).group(1)
+    for name in REWARD_PAGES:
+        page_url = reverse(name, args=[org.slug])
+        assert f'href="{page_url}"' in section, name
+        assert client.get(page_url).status_code == 200, name
