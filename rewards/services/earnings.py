@@ -547,6 +547,14 @@ def _apply(ctx: Context, events: Events, result: Result) -> None:
 
 
 def _lock_cursor(organization_id: int) -> EarningsCursor:
+    """The chunk's lock: the organisation's EarningsCursor row. On PostgreSQL the organisation's
+    row is share-locked first (FOR KEY SHARE, what any insert referencing it takes anyway), so a
+    writer holding it FOR UPDATE — a payout run being made — is waited for before this chunk
+    locks any entry, never in the middle (that order deadlocked)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {Organization._meta.db_table} WHERE id = %s FOR KEY SHARE",  # noqa: S608
+                           [organization_id])
     return EarningsCursor.objects.select_for_update().get(organization_id=organization_id)
 
 
@@ -651,7 +659,7 @@ def _conversions(ctx: Context, result: Result, since: datetime | None) -> None:
     if since is not None:
         customers = customers.filter(attributed_at__gte=since - _margin())
     ids = sorted(customers.values_list("pk", flat=True))
-    for chunk in _chunks(ids, CUSTOMER_CHUNK):
+    for chunk in _chunks(ids, getattr(django_settings, "EARNINGS_CUSTOMER_CHUNK", CUSTOMER_CHUNK)):
         with transaction.atomic():
             _lock_cursor(ctx.organization_id)
             events = Events()

@@ -9,10 +9,14 @@ compare the ledger's live sums with it."""
 from __future__ import annotations
 
 import calendar
+import threading
+import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+
+from django.db import connection, connections
 
 from rewards.models import LIVE_STATUSES, EarningEntry, RewardRule
 from tenancy.models import Organization
@@ -194,3 +198,94 @@ def refunded_sales_with_money(org) -> dict[int, Decimal]:
                                                            status__in=LIVE_STATUSES).values_list("sale_id", "amount"):
             sums[sale_id] += amount
     return {sale_id: total for sale_id, total in sums.items() if total}
+
+
+def positive_unpaid_on_refunded_sales(org) -> list[tuple[int, Decimal, str]]:
+    """(sale, amount, status) of positive pending/approved/held entries on refunded sales: money
+    still on its way to an ambassador for a sale that was refunded (there must be none)."""
+    with tenant_scope(org):
+        refunded = list(Sale.objects.filter(organization=org, status="refunded").values_list("pk", flat=True))
+        return list(EarningEntry.objects.filter(organization=org, sale_id__in=refunded, amount__gt=0,
+                                                status__in=["pending", "approved", "held"])
+                    .values_list("sale_id", "amount", "status"))
+
+
+# --- interleavings (the _checkpoint pattern of tracking's race tests) ------------------------------
+
+PAUSE_TIMEOUT = 30  # seconds: waiting longer than this means the test is broken, not slow
+BLOCKED_GRACE = 0.5  # seconds a writer is given before it counts as waiting (SQLite: no lock view)
+
+
+class Thread(threading.Thread):
+    """A thread with its own database connection, closed at its end; its exception re-raised by finish()."""
+
+    def __init__(self, target):
+        super().__init__(daemon=True)
+        self.target, self.error, self.result = target, None, None
+
+    def run(self):
+        try:
+            self.result = self.target()
+        except BaseException as error:  # noqa: BLE001 - re-raised in the test's thread
+            self.error = error
+        finally:
+            connections.close_all()
+
+    def finish(self):
+        self.join(PAUSE_TIMEOUT * 2)
+        assert not self.is_alive(), "thread still running"
+        if self.error:
+            raise self.error
+        return self.result
+
+
+def _waiting_for_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def waited_or_done(writer: Thread) -> bool:
+    """True once the writer waits for a lock (PostgreSQL: seen in pg_stat_activity; SQLite: still
+    running after a grace period), False if it finished without waiting."""
+    started = time.monotonic()
+    while time.monotonic() - started < PAUSE_TIMEOUT:
+        if not writer.is_alive():
+            return False
+        if connection.vendor == "postgresql":
+            if _waiting_for_a_lock():
+                return True
+        elif time.monotonic() - started > BLOCKED_GRACE:
+            return True
+        time.sleep(0.01)
+    raise AssertionError("the writer neither finished nor waited")
+
+
+def interleave(monkeypatch, module, point: str, paused, writer) -> tuple[bool, object, object]:
+    """Run `paused` in a thread, stopped at `module._checkpoint(point)` (its first time there);
+    run `writer` in another thread meanwhile; release. Returns (whether the writer had to wait,
+    paused's result, writer's result)."""
+    reached, release = threading.Event(), threading.Event()
+    holder = {}
+
+    def checkpoint(name):
+        if name == point and threading.current_thread() is holder.get("thread") and not reached.is_set():
+            reached.set()
+            assert release.wait(PAUSE_TIMEOUT), "never released"
+
+    monkeypatch.setattr(module, "_checkpoint", checkpoint)
+    try:
+        first = holder["thread"] = Thread(paused)
+        first.start()
+        assert reached.wait(PAUSE_TIMEOUT), f"never reached {point!r}"
+        second = Thread(writer)
+        second.start()
+        waited = waited_or_done(second)
+        release.set()
+        paused_result = first.finish()
+        writer_result = second.finish()
+    finally:
+        release.set()
+        monkeypatch.setattr(module, "_checkpoint", lambda name: None)
+    return waited, paused_result, writer_result
