@@ -39,12 +39,9 @@ urlpatterns += [
     path("manage/payouts/", payout_views.payout_runs, name="payout_runs"),
     path("manage/payouts/new/", payout_views.payout_run_create, name="payout_run_create"),
     path("manage/payouts/<uuid:public_id>/", payout_views.payout_run, name="payout_run"),
-    path("manage/payouts/<uuid:public_id>/confirm/", payout_views.payout_run_action, {"action": "confirm"},
-         name="payout_run_confirm"),
-    path("manage/payouts/<uuid:public_id>/cancel/", payout_views.payout_run_action, {"action": "cancel"},
-         name="payout_run_cancel"),
-    path("manage/payouts/<uuid:public_id>/mark-paid/", payout_views.payout_run_action, {"action": "mark_paid"},
-         name="payout_run_mark_paid"),
+    path("manage/payouts/<uuid:public_id>/confirm/", payout_views.payout_run_confirm, name="payout_run_confirm"),
+    path("manage/payouts/<uuid:public_id>/cancel/", payout_views.payout_run_cancel, name="payout_run_cancel"),
+    path("manage/payouts/<uuid:public_id>/mark-paid/", payout_views.payout_run_mark_paid, name="payout_run_mark_paid"),
     path("manage/payouts/<uuid:public_id>/export/", payout_views.payout_run_export, name="payout_run_export"),
 ]
 # Reward rules (managers read, admins write), fraud cases and the audit log (admins) (R4).

@@ -71,16 +71,8 @@ def payout_run(request, org_slug, public_id):
         "exportable": run.status in payout_files.EXPORTABLE, "is_open": run.status in payouts.OPEN_STATUSES})
 
 
-ACTIONS = {"confirm": (payouts.confirm, "Run confirmed: download its files and pay them, then mark it paid."),
-           "cancel": (payouts.cancel, "Run canceled: its earnings are approved again, for the next run."),
-           "mark_paid": (payouts.mark_paid, "Run marked paid: each ambassador is told by e-mail.")}
-
-
-@require_POST
-@role_required(Role.ADMIN)
-def payout_run_action(request, org_slug, public_id, action):
+def _act(request, org_slug, public_id, perform, done: str):
     run = _run_or_404(request, public_id)
-    perform, done = ACTIONS[action]
     try:
         perform(run, request.user)
     except RewardError as error:
@@ -88,6 +80,26 @@ def payout_run_action(request, org_slug, public_id, action):
     else:
         messages.success(request, done)
     return redirect("payout_run", org_slug=org_slug, public_id=run.public_id)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def payout_run_confirm(request, org_slug, public_id):
+    return _act(request, org_slug, public_id, payouts.confirm,
+                "Run confirmed: download its files and pay them, then mark it paid.")
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def payout_run_cancel(request, org_slug, public_id):
+    return _act(request, org_slug, public_id, payouts.cancel,
+                "Run canceled: its earnings are approved again, for the next run.")
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def payout_run_mark_paid(request, org_slug, public_id):
+    return _act(request, org_slug, public_id, payouts.mark_paid, "Run marked paid: each ambassador is told by e-mail.")
 
 
 @role_required(Role.ADMIN)

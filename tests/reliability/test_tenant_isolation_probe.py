@@ -43,6 +43,7 @@ from notifications.models import Kind as NotifyKind
 from notifications.preferences import set_frequency
 from reports import digest
 from reports.selectors.points import points_rules
+from rewards.services import payouts as payout_service
 from tenancy.models import Membership, Organization, Role
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_api_key
@@ -61,6 +62,7 @@ from tests.factories import (
     RewardRuleFactory,
     member,
 )
+from tests.support.payouts import approved, give_paypal
 from tracking.models import Credit, Customer, Sale
 from tracking.salts import forget_cached_salt
 from tracking.services.attribution import attribute_pending
@@ -112,13 +114,18 @@ PUBLIC_ID_OF = {
     "api_key_conversion_import_detail": "conversion_import", "api_conversion_import_detail": "conversion_import",
     "api_report_roi_detail": "campaign",
     "reward_approval_entry": "entry",
+    "payout_run": "payout_run", "payout_run_confirm": "payout_run", "payout_run_cancel": "payout_run",
+    "payout_run_mark_paid": "payout_run", "payout_run_export": "payout_run", "payout-run-detail": "payout_run",
+    "payout-run-confirm": "payout_run", "payout-run-cancel": "payout_run", "payout-run-mark-paid": "payout_run",
+    "payout-run-export": "payout_run",
     "ambassador-detail": "ambassador", "ambassador-status": "ambassador", "campaign-detail": "campaign",
     "campaign-message-detail": "message", "campaign-cost-detail": "cost", "my-campaign-detail": "campaign",
     "my-campaign-link": "campaign", "domain-detail": "domain",
 }
 # In the schema's paths: the collection a {public_id} follows → its object.
 SCHEMA_PUBLIC_ID_OF = {"ambassadors": "ambassador", "campaigns": "campaign", "messages": "message",
-                       "costs": "cost", "domains": "domain", "imports": "conversion_import", "roi": "campaign"}
+                       "costs": "cost", "domains": "domain", "imports": "conversion_import", "roi": "campaign",
+                       "payouts": "payout_run"}
 
 
 def _public_id(world, route):
@@ -278,6 +285,7 @@ class World:
     by_model: dict = field(default_factory=dict)
     image: object = None
     entry: object = None  # an earnings ledger entry (the approvals queue's entry page)
+    payout_run: object = None  # a confirmed payout run (its pages, files and API)
 
     def markers(self) -> list[str]:
         """Strings only this organisation's data contains (its tag is in every name)."""
@@ -286,7 +294,7 @@ class World:
     def id_markers(self) -> list[str]:
         return [self.link.code, self.other_link.code, *(str(o.public_id) for o in (
             self.ambassador, self.invitation, self.campaign, self.draft, self.message, self.cost, self.domain,
-            self.api_key, self.customer, self.sale, self.conversion_import, self.image, self.entry))]
+            self.api_key, self.customer, self.sale, self.conversion_import, self.image, self.entry, self.payout_run))]
 
 
 def build_world(tag: str, slug: str) -> World:
@@ -371,6 +379,12 @@ def build_world(tag: str, slug: str) -> World:
     with scopes_disabled():
         world.by_model[SocialProfile] = SocialProfile.objects.get(ambassador=ambassador)
         world.by_model[type(link.shares.first())] = link.shares.first()
+    # Payouts: the owner's payout details (masked everywhere but the payout files) and a confirmed run
+    # paying the owner's approved money (the payout pages, files and API).
+    give_paypal(me, f"paypal@{low}.test")
+    approved(me, "25.00")
+    world.payout_run = payout_service.confirm(payout_service.create_run(org.pk, owner), owner)
+    world.by_model[type(world.payout_run)] = world.payout_run
     return world
 
 
