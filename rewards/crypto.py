@@ -3,7 +3,7 @@
 Keys (settings.PAYOUT_DETAILS_KEYS, from the environment, comma-separated, NEWEST FIRST): the newest
 encrypts, every listed key decrypts, so a new key is added in front and `manage.py
 rotate_payout_keys` re-encrypts every row under it; then the old key can be dropped (README
-"Payout details and key rotation"). With no key configured, one is derived from SECRET_KEY (HKDF)
+"Payouts", key rotation). With no key configured, one is derived from SECRET_KEY (HKDF)
 so that `make run` works out of the box: that default is for the embedded mode and development,
 not for production (it changes with SECRET_KEY and lives wherever SECRET_KEY does).
 

@@ -134,3 +134,19 @@ def test_a_row_no_key_opens_fails_the_command(org, settings):
     settings.PAYOUT_DETAILS_KEYS = [NEW]  # the old key dropped before rotating
     with pytest.raises(CommandError, match="could not be decrypted"):
         call_command("rotate_payout_keys")
+
+
+@pytest.mark.django_db
+def test_moving_from_the_derived_default_to_a_key_of_ones_own(org, settings, capsys):
+    settings.PAYOUT_DETAILS_KEYS = []
+    ambassador = AmbassadorFactory(organization=org)
+    give_paypal(ambassador, "jo@example.com")
+    call_command("rotate_payout_keys", "--show-derived-key")
+    derived = capsys.readouterr().out.strip()
+    settings.PAYOUT_DETAILS_KEYS = [NEW, derived]
+    call_command("rotate_payout_keys")
+    assert "re-encrypted=1" in capsys.readouterr().out
+    settings.PAYOUT_DETAILS_KEYS = [NEW]
+    settings.SECRET_KEY = "changed afterwards"
+    with tenant_scope(org):
+        assert read(PayoutDetails.objects.get()).paypal_email == "jo@example.com"
