@@ -145,9 +145,7 @@ DECISIONS = {
 }
 
 
-@require_POST
-@role_required(Role.ADMIN)
-def points_redemption_decide(request, org_slug, public_id, decision):
+def _decide(request, org_slug, public_id, decision: str):
     redemption = get_object_or_404(Redemption.objects.select_related("item", "ambassador"), public_id=public_id)
     decide, done = DECISIONS[decision]
     form = DecisionForm(request.POST)
@@ -165,3 +163,22 @@ def points_redemption_decide(request, org_slug, public_id, decision):
     if back in dict(QUEUE_FILTERS):
         url["Location"] += f"?status={back}"
     return url
+
+
+# One view per decision (no extra URL kwargs: each route's parameters are its path's).
+@require_POST
+@role_required(Role.ADMIN)
+def points_redemption_approve(request, org_slug, public_id):
+    return _decide(request, org_slug, public_id, "approve")
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def points_redemption_fulfil(request, org_slug, public_id):
+    return _decide(request, org_slug, public_id, "fulfil")
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def points_redemption_decline(request, org_slug, public_id):
+    return _decide(request, org_slug, public_id, "decline")

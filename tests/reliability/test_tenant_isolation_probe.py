@@ -51,6 +51,7 @@ from tests.factories import (
     AmbassadorFactory,
     CampaignFactory,
     CampaignImageFactory,
+    CatalogueItemFactory,
     CostFactory,
     DeliveryFactory,
     DomainFactory,
@@ -59,6 +60,7 @@ from tests.factories import (
     MessageFactory,
     NotificationSettingsFactory,
     OrganizationFactory,
+    RedemptionFactory,
     RewardRuleFactory,
     member,
 )
@@ -113,6 +115,11 @@ PUBLIC_ID_OF = {
     "report_roi_detail": "campaign", "report_roi_detail_csv": "campaign",
     "api_key_conversion_import_detail": "conversion_import", "api_conversion_import_detail": "conversion_import",
     "api_report_roi_detail": "campaign",
+    "points_redeem": "catalogue_item", "points_manage_item": "catalogue_item",
+    "points_manage_item_delete": "catalogue_item", "points_redemption_approve": "redemption",
+    "points_redemption_fulfil": "redemption", "points_redemption_decline": "redemption",
+    "redemption-detail": "redemption", "redemption-approve": "redemption", "redemption-fulfil": "redemption",
+    "redemption-decline": "redemption",
     "reward_approval_entry": "entry",
     "payout_run": "payout_run", "payout_run_confirm": "payout_run", "payout_run_cancel": "payout_run",
     "payout_run_mark_paid": "payout_run", "payout_run_export": "payout_run", "payout-run-detail": "payout_run",
@@ -123,7 +130,8 @@ PUBLIC_ID_OF = {
     "my-campaign-link": "campaign", "domain-detail": "domain",
 }
 # In the schema's paths: the collection a {public_id} follows → its object.
-SCHEMA_PUBLIC_ID_OF = {"ambassadors": "ambassador", "campaigns": "campaign", "messages": "message",
+SCHEMA_PUBLIC_ID_OF = {"redemptions": "redemption",
+                       "ambassadors": "ambassador", "campaigns": "campaign", "messages": "message",
                        "costs": "cost", "domains": "domain", "imports": "conversion_import", "roi": "campaign",
                        "payouts": "payout_run"}
 
@@ -284,6 +292,8 @@ class World:
     conversion_import: object
     by_model: dict = field(default_factory=dict)
     image: object = None
+    catalogue_item: object = None  # a rewards catalogue item, and the owner's redemption of it
+    redemption: object = None
     entry: object = None  # an earnings ledger entry (the approvals queue's entry page)
     payout_run: object = None  # a confirmed payout run (its pages, files and API)
 
@@ -294,7 +304,8 @@ class World:
     def id_markers(self) -> list[str]:
         return [self.link.code, self.other_link.code, *(str(o.public_id) for o in (
             self.ambassador, self.invitation, self.campaign, self.draft, self.message, self.cost, self.domain,
-            self.api_key, self.customer, self.sale, self.conversion_import, self.image, self.entry, self.payout_run))]
+            self.api_key, self.customer, self.sale, self.conversion_import, self.image, self.entry, self.payout_run,
+            self.catalogue_item, self.redemption))]
 
 
 def build_world(tag: str, slug: str) -> World:
@@ -346,6 +357,10 @@ def build_world(tag: str, slug: str) -> World:
             slack_problem=f"{tag} Slack refused the message", reminders_enabled=True)
         DeliveryFactory(organization=org, ambassador=None, campaign=campaign, channel="slack", status="failed",
                         key=f"campaign_new:slack:{campaign.pk}:org", last_error=f"{tag} chat refused")
+        # Points: a catalogue item and the owner's redemption of it (the catalogue pages, the queue, the API).
+        catalogue_item = CatalogueItemFactory(organization=org, name=f"{tag} hoodie", points_cost=100, stock=5)
+        redemption = RedemptionFactory(organization=org, item=catalogue_item, ambassador=me,
+                                       note=f"{tag} redemption note")
         # Earnings: a pending entry of the owner's (My earnings, the approvals queue and its entry page, the API).
         entry = EarningEntryFactory(rule=RewardRuleFactory(organization=org, name=f"{tag} sale reward"),
                                     ambassador=me, campaign=campaign, note=f"{tag} entry note")
@@ -379,6 +394,8 @@ def build_world(tag: str, slug: str) -> World:
     with scopes_disabled():
         world.by_model[SocialProfile] = SocialProfile.objects.get(ambassador=ambassador)
         world.by_model[type(link.shares.first())] = link.shares.first()
+    world.catalogue_item, world.redemption = catalogue_item, redemption
+    world.by_model.update({type(o): o for o in (catalogue_item, redemption)})
     # Payouts: the owner's payout details (masked everywhere but the payout files) and a confirmed run
     # paying the owner's approved money (the payout pages, files and API).
     give_paypal(me, f"paypal@{low}.test")
@@ -692,6 +709,20 @@ def test_b_ids_inside_a_requests_are_not_found(worlds):
             body = response.content.decode("utf-8", "replace")
             assert response.status_code in (200, 400), (url, query, response.status_code)  # 400: not a choice
             assert not [m for m in b.markers() + [str(b.entry.public_id)] if m in body], (url, query)
+
+    # Points: B's item in A's redemption request or catalogue form is none of A's; filters on B's ambassador
+    # find nothing; A's reward settings can't give B's group holding periods.
+    response = session.post(f"{api}/redemptions/", {"item": str(b.catalogue_item.public_id)},
+                            content_type="application/json")
+    assert response.status_code == 400 and response.json() == {"item": ["No such item in the catalogue."]}
+    response = session.get(f"{api}/redemptions/", {"ambassador": str(b.me.public_id)})
+    assert response.status_code == 200 and response.json()["count"] == 0, response.content
+    response = session.post(f"/o/{a.org.slug}/manage/rewards/settings/holding/", {
+        "holding-group": b.group.pk, "holding-money_holding_days": "7", "holding-points_holding_days": "7"})
+    assert response.status_code == 400, response.status_code
+    response = session.post(f"/o/{a.org.slug}/manage/rewards/catalogue/", {
+        "name": "Probe item", "points_cost": "5", "groups": [b.group.pk], "active": "on"})
+    assert response.status_code == 400, response.status_code
 
     response = key.post("/api/v1/track/lead", {"click_id": b.customer.first_click_id,
                                                "visitor_id": b.customer.visitor_id,
