@@ -51,6 +51,10 @@ def hold_for_review(entries: list[EarningEntry], actor, reason: str = "", *, now
     have none), with the admin's reason in the audit log; the case is then released or confirmed
     like any other (and releases itself after 30 quiet days)."""
     now = now or timezone.now()
+    negative = next((entry for entry in entries if entry.amount < 0), None)
+    if negative is not None:  # as the fraud rules do: holding a clawback would only delay it
+        raise RewardError(None, f"{describe(negative)}: a correction that takes money back is not held (holding "
+                                "would only delay it). Nothing was changed.")
     held = 0
     with transaction.atomic():
         by_ambassador = groupby(sorted(entries, key=lambda e: (e.ambassador_id, e.pk)), key=lambda e: e.ambassador_id)

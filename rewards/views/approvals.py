@@ -44,6 +44,11 @@ def _describe(entry) -> str:
     return f"{entry.ambassador} · {amount_of(entry)}"
 
 
+def _actions_for(entry) -> tuple[str, ...]:
+    actions = ACTIONS_BY_STATUS.get(entry.status, ())
+    return tuple(a for a in actions if a != "hold") if entry.amount < 0 else actions  # clawbacks aren't held
+
+
 def _require_admin(request):
     if not request.membership.is_admin:
         raise PermissionDenied("Only admins can approve, hold or cancel earnings; managers see the queue.")
@@ -74,6 +79,8 @@ def approvals_queue(request, org_slug):
                                           campaign=campaign.public_id if campaign else None,
                                           ambassador=chosen.get("ambassador"))
     page = Paginator(entries, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    for entry in page:
+        entry.correction = earnings.CORRECTION_LABELS.get(earnings.correction_kind(entry.cause))
     query = request.GET.copy()
     query.pop("page", None)
     ambassador_id = filters.cleaned_data.get("ambassador") if filters.is_bound and filters.is_valid() else None
@@ -110,6 +117,5 @@ def approval_entry(request, org_slug, public_id):
             "entry": entry, "form": form, "now": timezone.now(), "can_act": request.membership.is_admin,
             "correction": earnings.CORRECTION_LABELS.get(earnings.correction_kind(entry.cause)),
             "adjustments": entry.adjustments.select_related("rule").order_by("earned_at", "pk"),
-            "actions": [(value, label) for value, label in ACTIONS
-                        if value in ACTIONS_BY_STATUS.get(entry.status, ())],
+            "actions": [(value, label) for value, label in ACTIONS if value in _actions_for(entry)],
         }, status=status)

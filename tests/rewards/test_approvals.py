@@ -156,6 +156,21 @@ def test_holding_an_entry_already_held_holds_none(login, org, admin_user, queue)
         assert not EarningEntry.objects.filter(pk=queue["due"].pk, fraud_case__isnull=False).exists()
 
 
+def test_a_clawback_is_named_and_never_held(login, org, admin_user, queue):
+    clawback = EarningEntryFactory(rule=queue["due"].rule, ambassador=queue["due"].ambassador, amount=Decimal("-5.00"),
+                                   cause="sale:1:refund", adjusts=queue["approved"])
+    client = login(admin_user)
+    row = re.search(rf'<tr data-entry="{clawback.public_id}">(.*?)</tr>', client.get(url(org)).content.decode(), re.S)
+    assert "Refund after payout: Sale" in row.group(1) and "\u22125.00 EUR" in row.group(1)
+    response = client.post(url(org), {"action": "hold",
+                                      "entries": [str(clawback.public_id), str(queue["due"].public_id)]})
+    assert response.status_code == 400
+    assert "a correction that takes money back is not held" in response.content.decode()
+    assert status_of(org, clawback) == status_of(org, queue["due"]) == EntryStatus.PENDING
+    page = client.get(reverse("reward_approval_entry", args=[org.slug, clawback.public_id])).content.decode()
+    assert 'value="approve"' in page and 'value="hold"' not in page
+
+
 def test_a_batch_with_one_entry_that_cannot_move_moves_none(login, org, admin_user, queue):
     response = login(admin_user).post(url(org), {"action": "approve", "entries": [
         str(queue["due"].public_id), str(queue["held"].public_id)]})

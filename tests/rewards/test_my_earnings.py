@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from ambassadors.models import Ambassador
 from rewards.models import EntryStatus
-from tenancy.models import Role
+from tenancy.models import Membership, Role
 from tenancy.scoping import tenant_scope
 from tests.factories import (
     EarningEntryFactory,
@@ -105,8 +106,6 @@ def test_no_other_ambassadors_entries_nor_other_organisations(login, org, ada_us
     build_ledger(org, ada_user)
     elsewhere = OrganizationFactory(name="Elsewhere", slug="elsewhere")
     with tenant_scope(elsewhere):
-        from ambassadors.models import Ambassador
-        from tenancy.models import Membership
         Membership.objects.create(organization=elsewhere, user=ada_user, role=Role.AMBASSADOR)
         mine_there = Ambassador.objects.create(organization=elsewhere, user=ada_user, email=ada_user.email,
                                                display_name="Ada elsewhere", status="active")
@@ -122,7 +121,6 @@ def test_no_other_ambassadors_entries_nor_other_organisations(login, org, ada_us
 def test_the_ledger_is_paginated(login, org, ada_user):
     rule = RewardRuleFactory(organization=org)
     with tenant_scope(org):
-        from ambassadors.models import Ambassador
         ada = Ambassador.objects.get(user=ada_user)
     for n in range(30):
         EarningEntryFactory(rule=rule, ambassador=ada, amount=Decimal("1.00"), cause=f"sale:{n}")
@@ -142,7 +140,6 @@ def test_an_empty_ledger_and_a_member_without_a_profile(login, org, ada_user, ma
 def test_a_negative_approved_balance_is_netted_and_a_reached_minimum_is_paid(login, org, ada_user):
     rule = RewardRuleFactory(organization=org)
     with tenant_scope(org):
-        from ambassadors.models import Ambassador
         ada = Ambassador.objects.get(user=ada_user)
     EarningEntryFactory(rule=rule, ambassador=ada, amount=Decimal("-33.34"), status=EntryStatus.APPROVED,
                         cause="sale:1:refund")
@@ -155,7 +152,6 @@ def test_a_negative_approved_balance_is_netted_and_a_reached_minimum_is_paid(log
 
 def test_where_the_money_goes_and_where_points_are_spent(login, org, ada_user):
     with tenant_scope(org):
-        from ambassadors.models import Ambassador
         ada = Ambassador.objects.get(user=ada_user)
     client = login(ada_user)
     details_url = reverse("payout_details", args=[org.slug])

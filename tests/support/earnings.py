@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from ambassadors.models import Ambassador
 from rewards.models import EntryStatus, PayoutStatus
 from tenancy.scoping import tenant_scope
 from tests.factories import (
@@ -59,7 +60,6 @@ def build_ledger(org, ada_user, *, minimum_payout=Decimal("20")) -> Ledger:
     Points: approved 500, pending 40 → 500 to spend, 540 lifetime."""
     with tenant_scope(org):
         RewardSettingsFactory(organization=org, minimum_payout=minimum_payout)
-        from ambassadors.models import Ambassador
         ada = Ambassador.objects.filter(user=ada_user).first() or AmbassadorFactory(
             organization=org, user=ada_user, display_name="Ada Lovelace")
         bob = AmbassadorFactory(organization=org, display_name="Bob Secret")
@@ -74,8 +74,8 @@ def build_ledger(org, ada_user, *, minimum_payout=Decimal("20")) -> Ledger:
         case = FraudCaseFactory(ambassador=ada)
         FraudSignalFactory(case=case, detail=SIGNAL_DETAIL)
 
-        def entry(name, amount, status, *, rule=sale_rule, currency="EUR", approve_after=APPROVABLE_1,
-                  earned_at=at(2026, 3, 10), who=ada, **extra):
+        def entry(name, amount, status, *, earned_at, rule=sale_rule, currency="EUR", approve_after=APPROVABLE_1,
+                  who=ada, **extra):
             row = EarningEntryFactory(rule=rule, ambassador=who, amount=Decimal(amount), status=status,
                                       currency=currency if rule.unit == "money" else "", unit=rule.unit,
                                       event=rule.event, approve_after=approve_after, earned_at=earned_at,
