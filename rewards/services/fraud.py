@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from ambassadors.models import Ambassador
@@ -84,8 +84,7 @@ def screen_entries(organization_id: int, entries, *, now) -> list[FraudCase]:
         flags = _flags(organization_id, [entry for entry in entries if entry.amount > 0], now)
         followers = _following_held(organization_id, entries, flags)
         cases = []
-        for ambassador_id in sorted({entry.ambassador_id for entry in entries}):
-            mine = [entry for entry in entries if entry.ambassador_id == ambassador_id]
+        for ambassador_id, mine in sorted(_by_ambassador(entries).items()):
             flagged = {entry.pk: flags[entry.pk] for entry in mine if flags.get(entry.pk)}
             following = [entry.pk for entry in mine if entry.pk in followers]
             if not flagged and not following:
@@ -94,6 +93,13 @@ def screen_entries(organization_id: int, entries, *, now) -> list[FraudCase]:
             case = _hold(organization_id, ambassador_id, [*flagged, *following], signals, now=now)
             cases.append(case)
         return cases
+
+
+def _by_ambassador(entries: list[EarningEntry]) -> dict[int, list[EarningEntry]]:
+    grouped = defaultdict(list)
+    for entry in entries:
+        grouped[entry.ambassador_id].append(entry)
+    return grouped
 
 
 def _flags(organization_id: int, entries: list[EarningEntry], now: datetime) -> dict[int, list[Flag]]:
@@ -108,11 +114,13 @@ def _flags(organization_id: int, entries: list[EarningEntry], now: datetime) -> 
                            *_velocity_flags(organization_id, entries),
                            *_shared_details_flags(organization_id, entries, ambassador_ids)]:
         flags[entry_id].append(flag)
+    if not flags:
+        return flags
+    ambassador_of = {entry.pk: entry.ambassador_id for entry in entries}
     cleared = set(FraudSignal.objects.filter(organization_id=organization_id, case__status=CaseStatus.RELEASED,
-                                             case__ambassador_id__in=ambassador_ids)
+                                             case__ambassador_id__in={ambassador_of[pk] for pk in flags})
                   .values_list("case__ambassador_id", "reason", "subject"))
     if cleared:
-        ambassador_of = {entry.pk: entry.ambassador_id for entry in entries}
         for entry_id in list(flags):
             kept = [f for f in flags[entry_id] if (ambassador_of[entry_id], f.reason, f.subject) not in cleared]
             if kept:
@@ -123,7 +131,9 @@ def _flags(organization_id: int, entries: list[EarningEntry], now: datetime) -> 
 
 
 def _customer_flags(organization_id: int, entries: list[EarningEntry]):
-    """Same e-mail, same company domain, disposable domain: the customer of a lead or sale entry."""
+    """Same e-mail, same company domain, disposable domain: the customer of a lead or sale entry.
+    The same address has the same domain, so only customers whose domain is disposable or an
+    ambassador's are read further (slim reads first: this runs on every chunk of the earnings)."""
     sale_ids = {entry.sale_id for entry in entries if entry.sale_id and not entry.customer_id}
     customer_of_sale = dict(Sale.objects.filter(organization_id=organization_id, pk__in=sale_ids)
                             .exclude(customer_id=None).values_list("pk", "customer_id")) if sale_ids else {}
@@ -131,55 +141,74 @@ def _customer_flags(organization_id: int, entries: list[EarningEntry]):
     customer_ids = {pk for pk in customer_of.values() if pk}
     if not customer_ids:
         return
-    customers = {row["pk"]: row for row in Customer.objects.filter(organization_id=organization_id,
-                                                                   pk__in=customer_ids)
-                 .values("pk", "public_id", "external_id", "email_hash", "email_domain")}
-    ambassadors = {pk: (email, user_email) for pk, email, user_email in Ambassador.objects.filter(
+    domains = dict(Customer.objects.filter(organization_id=organization_id, pk__in=customer_ids,
+                                           email_domain__isnull=False).values_list("pk", "email_domain"))
+    if not domains:
+        return
+    addresses = {pk: [a for a in (email, user_email) if a] for pk, email, user_email in Ambassador.objects.filter(
         organization_id=organization_id, pk__in={entry.ambassador_id for entry in entries})
         .values_list("pk", "email", "user__email")}
-    for entry in entries:
-        customer = customers.get(customer_of[entry.pk])
-        if customer is None:
-            continue
+    company = {pk: {fraud_rules.company_domain(email_domain(a)) for a in mine} - {None}
+               for pk, mine in addresses.items()}
+    disposable = {domain for domain in set(domains.values()) if fraud_rules.is_disposable_domain(domain)}
+    suspects = [entry for entry in entries if domains.get(customer_of[entry.pk]) in
+                disposable | company.get(entry.ambassador_id, set())]
+    if not suspects:
+        return
+    customers = {row["pk"]: row for row in Customer.objects.filter(
+        organization_id=organization_id, pk__in={customer_of[entry.pk] for entry in suspects})
+        .values("pk", "public_id", "external_id", "email_hash")}
+    for entry in suspects:
+        customer = customers[customer_of[entry.pk]]
+        domain = domains[customer["pk"]]
         subject = f"customer:{customer['public_id']}"
         name = customer["external_id"] or str(customer["public_id"])
-        addresses = [address for address in ambassadors.get(entry.ambassador_id, ()) if address]
-        domain = customer["email_domain"]
-        if customer["email_hash"] and customer["email_hash"] in {email_hash(a) for a in addresses}:
+        mine = addresses.get(entry.ambassador_id, [])
+        if customer["email_hash"] and customer["email_hash"] in {email_hash(a) for a in mine}:
             yield entry.pk, Flag(FraudReason.SAME_EMAIL, subject,
                                  f"Customer {name} used the ambassador's own e-mail address.")
-        elif domain and fraud_rules.company_domain(domain) in {email_domain(a) for a in addresses}:
+        elif domain in company.get(entry.ambassador_id, ()):
             yield entry.pk, Flag(FraudReason.SAME_DOMAIN, subject,
                                  f"Customer {name}'s e-mail is at {domain}, the ambassador's company domain.")
-        if domain and fraud_rules.is_disposable_domain(domain):
+        if domain in disposable:
             yield entry.pk, Flag(FraudReason.DISPOSABLE, subject,
                                  f"Customer {name} used a disposable e-mail domain ({domain}).")
 
 
 def _refund_rate_flags(organization_id: int, entries: list[EarningEntry], ambassador_ids, now: datetime):
-    """Every new entry of an ambassador whose sales of the last 90 days were refunded too often."""
-    sale_entries = EarningEntry.objects.filter(
-        organization_id=organization_id, event=RewardEvent.SALE, sale_id__isnull=False,
-        earned_at__gt=now - timedelta(days=fraud_rules.REFUND_RATE_DAYS), earned_at__lte=now)
-    refunded = Sale.objects.filter(pk=OuterRef("sale_id"), status=SaleStatus.REFUNDED)
-    rows = (sale_entries.filter(ambassador_id__in=ambassador_ids)
-            .annotate(is_refunded=Exists(refunded))
-            .values("ambassador_id")
-            .annotate(sales=Count("sale_id", distinct=True),
-                      refunds=Count("sale_id", distinct=True, filter=Q(is_refunded=True))))
-    for row in rows:
-        if not fraud_rules.refund_rate_too_high(row["sales"], row["refunds"]):
+    """Every new entry of an ambassador whose sales of the last 90 days were refunded too often.
+    Read from the few refunded sales first (a partial index): above 25 % with at least 4 sales
+    takes at least 2 refunds, so only ambassadors with 2 are counted further."""
+    since = now - timedelta(days=fraud_rules.REFUND_RATE_DAYS)
+    refunded = Sale.objects.filter(organization_id=organization_id, status=SaleStatus.REFUNDED,
+                                   occurred_at__gt=since, occurred_at__lte=now).values("pk")
+    if not refunded.exists():
+        return
+    sale_entries = EarningEntry.objects.filter(organization_id=organization_id, event=RewardEvent.SALE,
+                                               sale_id__isnull=False)
+    refunds = {row["ambassador_id"]: row["refunds"] for row in (
+        sale_entries.filter(sale_id__in=refunded).values("ambassador_id")
+        .annotate(refunds=Count("sale_id", distinct=True)).order_by())
+        if row["refunds"] >= 2 and row["ambassador_id"] in ambassador_ids}
+    if not refunds:
+        return
+    totals = dict(sale_entries.filter(ambassador_id__in=refunds, earned_at__gt=since, earned_at__lte=now)
+                  .values("ambassador_id").annotate(sales=Count("sale_id", distinct=True)).order_by()
+                  .values_list("ambassador_id", "sales"))
+    grouped = _by_ambassador(entries)
+    for ambassador_id, refund_count in refunds.items():
+        sales = max(totals.get(ambassador_id, 0), refund_count)
+        if not fraud_rules.refund_rate_too_high(sales, refund_count):
             continue
         # The subject is the latest refund: a new refund while the rate is too high is a new signal.
-        latest = (Sale.objects.filter(organization_id=organization_id, status=SaleStatus.REFUNDED,
-                                      pk__in=sale_entries.filter(ambassador_id=row["ambassador_id"]).values("sale_id"))
+        latest = (Sale.objects.filter(pk__in=refunded, status=SaleStatus.REFUNDED)
+                  .filter(pk__in=sale_entries.filter(ambassador_id=ambassador_id).values("sale_id"))
                   .order_by("-refunded_at", "-pk").values_list("public_id", flat=True).first())
         flag = Flag(FraudReason.REFUND_RATE, f"refunds-up-to-sale:{latest}",
-                    f"{row['refunds']} of {row['sales']} sales over {fraud_rules.REFUND_RATE_DAYS} days refunded "
-                    f"({fraud_rules.percent(row['refunds'], row['sales'])}).")
-        for entry in entries:
-            if entry.ambassador_id == row["ambassador_id"]:
-                yield entry.pk, flag
+                    f"{refund_count} of {sales} sales over {fraud_rules.REFUND_RATE_DAYS} days refunded "
+                    f"({fraud_rules.percent(refund_count, sales)}).")
+        for entry in grouped[ambassador_id]:
+            yield entry.pk, flag
 
 
 def _velocity_flags(organization_id: int, entries: list[EarningEntry]):
@@ -237,25 +266,27 @@ def _max_clicks_per_minute(organization_id: int) -> int:
 
 
 def _shared_details_flags(organization_id: int, entries: list[EarningEntry], ambassador_ids):
-    for ambassador_id, flag in _shared_details(organization_id, ambassador_ids).items():
-        for entry in entries:
-            if entry.ambassador_id == ambassador_id:
-                yield entry.pk, flag
+    flags = _shared_details(organization_id, ambassador_ids)
+    grouped = _by_ambassador(entries) if flags else {}
+    for ambassador_id, flag in flags.items():
+        for entry in grouped[ambassador_id]:
+            yield entry.pk, flag
 
 
 def _shared_details(organization_id: int, ambassador_ids) -> dict[int, Flag]:
-    """ambassador → the flag of their payout details, for those whose details another ambassador has too."""
-    fingerprints = dict(PayoutDetails.objects.filter(organization_id=organization_id,
-                                                     ambassador_id__in=ambassador_ids)
-                        .values_list("ambassador_id", "fingerprint"))
-    if not fingerprints:
-        return {}
+    """ambassador → the flag of their payout details, for those whose details another ambassador has too.
+    Shared details are rare: the organisation's shared fingerprints are read first (one small query)."""
+    details = PayoutDetails.objects.filter(organization_id=organization_id)
+    shared = (details.values("fingerprint").annotate(holders=Count("pk")).filter(holders__gt=1)
+              .values("fingerprint"))
     holders = defaultdict(list)
-    for fingerprint, ambassador_id, name in (PayoutDetails.objects.filter(
-            organization_id=organization_id, fingerprint__in=set(fingerprints.values()))
-            .order_by("ambassador__display_name", "ambassador_id")
-            .values_list("fingerprint", "ambassador_id", "ambassador__display_name")):
+    fingerprints = {}
+    for fingerprint, ambassador_id, name in (details.filter(fingerprint__in=shared)
+                                             .order_by("ambassador__display_name", "ambassador_id")
+                                             .values_list("fingerprint", "ambassador_id", "ambassador__display_name")):
         holders[fingerprint].append((ambassador_id, name))
+        if ambassador_id in ambassador_ids:
+            fingerprints[ambassador_id] = fingerprint
     flags = {}
     for ambassador_id, fingerprint in fingerprints.items():
         others = [name or f"ambassador {pk}" for pk, name in holders[fingerprint] if pk != ambassador_id]
@@ -373,9 +404,8 @@ def hold_for_review(entries, actor, reason: str = "", *, now: datetime | None = 
                                          "refunded). Nothing was changed.")
         subject = f"admin-hold:{now:%Y-%m-%dT%H:%M:%S}Z:{getattr(actor, 'pk', '')}"
         flag = Flag(FraudReason.MANUAL, subject, reason or "Held by an admin for review.")
-        for ambassador_id in sorted({entry.ambassador_id for entry in entries}):
-            _hold(organization_id, ambassador_id, [e.pk for e in entries if e.ambassador_id == ambassador_id],
-                  [flag], now=now, actor=actor)
+        for ambassador_id, mine in sorted(_by_ambassador(entries).items()):
+            _hold(organization_id, ambassador_id, [entry.pk for entry in mine], [flag], now=now, actor=actor)
     return len(entries)
 
 
