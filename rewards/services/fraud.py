@@ -148,11 +148,11 @@ def _customer_flags(organization_id: int, entries: list[EarningEntry]):
     addresses = {pk: [a for a in (email, user_email) if a] for pk, email, user_email in Ambassador.objects.filter(
         organization_id=organization_id, pk__in={entry.ambassador_id for entry in entries})
         .values_list("pk", "email", "user__email")}
-    company = {pk: {fraud_rules.company_domain(email_domain(a)) for a in mine} - {None}
-               for pk, mine in addresses.items()}
+    own_domains = {pk: {email_domain(a) for a in mine} for pk, mine in addresses.items()}
+    company = {pk: {d for d in mine if fraud_rules.company_domain(d)} for pk, mine in own_domains.items()}
     disposable = {domain for domain in set(domains.values()) if fraud_rules.is_disposable_domain(domain)}
     suspects = [entry for entry in entries if domains.get(customer_of[entry.pk]) in
-                disposable | company.get(entry.ambassador_id, set())]
+                disposable | own_domains.get(entry.ambassador_id, set())]
     if not suspects:
         return
     customers = {row["pk"]: row for row in Customer.objects.filter(

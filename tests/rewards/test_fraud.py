@@ -82,9 +82,11 @@ def signals_of(org, ambassador):
 # --- each rule ----------------------------------------------------------------------------------------
 
 @pytest.mark.django_db
-def test_the_customers_email_equal_to_the_ambassadors_holds_the_entry(org):
-    ada = ambassador_at(org, "Ada@Lovelace-Consulting.test")
-    customer, _ = record_lead(org, email="  ada@lovelace-consulting.test ", customer_external_id="c1")
+@pytest.mark.parametrize("address", ["Ada@Lovelace-Consulting.test", "ada.lovelace@gmail.com"])
+def test_the_customers_email_equal_to_the_ambassadors_holds_the_entry(org, address):
+    """At a company domain or a free mail provider alike."""
+    ada = ambassador_at(org, address)
+    customer, _ = record_lead(org, email=f"  {address.lower()} ", customer_external_id="c1")
     [entry] = screened(org, lead_entry(org, ada, customer))
     assert entry.status == EntryStatus.HELD
     with tenant_scope(org):
