@@ -9,6 +9,7 @@
 
 Payout details appear in full only in the exported files; every answer here shows them masked."""
 
+from django.db.models import Count, Sum
 from django.http import HttpResponse
 from django_scopes import scopes_disabled
 from drf_spectacular.types import OpenApiTypes
@@ -23,7 +24,7 @@ from common.service_errors import api_errors
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
 
-from ..models import PayoutRun, PayoutStatus
+from ..models import PayoutItem, PayoutRun, PayoutStatus
 from ..services import payout_files, payouts
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -69,13 +70,10 @@ class PayoutRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_payments(self, run) -> int:
-        return len(run.items.all())
+        return run.item_count
 
     def get_totals(self, run) -> dict[str, str]:
-        totals: dict[str, object] = {}
-        for item in run.items.all():
-            totals[item.currency] = totals.get(item.currency, 0) + item.amount
-        return {currency: f"{total:.2f}" for currency, total in sorted(totals.items())}
+        return self.context.get("totals", {}).get(run.pk, {})
 
 
 class PayoutRunDetailSerializer(serializers.Serializer):
@@ -140,7 +138,18 @@ class PayoutRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             with scopes_disabled():
                 return PayoutRun.objects.none()
         return (PayoutRun.objects.filter(organization=self.request.organization).select_related("created_by")
-                .prefetch_related("items").order_by("-created_at", "-pk"))
+                .annotate(item_count=Count("items")).order_by("-created_at", "-pk"))
+
+    def list(self, request, *args, **kwargs):
+        """The runs, newest first, each with its number of payments and totals per currency."""
+        page = self.paginate_queryset(self.get_queryset())
+        totals: dict[int, dict[str, str]] = {}
+        for run_id, currency, total in (PayoutItem.objects.filter(run__in=[run.pk for run in page])
+                                        .values_list("run_id", "currency").order_by("run_id", "currency")
+                                        .annotate(total=Sum("amount"))):
+            totals.setdefault(run_id, {})[currency] = f"{total:.2f}"
+        serializer = self.get_serializer(page, many=True, context={**self.get_serializer_context(), "totals": totals})
+        return self.get_paginated_response(serializer.data)
 
     def _detail(self, run, code=status.HTTP_200_OK) -> Response:
         return Response(PayoutRunDetailSerializer(payouts.review(run)).data, status=code)
@@ -187,7 +196,7 @@ class PayoutRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self._detail(run)
 
     @extend_schema(
-        parameters=[OpenApiParameter("file", str, enum=list(payout_files.FILES), required=True,
+        parameters=[OpenApiParameter("file", str, enum=[*payout_files.FILES], required=True,
                                      description="paypal (PayPal Payouts bulk file), wise (Wise batch payments), "
                                                  "generic (every payment) or payroll (internal ambassadors)."),
                     OpenApiParameter("currency", str, description="PayPal only: the file's one currency (needed "
