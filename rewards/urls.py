@@ -52,10 +52,8 @@ urlpatterns += [
     path("manage/rewards/rules/<uuid:public_id>/active/", rule_views.rule_active, name="reward_rule_active"),
     path("manage/rewards/fraud/", fraud_views.case_list, name="fraud_cases"),
     path("manage/rewards/fraud/<uuid:public_id>/", fraud_views.case_detail, name="fraud_case"),
-    path("manage/rewards/fraud/<uuid:public_id>/release/", fraud_views.case_decide, {"decision": "release"},
-         name="fraud_case_release"),
-    path("manage/rewards/fraud/<uuid:public_id>/confirm/", fraud_views.case_decide, {"decision": "confirm"},
-         name="fraud_case_confirm"),
+    path("manage/rewards/fraud/<uuid:public_id>/release/", fraud_views.case_release, name="fraud_case_release"),
+    path("manage/rewards/fraud/<uuid:public_id>/confirm/", fraud_views.case_confirm, name="fraud_case_confirm"),
     path("manage/rewards/audit/", audit_views.audit_log, name="audit_log"),
     path("manage/rewards/audit.csv", audit_views.audit_log_csv, name="audit_log_csv"),
 ]

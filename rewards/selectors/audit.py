@@ -41,6 +41,20 @@ def object_types() -> list[str]:
     return sorted(AuditEntry.objects.values_list("object_type", flat=True).distinct())
 
 
+def pairs(value) -> list[tuple[str, object]] | None:
+    """A before/after value as (key, value) pairs for a page (a template would read a key named
+    "items" instead of the dict's items); None when it isn't a dict."""
+    return sorted(value.items()) if isinstance(value, dict) else None
+
+
+def with_pairs(entries) -> list[AuditEntry]:
+    """The entries, each with `before_pairs` and `after_pairs` for the pages."""
+    entries = list(entries)
+    for entry in entries:
+        entry.before_pairs, entry.after_pairs = pairs(entry.before), pairs(entry.after)
+    return entries
+
+
 def as_json(value) -> str:
     return "" if value is None else json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ": "))
 

@@ -30,6 +30,7 @@ def _filtered(request):
 def audit_log(request, org_slug):
     form, entries = _filtered(request)
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = audit.with_pairs(page.object_list)
     query = request.GET.copy()
     query.pop("page", None)
     with timezone.override(request.organization.tzinfo):

@@ -58,8 +58,20 @@ def case_detail(request, org_slug, public_id):
 @require_POST
 @role_required(Role.ADMIN)
 @_in_org_time
-def case_decide(request, org_slug, public_id, decision):
-    """Release or confirm an open case (decision from the URL: release or confirm)."""
+def case_release(request, org_slug, public_id):
+    """Not fraud: the held entries go back (approved where due)."""
+    return _decide(request, org_slug, public_id, "release")
+
+
+@require_POST
+@role_required(Role.ADMIN)
+@_in_org_time
+def case_confirm(request, org_slug, public_id):
+    """Fraud: the held entries are canceled (a note is required)."""
+    return _decide(request, org_slug, public_id, "confirm")
+
+
+def _decide(request, org_slug, public_id, decision):
     case = get_object_or_404(FraudCase.objects.select_related("ambassador", "closed_by"), public_id=public_id)
     form = CaseDecisionForm(request.POST)
     if form.is_valid():

@@ -16,7 +16,7 @@ from tenancy.roles import role_required
 
 from ..forms.rules import RewardRuleForm
 from ..models import AmountKind, Recurrence, RewardEvent, RewardRule, RewardUnit, Split
-from ..selectors.audit import audit_entries
+from ..selectors.audit import audit_entries, with_pairs
 from ..services import rules
 from ..templatetags.earnings_format import money, points
 
@@ -92,7 +92,7 @@ def rule_edit(request, org_slug, public_id):
             rule = rules.update_rule(rule, actor=request.user, **form.values())
             messages.success(request, f"Rule “{rule.name}” saved.")
             return redirect("reward_rule_list", org_slug=org_slug)
-    history = audit_entries(object_type="reward_rule", object_id=str(rule.public_id))[:20]
+    history = with_pairs(audit_entries(object_type="reward_rule", object_id=str(rule.public_id))[:20])
     return render(request, "rewards/rules_form.html", {
         "form": form, "rule": rule, "summary": describe(rule, request.organization.currency),
         "history": history, "has_entries": rule.entries.exists()}, status=400 if form.is_bound else 200)

@@ -43,7 +43,10 @@ from notifications.models import Kind as NotifyKind
 from notifications.preferences import set_frequency
 from reports import digest
 from reports.selectors.points import points_rules
+from rewards.models import AuditEntry, FraudCase
+from rewards.services import fraud as fraud_service
 from rewards.services import payouts as payout_service
+from rewards.services import rules as rule_service
 from tenancy.models import Membership, Organization, Role
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_api_key
@@ -125,6 +128,10 @@ PUBLIC_ID_OF = {
     "payout_run_mark_paid": "payout_run", "payout_run_export": "payout_run", "payout-run-detail": "payout_run",
     "payout-run-confirm": "payout_run", "payout-run-cancel": "payout_run", "payout-run-mark-paid": "payout_run",
     "payout-run-export": "payout_run",
+    "reward_rule_edit": "reward_rule", "reward_rule_active": "reward_rule", "reward-rule-detail": "reward_rule",
+    "fraud_case": "fraud_case", "fraud_case_release": "fraud_case", "fraud_case_confirm": "fraud_case",
+    "fraud-case-detail": "fraud_case", "fraud-case-release": "fraud_case", "fraud-case-confirm": "fraud_case",
+    "audit-entry-detail": "audit_entry",
     "ambassador-detail": "ambassador", "ambassador-status": "ambassador", "campaign-detail": "campaign",
     "campaign-message-detail": "message", "campaign-cost-detail": "cost", "my-campaign-detail": "campaign",
     "my-campaign-link": "campaign", "domain-detail": "domain",
@@ -133,7 +140,8 @@ PUBLIC_ID_OF = {
 SCHEMA_PUBLIC_ID_OF = {"redemptions": "redemption",
                        "ambassadors": "ambassador", "campaigns": "campaign", "messages": "message",
                        "costs": "cost", "domains": "domain", "imports": "conversion_import", "roi": "campaign",
-                       "payouts": "payout_run"}
+                       "payouts": "payout_run", "reward-rules": "reward_rule", "fraud-cases": "fraud_case",
+                       "audit-log": "audit_entry"}
 
 
 def _public_id(world, route):
@@ -296,6 +304,9 @@ class World:
     redemption: object = None
     entry: object = None  # an earnings ledger entry (the approvals queue's entry page)
     payout_run: object = None  # a confirmed payout run (its pages, files and API)
+    reward_rule: object = None  # a reward rule, its fraud case (held entry, signal) and audit entry
+    fraud_case: object = None
+    audit_entry: object = None
 
     def markers(self) -> list[str]:
         """Strings only this organisation's data contains (its tag is in every name)."""
@@ -305,7 +316,7 @@ class World:
         return [self.link.code, self.other_link.code, *(str(o.public_id) for o in (
             self.ambassador, self.invitation, self.campaign, self.draft, self.message, self.cost, self.domain,
             self.api_key, self.customer, self.sale, self.conversion_import, self.image, self.entry, self.payout_run,
-            self.catalogue_item, self.redemption))]
+            self.catalogue_item, self.redemption, self.reward_rule, self.fraud_case, self.audit_entry))]
 
 
 def build_world(tag: str, slug: str) -> World:
@@ -402,6 +413,18 @@ def build_world(tag: str, slug: str) -> World:
     approved(me, "25.00")
     world.payout_run = payout_service.confirm(payout_service.create_run(org.pk, owner), owner)
     world.by_model[type(world.payout_run)] = world.payout_run
+    # Rules, fraud, audit: a rule made by the owner (its audit entry), and the other ambassador's entry
+    # held for review by the owner (a fraud case with a signal naming the organisation).
+    world.reward_rule = rule_service.create_rule(organization=org, actor=owner, name=f"{tag} lead bonus",
+                                                 event="lead", unit="money", amount=Decimal("5.00"))
+    with tenant_scope(org):
+        world.audit_entry = AuditEntry.objects.get(object_id=str(world.reward_rule.public_id))
+        held = EarningEntryFactory(rule=world.reward_rule, ambassador=ambassador, event="lead",
+                                   note=f"{tag} held entry")
+    fraud_service.hold_for_review([held], owner, f"{tag} looks odd")
+    with tenant_scope(org):
+        world.fraud_case = FraudCase.objects.get(ambassador=ambassador)
+    world.by_model.update({type(o): o for o in (world.reward_rule, world.fraud_case, world.audit_entry)})
     return world
 
 
@@ -681,6 +704,12 @@ def test_b_ids_inside_a_requests_are_not_found(worlds):
     response = session.post(f"{api}/campaigns/", {"name": "Probe", "destination_url": "https://example.com/",
                                                   "target_groups": [b.group.name]}, content_type="application/json")
     assert response.status_code == 400 and "target_groups" in response.json(), response.content
+    response = session.post(f"{api}/reward-rules/", {"name": "Probe", "event": "lead", "unit": "money",
+                                                     "amount": "1.00", "campaign": str(b.campaign.public_id),
+                                                     "group": b.group.name}, content_type="application/json")
+    assert response.status_code == 400 and {"campaign", "group"} <= set(response.json()), response.content
+    response = session.get(f"{api}/audit-log/", {"object_id": str(b.reward_rule.public_id)})
+    assert response.status_code == 200 and response.json()["count"] == 0, response.content
     response = session.post(f"/o/{a.org.slug}/manage/campaigns/new/", {
         "name": "Probe form", "destination_url": "https://example.com/", "status": "draft",
         "target_groups": [b.group.pk], "minutes_per_share": "5"})

@@ -133,3 +133,13 @@ def test_managers_and_ambassadors_get_403_and_another_organisation_404(org, logi
     assert client.get(api(rival)).json()["count"] == 0
     rows = csv_of(client.get(reverse("audit_log_csv", args=[rival.slug])))
     assert rows[1:] == []
+
+
+def test_values_named_like_dict_methods_show_on_the_page(org, owner, login):
+    """A payout run's audit entry says how many "items" it has: the page lists it (a template would
+    have read the key instead of the dict's items and failed)."""
+    AuditEntryFactory(organization=org, action="payout_run.confirm", object_type="payout_run",
+                      before={"status": "draft"}, after={"items": 2, "status": "confirmed"})
+    page = login(owner).get(reverse("audit_log", args=[org.slug]))
+    assert page.status_code == 200
+    assert "<li>items: 2</li>" in page.content.decode() and "<li>status: draft</li>" in page.content.decode()
