@@ -12,7 +12,8 @@ from config import urls as root_urls
 
 SAMPLE = {"uuid": str(uuid.uuid4()), "int": "1", "str": "x", "slug": "x", "path": "x"}
 MANAGER_MAY_READ = {"campaign_manage_list", "campaign_manage", "ambassador_list",
-                   "reward_approvals", "reward_approval_entry"}  # managers read the approvals queue
+                   "reward_approvals", "reward_approval_entry",  # managers read the approvals queue
+                   "reward_rule_list"}  # and the reward rules
 
 
 def org_routes():
