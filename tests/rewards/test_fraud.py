@@ -382,3 +382,18 @@ def test_an_admin_holds_entries_for_review_with_a_reason_all_or_nothing(org):
         hold_audit = AuditEntry.objects.get(action="entries.hold")
     assert (signal.reason, signal.detail) == (FraudReason.MANUAL, "Same IP as the customer.")
     assert hold_audit.actor_label == "admin@acme.test"
+
+
+@pytest.mark.django_db
+def test_leads_keep_the_emails_domain_and_never_the_address(org):
+    customer, _ = record_lead(org, email=" Jo.Doe@BigCorp.TEST. ", customer_external_id="c1")
+    with tenant_scope(org):
+        stored = Customer.objects.filter(pk=customer.pk).values().get()
+        # A customer stored before domains were kept gets it from its next lead with the same address.
+        Customer.objects.filter(pk=customer.pk).update(email_domain=None)
+    assert stored["email_domain"] == "bigcorp.test"  # lower-cased, without the trailing dot
+    assert "jo.doe" not in str(stored).lower()
+    record_lead(org, email="jo.doe@bigcorp.test.", customer_external_id="c1")
+    record_lead(org, email="other@elsewhere.test", customer_external_id="c1")  # another address: not its domain
+    with tenant_scope(org):
+        assert Customer.objects.get(pk=customer.pk).email_domain == "bigcorp.test"
