@@ -438,9 +438,11 @@ CLICK_PROCESSING_MAX_BATCHES = int(os.environ.get("CLICK_PROCESSING_MAX_BATCHES"
 CLICK_PROCESSING_PARALLEL = int(os.environ.get("CLICK_PROCESSING_PARALLEL", "2"))  # batches in flight (PostgreSQL)
 # Customers per step of a recompute after the attribution window or half-life changes (one task each).
 ATTRIBUTION_RECOMPUTE_CHUNK = int(os.environ.get("ATTRIBUTION_RECOMPUTE_CHUNK", "1000"))
-# Earnings (rewards.services.earnings): customers per transaction, and how far back each run
-# re-reads conversions attributed before its cursor (a commit that lagged its timestamp).
+# Earnings (rewards.services.earnings): customers per transaction, threads working through a
+# backlog, and how far back each run re-reads conversions attributed before its cursor (a commit
+# that lagged its timestamp).
 EARNINGS_CUSTOMER_CHUNK = int(os.environ.get("EARNINGS_CUSTOMER_CHUNK", "2000"))
+EARNINGS_PARALLEL = int(os.environ.get("EARNINGS_PARALLEL", "2"))  # threads for a backlog (PostgreSQL)
 EARNINGS_RESCAN_MARGIN = timedelta(seconds=int(os.environ.get("EARNINGS_RESCAN_MARGIN_SECONDS", "300")))
 # Hosts that serve every organisation's links; any other host must be a verified custom
 # domain of the link's organisation.

@@ -38,15 +38,19 @@ rewards.services.fraud.screen_entries in the same transaction.
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
+import time
 import uuid
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings as django_settings
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -105,6 +109,15 @@ class Result:
     customers: int = 0
     full_pass: bool = False
     more: bool = False  # clicks were left for the next run (a bounded run)
+    busy: bool = False  # another run of the organisation held the run lock: nothing done
+
+    def add(self, part: Result) -> None:
+        self.created += part.created
+        self.corrections += part.corrections
+        self.refunded += part.refunded
+        self.clicks += part.clicks
+        self.customers += part.customers
+        self.more = self.more or part.more
 
 
 # --- the run's context ------------------------------------------------------------------------------
@@ -123,6 +136,7 @@ class Context:
     group_days: dict[int, tuple[int, int]]
     kind_of: dict[int, str] = field(default_factory=dict)
     groups_of: dict[int, frozenset[int]] = field(default_factory=dict)
+    _holding: dict[tuple[int, str], timedelta] = field(default_factory=dict)
 
     def by_event(self, event: str) -> list[RuleTerms]:
         return [rule for rule in self.rules.values() if rule.event == event]
@@ -131,13 +145,16 @@ class Context:
         return rules_engine.ambassador_eligible(rule, kind=self.kind_of.get(ambassador_id, ""),
                                                 group_ids=self.groups_of.get(ambassador_id, ()))
 
-    def holding_days(self, ambassador_id: int, unit: str) -> int:
+    def holding(self, ambassador_id: int, unit: str) -> timedelta:
         """The longest holding of the ambassador's groups that set one, else the organisation's."""
-        index = 0 if unit == RewardUnit.MONEY else 1
-        own = [self.group_days[g][index] for g in self.groups_of.get(ambassador_id, ()) if g in self.group_days]
-        if own:
-            return max(own)
-        return self.money_days if index == 0 else self.points_days
+        key = (ambassador_id, unit)
+        found = self._holding.get(key)
+        if found is None:
+            index = 0 if unit == RewardUnit.MONEY else 1
+            own = [self.group_days[g][index] for g in self.groups_of.get(ambassador_id, ()) if g in self.group_days]
+            days = max(own) if own else (self.money_days if index == 0 else self.points_days)
+            found = self._holding[key] = timedelta(days=days)
+        return found
 
 
 def _terms(rule: RewardRule) -> RuleTerms:
@@ -469,24 +486,31 @@ def _plan(ctx: Context, events: Events, targets: dict[Key, tuple[Decimal, str]],
     return plan
 
 
+_FIELDS = ("id", "organization_id", "public_id", "rule_id", "ambassador_id", "cause", "event", "campaign_id",
+           "customer_id", "sale_id", "click_id", "unit", "currency", "amount", "status", "earned_at", "approve_after",
+           "adjusts_id", "payout_item_id", "fraud_case_id", "note", "created_at", "status_changed_at")
+if tuple(f.attname for f in EarningEntry._meta.concrete_fields) != _FIELDS:  # from_db below needs their order
+    raise ImportError("EarningEntry's fields changed: update rewards.services.earnings._FIELDS")
+
+
 def _entry(ctx: Context, events: Events, key: Key, amount: Decimal, currency: str, unit: str, cause: str,
            adjusts: Held | None = None) -> EarningEntry:
     """A new pending entry; a correction (`adjusts`: the key's ledger) points at the key's first
-    entry and keeps its campaign, so it nets where that entry counted."""
+    entry and keeps its campaign, so it nets where that entry counted. Built with Model.from_db,
+    values in field order (a third of the constructor's time with keywords: a backlog makes millions)."""
     rule_id, base, ambassador_id = key
     earned_at = events.earned_at[base]
     # Taking money back waits for nothing.
-    approve_after = earned_at + timedelta(days=ctx.holding_days(ambassador_id, unit)) if amount > 0 else ctx.now
+    approve_after = earned_at + ctx.holding(ambassador_id, unit) if amount > 0 else ctx.now
     facts = events.facts[base]
     campaign_id = adjusts.campaign_id if adjusts else events.campaign_of.get(key, facts.get("campaign_id"))
-    return EarningEntry(
-        organization_id=ctx.organization_id, public_id=uuid.uuid4(), rule_id=rule_id, ambassador_id=ambassador_id,
-        cause=cause, event=facts["event"], campaign_id=campaign_id, customer_id=facts.get("customer_id"),
-        sale_id=facts.get("sale_id"), click_id=facts.get("click_id", ""), unit=unit,
-        currency=currency if unit == RewardUnit.MONEY else "", amount=amount, status=EntryStatus.PENDING,
-        earned_at=earned_at, approve_after=approve_after, adjusts_id=adjusts.base_pk if adjusts else None, note="",
-        created_at=ctx.now,
-        status_changed_at=None)
+    entry = EarningEntry.from_db(None, _FIELDS, (
+        None, ctx.organization_id, uuid.uuid4(), rule_id, ambassador_id, cause, facts["event"], campaign_id,
+        facts.get("customer_id"), facts.get("sale_id"), facts.get("click_id", ""), unit,
+        currency if unit == RewardUnit.MONEY else "", amount, EntryStatus.PENDING.value, earned_at, approve_after,
+        adjusts.base_pk if adjusts else None, None, None, "", ctx.now, None))
+    entry._state.adding = True
+    return entry
 
 
 _COPY_COLUMNS = ("id", "organization_id", "public_id", "rule_id", "ambassador_id", "cause", "event", "campaign_id",
@@ -517,7 +541,7 @@ def _insert(entries: list[EarningEntry]) -> None:
                                 e.status_changed_at))
     for entry in entries:
         entry._state.adding = False
-        entry._state.db = "default"
+        entry._state.db = connection.alias
 
 
 def _apply(ctx: Context, events: Events, result: Result) -> None:
@@ -547,15 +571,51 @@ def _apply(ctx: Context, events: Events, result: Result) -> None:
 
 
 def _lock_cursor(organization_id: int) -> EarningsCursor:
-    """The chunk's lock: the organisation's EarningsCursor row. On PostgreSQL the organisation's
-    row is share-locked first (FOR KEY SHARE, what any insert referencing it takes anyway), so a
-    writer holding it FOR UPDATE — a payout run being made — is waited for before this chunk
-    locks any entry, never in the middle (that order deadlocked)."""
+    return EarningsCursor.objects.select_for_update().get(organization_id=organization_id)
+
+
+def _chunk_lock(organization_id: int) -> None:
+    """What a chunk's transaction takes first. PostgreSQL: the organisation's row FOR KEY SHARE
+    (what any insert referencing it takes anyway), so a payout run being made (it holds that row
+    FOR UPDATE) is waited for before the chunk locks any entry, never in the middle (that order
+    deadlocked); runs exclude each other with the run lock (`_run_lock`). SQLite: the
+    transaction's write lock (IMMEDIATE) already serialises every writer."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT 1 FROM {Organization._meta.db_table} WHERE id = %s FOR KEY SHARE",  # noqa: S608
                            [organization_id])
-    return EarningsCursor.objects.select_for_update().get(organization_id=organization_id)
+
+
+RUN_LOCK_NAMESPACE = 0x45726E  # "Ern": pg_advisory_lock(namespace, organisation), no other lock collides
+RUN_LOCK_WAIT = 60.0  # seconds a run waits for another run of the organisation before giving up (busy)
+
+
+@contextmanager
+def _run_lock(organization_id: int, wait: float):
+    """One run per organisation at a time. PostgreSQL: a session advisory lock on this thread's
+    connection, tried every half second for `wait` seconds (yields False if another run still
+    holds it); released at the end, or by the server when a killed worker's connection drops.
+    SQLite: no lock (each chunk's IMMEDIATE transaction serialises the writers; two runs may
+    interleave chunk by chunk, which is harmless since each chunk reads the ledger under it)."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    deadline = time.monotonic() + wait
+    key = [RUN_LOCK_NAMESPACE, organization_id % 2**31]
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            if cursor.fetchone()[0]:
+                break
+            if time.monotonic() >= deadline:
+                yield False
+                return
+            time.sleep(0.5)
+    try:
+        yield True
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
 
 
 # --- the run -----------------------------------------------------------------------------------------
@@ -566,43 +626,112 @@ def _basis(organization_id: int):
     return (after or {}).get("version"), (after or {}).get("model")
 
 
-def compute_earnings(organization_id: int, now: datetime | None = None, *, click_limit: int | None = None) -> Result:
+def compute_earnings(organization_id: int, now: datetime | None = None, *, click_limit: int | None = None,
+                     parallel: int | None = None, wait: float = RUN_LOCK_WAIT) -> Result:
     """Bring the organisation's ledger up to date (see the module docstring). Safe to run at any
     time, twice, concurrently, or after a crash: it converges to the same ledger. `now` is the
     ledger's clock (holding periods, statuses); what is new is found by the wall clock.
-    `click_limit` bounds the clicks read in one run (`more` then says some were left)."""
+    `click_limit` bounds the clicks read in one run (`more` then says some were left).
+    `parallel` (default settings.EARNINGS_PARALLEL) threads work through a backlog on PostgreSQL,
+    each with its own connection (a chunk's database work overlaps another's Python). If another
+    run of the organisation holds the run lock for `wait` seconds, returns with `busy` set."""
     now = now or timezone.now()
     started = timezone.now()
     result = Result()
     with tenant_scope(organization_id):
         EarningsCursor.objects.get_or_create(organization_id=organization_id)
-        ctx = _context(organization_id, now)
-        cursor = EarningsCursor.objects.get(organization_id=organization_id)
-        if not ctx.rules:
-            _skip_ahead(organization_id, started)
-            return result
-        basis = _basis(organization_id)
-        # A full pass when the attribution the ledger was reconciled under changed (not on the
-        # first run with rules: every attributed customer is read then anyway, as new).
-        result.full_pass = basis[0] is not None and basis != (ctx.version, ctx.model)
-        if ctx.by_event(RewardEvent.CLICK):
-            _clicks(ctx, result, click_limit)
-        else:
-            _skip_clicks(organization_id)
-        _conversions(ctx, result, None if result.full_pass else cursor.computed_at)
-        with transaction.atomic():
-            _lock_cursor(organization_id)
-            EarningsCursor.objects.filter(organization_id=organization_id).update(computed_at=started)
-            if basis != (ctx.version, ctx.model):
-                record(organization_id=organization_id, actor=None, action=BASIS_ACTION, object_type="attribution",
-                       object_id=f"v{ctx.version}", at=now,
-                       before={"version": basis[0], "model": basis[1]} if basis[0] is not None else None,
-                       after={"version": ctx.version, "model": ctx.model, "full_pass": result.full_pass,
-                              "corrections": result.corrections})
+        with _run_lock(organization_id, wait) as acquired:
+            if not acquired:
+                result.busy = True
+                return result
+            ctx = _context(organization_id, now)
+            cursor = EarningsCursor.objects.get(organization_id=organization_id)
+            if not ctx.rules:
+                _skip_ahead(organization_id, started)
+                return result
+            basis = _basis(organization_id)
+            # A full pass when the attribution the ledger was reconciled under changed (not on the
+            # first run with rules: every attributed customer is read then anyway, as new).
+            result.full_pass = basis[0] is not None and basis != (ctx.version, ctx.model)
+            jobs = []
+            if ctx.by_event(RewardEvent.CLICK):
+                jobs.append(lambda part: _clicks(ctx, part, click_limit))
+            else:
+                _skip_clicks(organization_id)
+            for chunk in _conversion_chunks(ctx, None if result.full_pass else cursor.computed_at):
+                jobs.append(functools.partial(_conversion_chunk, ctx, chunk))
+            _run_jobs(ctx, jobs, result, _threads(ctx, parallel, len(jobs)))
+            with transaction.atomic():
+                EarningsCursor.objects.filter(organization_id=organization_id).update(computed_at=started)
+                if basis != (ctx.version, ctx.model):
+                    record(organization_id=organization_id, actor=None, action=BASIS_ACTION,
+                           object_type="attribution", object_id=f"v{ctx.version}", at=now,
+                           before={"version": basis[0], "model": basis[1]} if basis[0] is not None else None,
+                           after={"version": ctx.version, "model": ctx.model, "full_pass": result.full_pass,
+                                  "corrections": result.corrections})
     if result.created or result.corrections or result.refunded:
         log.info("Earnings of organisation %s: %d new, %d corrections, %d refunded", organization_id,
                  result.created, result.corrections, result.refunded)
     return result
+
+
+def _threads(ctx: Context, parallel: int | None, jobs: int) -> int:
+    """Threads for this run: one unless on PostgreSQL, outside a transaction (threads see only
+    what is committed), without caps (a cap's period spans chunks: they take turns), with work
+    for more than one."""
+    wanted = parallel if parallel is not None else getattr(django_settings, "EARNINGS_PARALLEL", 2)
+    if (wanted <= 1 or jobs <= 1 or connection.vendor != "postgresql" or connection.in_atomic_block
+            or any(rule.cap_amount is not None for rule in ctx.rules.values())):
+        return 1
+    return min(wanted, jobs)
+
+
+def _run_jobs(ctx: Context, jobs: list, result: Result, threads: int) -> None:
+    """Run each job(partial Result) — the clicks, then the conversion chunks — here, or in
+    `threads` threads with their own connections, adding their partial results to `result`.
+    A job that fails stops nothing else (what it wrote is rolled back); the first error is
+    raised once all are done."""
+    lock = threading.Lock()
+    queue = list(reversed(jobs))
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not queue:
+                    return
+                job = queue.pop()
+            part = Result()
+            try:
+                job(part)
+            except BaseException as error:  # noqa: BLE001 - raised below, after the other threads finish
+                with lock:
+                    errors.append(error)
+                continue
+            with lock:
+                result.add(part)
+
+    if threads <= 1:
+        for job in jobs:
+            part = Result()
+            job(part)
+            result.add(part)
+        return
+
+    def thread_main() -> None:
+        try:
+            with tenant_scope(ctx.organization_id):
+                work()
+        finally:
+            connections.close_all()  # this thread's connection
+
+    pool = [threading.Thread(target=thread_main, name=f"earnings-{n}") for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def _skip_ahead(organization_id: int, started: datetime) -> None:
@@ -631,6 +760,7 @@ def _clicks(ctx: Context, result: Result, limit: int | None) -> None:
     read = 0
     while True:
         with transaction.atomic():
+            _chunk_lock(ctx.organization_id)
             cursor = _lock_cursor(ctx.organization_id)
             rows = list(Click.objects.filter(organization_id=ctx.organization_id, pk__gt=cursor.last_click_pk)
                         .order_by("pk").values_list("pk", "click_id", "ambassador_id", "campaign_id", "clicked_at",
@@ -651,21 +781,25 @@ def _clicks(ctx: Context, result: Result, limit: int | None) -> None:
             return
 
 
-def _conversions(ctx: Context, result: Result, since: datetime | None) -> None:
-    """Customers attributed since `since` (all attributed ones when None), with all their sales."""
+def _conversion_chunks(ctx: Context, since: datetime | None) -> list[list[int]]:
+    """Customers attributed since `since` (all attributed ones when None), in chunks of ids; a
+    chunk covers each customer's lead and all of its sales."""
     if not ctx.by_event(RewardEvent.LEAD) and not ctx.by_event(RewardEvent.SALE):
-        return
+        return []
     customers = Customer.objects.filter(organization_id=ctx.organization_id, attributed_at__isnull=False)
     if since is not None:
         customers = customers.filter(attributed_at__gte=since - _margin())
     ids = sorted(customers.values_list("pk", flat=True))
-    for chunk in _chunks(ids, getattr(django_settings, "EARNINGS_CUSTOMER_CHUNK", CUSTOMER_CHUNK)):
-        with transaction.atomic():
-            _lock_cursor(ctx.organization_id)
-            events = Events()
-            _conversion_events(ctx, chunk, events)
-            _apply(ctx, events, result)
-        result.customers += len(chunk)
+    return list(_chunks(ids, getattr(django_settings, "EARNINGS_CUSTOMER_CHUNK", CUSTOMER_CHUNK)))
+
+
+def _conversion_chunk(ctx: Context, chunk: list[int], result: Result) -> None:
+    with transaction.atomic():
+        _chunk_lock(ctx.organization_id)
+        events = Events()
+        _conversion_events(ctx, chunk, events)
+        _apply(ctx, events, result)
+    result.customers += len(chunk)
 
 
 def _margin() -> timedelta:

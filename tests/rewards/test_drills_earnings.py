@@ -284,7 +284,7 @@ def refund(org):
 
 def test_a_refund_while_its_sale_earns_leaves_no_money_on_it(org, sale_of_three, monkeypatch):
     waited, result, _ = interleave(monkeypatch, earnings, "chunk_read",
-                                   lambda: earnings.compute_earnings(org.pk, now=NOW), lambda: refund(org))
+                                   lambda: earnings.compute_earnings(org.pk, now=NOW, parallel=1), lambda: refund(org))
     assert result.created == 3  # it had read the sale as paid
     assert positive_unpaid_on_refunded_sales(org) != []  # until the next run
     earnings.compute_earnings(org.pk, now=NOW)  # the beat's next run
@@ -305,8 +305,9 @@ def test_a_payout_run_racing_the_refund_never_pays_a_refunded_entry(org, owner, 
         except RewardError as error:
             return error
 
+    later = NOW + timedelta(days=31)
     waited, result, run = interleave(monkeypatch, earnings, "chunk_read",
-                                     lambda: earnings.compute_earnings(org.pk, now=NOW + timedelta(days=31)), payout)
+                                     lambda: earnings.compute_earnings(org.pk, now=later, parallel=1), payout)
     print(f"DRILL earnings[payout-race,{connection.vendor}]: payout_waited={waited} run={run!r} "
           f"entries={entries(org)}")
     assert result.refunded == 3
