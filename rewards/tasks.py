@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 QUEUED_KEY = "rewards:compute-earnings:{}"
 QUEUED_TTL = 60  # seconds
 CLICKS_PER_RUN = 200_000  # a backlog is worked through in several runs, so no run holds a worker long
+# A run of the organisation in progress is waited for this long, then this one gives up (the beat
+# comes again): a worker is not held behind a long first run.
+RUN_LOCK_WAIT = 5.0
 
 
 def queue_earnings(organization_id: int) -> bool:
@@ -45,7 +48,7 @@ def compute_earnings(organization_id: int) -> int:
     key = QUEUED_KEY.format(organization_id)
     requeued = False
     try:
-        run = earnings.compute_earnings(organization_id, click_limit=CLICKS_PER_RUN)
+        run = earnings.compute_earnings(organization_id, click_limit=CLICKS_PER_RUN, wait=RUN_LOCK_WAIT)
         ledger.approve_due(organization_id)
         if run.more:
             cache.set(key, "queued", QUEUED_TTL)
