@@ -310,12 +310,13 @@ def _following_held(organization_id: int, entries: list[EarningEntry], flags) ->
 
 # --- cases -------------------------------------------------------------------------------------------
 
-def _hold(organization_id: int, ambassador_id: int, entry_ids, flags, *, now: datetime, actor=None) -> FraudCase:
+def _hold(organization_id: int, ambassador_id: int, entry_ids, flags, *, now: datetime, actor=None,
+          reason: str = "") -> FraudCase:
     """Hold `entry_ids` in the ambassador's open case (opened if needed) with `flags` as its signals;
     a new signal or a newly held entry is an event: the case's 30 quiet days start again."""
     case, opened = _open_case(organization_id, ambassador_id, now)
     added = _add_signals(case, flags, now)
-    reasons = ", ".join(sorted({flag.reason for flag in flags})) or "follows a held entry"
+    reasons = reason or ", ".join(sorted({flag.reason for flag in flags})) or "follows a held entry"
     held = ledger.hold(sorted(entry_ids), case, actor, reason=reasons, now=now) if entry_ids else 0
     if opened or added:
         record(organization_id=organization_id, actor=actor, at=now, object_type="fraud_case",
@@ -405,7 +406,8 @@ def hold_for_review(entries, actor, reason: str = "", *, now: datetime | None = 
         subject = f"admin-hold:{now:%Y-%m-%dT%H:%M:%S}Z:{getattr(actor, 'pk', '')}"
         flag = Flag(FraudReason.MANUAL, subject, reason or "Held by an admin for review.")
         for ambassador_id, mine in sorted(_by_ambassador(entries).items()):
-            _hold(organization_id, ambassador_id, [entry.pk for entry in mine], [flag], now=now, actor=actor)
+            _hold(organization_id, ambassador_id, [entry.pk for entry in mine], [flag], now=now, actor=actor,
+                  reason=reason or "held by an admin")
     return len(entries)
 
 
