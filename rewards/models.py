@@ -173,12 +173,17 @@ class EarningEntry(TenantModel):
     "sale:<id>:v<attribution version>". Unique per (rule, cause, ambassador) in the database, so
     a retried computation writes nothing twice."""
 
+    # Few indexes, because every status move rewrites a row in each (a payout run moves every
+    # approved entry): the organisation, rule, ambassador and campaign are reached through the
+    # composite indexes below (all lead with the organisation), the rare links by partial ones.
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, db_index=False)
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    rule = models.ForeignKey(RewardRule, on_delete=models.PROTECT, related_name="entries")
-    ambassador = models.ForeignKey(Ambassador, on_delete=models.PROTECT, related_name="earnings")
+    rule = models.ForeignKey(RewardRule, on_delete=models.PROTECT, related_name="entries", db_index=False)
+    ambassador = models.ForeignKey(Ambassador, on_delete=models.PROTECT, related_name="earnings", db_index=False)
     cause = models.CharField(max_length=120)
     event = models.CharField(max_length=10, choices=RewardEvent.choices)
-    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 db_index=False)
     customer_id = models.BigIntegerField(null=True, blank=True)
     sale_id = models.BigIntegerField(null=True, blank=True)
     click_id = models.CharField(max_length=22, blank=True)
@@ -189,11 +194,12 @@ class EarningEntry(TenantModel):
     status = models.CharField(max_length=10, choices=EntryStatus.choices, default=EntryStatus.PENDING)
     earned_at = models.DateTimeField(help_text="When the event happened: ROI counts rewards by this date.")
     approve_after = models.DateTimeField(help_text="The end of the holding period.")
-    adjusts = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="adjustments")
+    adjusts = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="adjustments",
+                                db_index=False)
     payout_item = models.ForeignKey("PayoutItem", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="entries")
     fraud_case = models.ForeignKey("FraudCase", null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="entries")
+                                   related_name="entries", db_index=False)
     note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
@@ -217,6 +223,8 @@ class EarningEntry(TenantModel):
             models.Index(fields=["organization", "ambassador", "status"], name="entry_org_ambassador_status"),
             models.Index(fields=["organization", "earned_at"], name="entry_org_earned"),
             models.Index(fields=["organization", "sale_id"], name="entry_org_sale"),
+            models.Index(fields=["adjusts"], condition=Q(adjusts__isnull=False), name="entry_adjusts"),
+            models.Index(fields=["fraud_case"], condition=Q(fraud_case__isnull=False), name="entry_fraud_case"),
         ]
 
     def __str__(self):
