@@ -280,7 +280,10 @@ def _excluded_ids(organization_id: int, exclude: Iterable) -> set[int]:
 
 def _lock_organisation(organization_id: int) -> None:
     """Serialise run creation per organisation (a no-op on SQLite, whose writers are serialised)."""
-    Organization.objects.select_for_update().filter(pk=organization_id).values_list("pk").first()
+    # NO KEY: two runs still wait for each other, but rows referencing the organisation may be
+    # inserted meanwhile (a plain FOR UPDATE blocks every insert of the tenant, and deadlocked with
+    # an earnings chunk inserting audit rows while holding entries the run wanted).
+    Organization.objects.select_for_update(no_key=True).filter(pk=organization_id).values_list("pk").first()
 
 
 def _claim_entries(run: PayoutRun, now) -> int:
