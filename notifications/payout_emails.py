@@ -55,10 +55,10 @@ def _send(ambassador, key: str, template: str, subject: str, context: dict) -> N
     subject = " ".join(subject.split())
     context = {**context, "subject": subject, "ambassador": ambassador, "organization": ambassador.organization}
     message = EmailMultiAlternatives(
-        subject=subject, body=render_to_string(f"rewards/{template}.txt", context),
+        subject=subject, body=render_to_string(f"rewards/email/{template}.txt", context),
         from_email=sender_address(ambassador.organization), to=[ambassador.email],
         headers={"Message-ID": _message_id(key), "Auto-Submitted": "auto-generated"})
-    message.attach_alternative(render_to_string(f"rewards/{template}.html", context), "text/html")
+    message.attach_alternative(render_to_string(f"rewards/email/{template}.html", context), "text/html")
     try:
         message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as error:
@@ -101,7 +101,7 @@ def on_payout_paid_email(event: OutboxEvent) -> None:
             return
         organization = ambassador.organization
         amounts = ", ".join(f"{item.amount:.2f} {item.currency}" for item in items)
-        _send(ambassador, event.key, "payouts_email_paid", f"{organization.name} paid you {amounts}", {
+        _send(ambassador, event.key, "payout_paid", f"{organization.name} paid you {amounts}", {
             "items": items, "amounts": amounts,
             "paid_at": timezone.localtime(run.paid_at or timezone.now(), organization.tzinfo),
             "details_url": site_url(reverse("payout_details", kwargs={"org_slug": organization.slug})),
@@ -121,7 +121,7 @@ def on_payout_details_changed(event: OutboxEvent) -> None:
         changed_at = parse_datetime(payload.get("changed_at") or "") or timezone.now()
         method = PayoutMethod(payload["method"]).label if payload.get("method") in PayoutMethod.values else ""
         previous = payload.get("previous_masked", "")
-        _send(ambassador, event.key, "payouts_email_details_changed",
+        _send(ambassador, event.key, "payout_details_changed",
               f"Your payout details at {organization.name} were {'changed' if previous else 'set'}",
               {"method": method, "masked": payload.get("masked", ""), "previous_masked": previous,
                "changed_at": timezone.localtime(changed_at, organization.tzinfo),

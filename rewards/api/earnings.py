@@ -12,6 +12,8 @@ rewards.services.ledger).
 
 A bad filter value is a 400 naming the parameter: {"status": ["Select a valid choice. …"]}."""
 
+from datetime import UTC, datetime
+
 from django_filters import rest_framework as filters
 from rest_framework import generics, serializers
 
@@ -86,6 +88,24 @@ class MyEarningSerializer(EarningSerializer):
         read_only_fields = fields
 
 
+def _in_utc(moment):
+    """An aware time in UTC, clamped to the representable range: PostgreSQL can't parse an offset
+    beyond ±15:59 (an ISO time may carry -18:16), and 9999-12-31T23:00-05:00 is past year 9999."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return (datetime.max if moment.year > 1 else datetime.min).replace(tzinfo=UTC)
+
+
+class UtcDateTimeRangeFilter(filters.IsoDateTimeFromToRangeFilter):
+    """A from/to range of ISO times, compared in UTC whatever offset they were written with."""
+
+    def filter(self, qs, value):
+        if value:
+            value = slice(*(_in_utc(end) if end else end for end in (value.start, value.stop)))
+        return super().filter(qs, value)
+
+
 class EarningFilter(filters.FilterSet):
     # Declared, not generated from Meta.fields: generation would query the scoped manager at import.
     status = filters.MultipleChoiceFilter(choices=EntryStatus.choices)
@@ -94,7 +114,7 @@ class EarningFilter(filters.FilterSet):
     event = filters.ChoiceFilter(choices=RewardEvent.choices)
     unit = filters.ChoiceFilter(choices=RewardUnit.choices)
     currency = filters.CharFilter(field_name="currency", lookup_expr="iexact", max_length=3)
-    earned_at = filters.IsoDateTimeFromToRangeFilter(
+    earned_at = UtcDateTimeRangeFilter(
         help_text="earned_at_after / earned_at_before: ISO 8601 times, both included.")
 
     class Meta:

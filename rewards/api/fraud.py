@@ -41,7 +41,7 @@ class FraudCaseSerializer(serializers.ModelSerializer):
     signals = SignalSerializer(many=True, read_only=True)
     held_entries = serializers.IntegerField(source="held_count", read_only=True, default=None,
                                             help_text="How many entries the case holds now.")
-    closed_by = serializers.EmailField(source="closed_by.email", read_only=True, default=None,
+    closed_by = serializers.EmailField(source="closed_by.email", read_only=True, default=None, allow_null=True,
                                        help_text="Who closed it; null while open or when the system released it.")
 
     class Meta:
