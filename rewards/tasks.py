@@ -11,12 +11,10 @@ import logging
 from celery import shared_task
 from django.core.cache import cache
 from django.db import IntegrityError, InterfaceError, OperationalError
-from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from tenancy.tasking import tenant_task
 
-from .models import EarningEntry, EntryStatus
 from .services import earnings, fraud, ledger
 
 log = logging.getLogger(__name__)
@@ -80,9 +78,8 @@ def dispatch_approvals() -> int:
     """Beat, hourly: queue approve_due for each organisation with pending entries past their
     holding period. Returns how many were queued."""
     with scopes_disabled():
-        organization_ids = sorted(set(
-            EarningEntry.objects.filter(status=EntryStatus.PENDING, approve_after__lte=timezone.now())
-            .values_list("organization_id", flat=True).distinct().order_by()))
+        candidates = earnings.organizations_with_rules()
+    organization_ids = [organization_id for organization_id in candidates if ledger.has_due(organization_id)]
     for organization_id in organization_ids:
         approve_due.delay(organization_id)
     return len(organization_ids)

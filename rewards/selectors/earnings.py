@@ -20,7 +20,7 @@ from django.db.models.functions import TruncDate
 from tenancy.selectors import memberships_of
 from tracking.models import Customer, Sale
 
-from ..models import EarningEntry, EntryStatus, PayoutItem, PayoutStatus
+from ..models import EarningEntry, EarningsCursor, EntryStatus, PayoutItem, PayoutStatus
 from .money import MoneySummary, cents
 
 ZERO = Decimal("0.00")
@@ -137,11 +137,26 @@ def ledger_of(ambassador_id: int, status: str = "") -> QuerySet[EarningEntry]:
 DUE_CHOICES = [("due", "Due now"), ("later", "Still holding")]
 
 
+def _in_queue(now: datetime, status: str = "") -> Q:
+    """Pending entries (found by time: none is pending whose holding ended before
+    EarningsCursor.pending_floor) and held ones (each in a fraud case)."""
+    if status not in ("", EntryStatus.PENDING, EntryStatus.HELD):
+        return Q(status=status)
+    wanted = Q(pk__in=[])
+    if status in ("", EntryStatus.PENDING):
+        cursor = EarningsCursor.objects.first()
+        floor = cursor.pending_floor(now) if cursor else None
+        wanted |= Q(status=EntryStatus.PENDING) & (Q(approve_after__gt=floor) if floor is not None else Q())
+    if status in ("", EntryStatus.HELD):
+        wanted |= Q(status=EntryStatus.HELD, fraud_case__isnull=False)
+    return wanted
+
+
 def approval_queue(*, now: datetime, status: str = "", campaign=None, ambassador=None,
                    due: str = "") -> QuerySet[EarningEntry]:
     """Pending and held entries, the soonest approvable first. `campaign` and `ambassador` are
     public ids (already validated as UUIDs); `due` one of DUE_CHOICES' keys."""
-    entries = EarningEntry.objects.filter(status__in=[status] if status else QUEUE_STATUSES)
+    entries = EarningEntry.objects.filter(_in_queue(now, status))
     if campaign:
         entries = entries.filter(campaign__public_id=campaign)
     if ambassador:
@@ -161,7 +176,7 @@ class QueueCounts:
 
 
 def queue_counts(now: datetime) -> QueueCounts:
-    counts = EarningEntry.objects.filter(status__in=QUEUE_STATUSES).aggregate(
+    counts = EarningEntry.objects.filter(_in_queue(now)).aggregate(
         pending=Count("pk", filter=Q(status=EntryStatus.PENDING)),
         due=Count("pk", filter=Q(status=EntryStatus.PENDING, approve_after__lte=now)),
         held=Count("pk", filter=Q(status=EntryStatus.HELD)))

@@ -503,13 +503,17 @@ _new_entry = object.__new__
 
 def _entry(ctx: Context, events: Events, key: Key, amount: Decimal, currency: str, unit: str, cause: str,
            adjusts: Held | None = None) -> EarningEntry:
-    """A new pending entry; a correction (`adjusts`: the key's ledger) points at the key's first
-    entry and keeps its campaign, so it nets where that entry counted. Built with Model.from_db,
-    values in field order (a third of the constructor's time with keywords: a backlog makes millions)."""
+    """A new entry, pending (approved if its holding is already over); a correction (`adjusts`:
+    the key's ledger) points at the key's first entry and keeps its campaign, so it nets where
+    that entry counted."""
     rule_id, base, ambassador_id = key
     earned_at = events.earned_at[base]
     # Taking money back waits for nothing.
     approve_after = earned_at + ctx.holding(ambassador_id, unit) if amount > 0 else ctx.now
+    # An entry whose holding period is already over (an old event, points without holding, a
+    # correction) is approved as it is written: approve_due reads only entries whose holding
+    # ends after its last run.
+    due = approve_after <= ctx.now
     facts = events.facts[base]
     campaign_id = adjusts.campaign_id if adjusts else events.campaign_of.get(key, facts.get("campaign_id"))
     # The instance's fields set directly, as Model.__init__ would (a fifth of its time: a backlog
@@ -518,8 +522,9 @@ def _entry(ctx: Context, events: Events, key: Key, amount: Decimal, currency: st
     entry.__dict__.update(zip(_FIELDS, (
         None, ctx.organization_id, uuid.uuid4(), rule_id, ambassador_id, cause, facts["event"], campaign_id,
         facts.get("customer_id"), facts.get("sale_id"), facts.get("click_id", ""), unit,
-        currency if unit == RewardUnit.MONEY else "", amount, EntryStatus.PENDING.value, earned_at, approve_after,
-        adjusts.base_pk if adjusts else None, None, None, "", ctx.now, None), strict=True))
+        currency if unit == RewardUnit.MONEY else "", amount,
+        EntryStatus.APPROVED.value if due else EntryStatus.PENDING.value, earned_at, approve_after,
+        adjusts.base_pk if adjusts else None, None, None, "", ctx.now, ctx.now if due else None), strict=True))
     entry._state = ModelState()
     return entry
 

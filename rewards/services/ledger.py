@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from tenancy.scoping import tenant_scope
 
-from ..models import EarningEntry, EntryStatus, FraudCase
+from ..models import EarningEntry, EarningsCursor, EntryStatus, FraudCase
 from . import RewardError
 from .audit import record
 
@@ -29,13 +29,14 @@ __all__ = [
     "CANCELABLE",
     "approve",
     "approve_due",
+    "has_due",
     "cancel",
     "hold",
     "mark_refunded",
     "release",
 ]
 
-APPROVE_BATCH = 2000
+APPROVE_BATCH = 5000
 UNPAID = (EntryStatus.PENDING, EntryStatus.APPROVED, EntryStatus.HELD)
 CANCELABLE = UNPAID
 HOLDABLE = (EntryStatus.PENDING, EntryStatus.APPROVED)
@@ -83,28 +84,48 @@ def _move(organization_id: int, ids: list[int], *, from_statuses, to_status, at:
     return moved
 
 
+def _due(organization_id: int, now: datetime) -> QuerySet[EarningEntry]:
+    """The pending entries whose holding is over, read by approve_after from the cursor's floor."""
+    cursor, _ = EarningsCursor.objects.get_or_create(organization_id=organization_id)
+    due = EarningEntry.objects.filter(organization_id=organization_id, approve_after__lte=now,
+                                      status=EntryStatus.PENDING)
+    floor = cursor.pending_floor(now)
+    return due if floor is None else due.filter(approve_after__gt=floor)
+
+
+def has_due(organization_id: int, now: datetime | None = None) -> bool:
+    with tenant_scope(organization_id):
+        return _due(organization_id, now or timezone.now()).exists()
+
+
 def approve_due(organization_id: int, now: datetime | None = None, *, batch: int = APPROVE_BATCH) -> int:
     """Approve every pending entry (money and points) whose holding period is over; held entries
-    wait for their fraud case. Returns how many were approved. Batches of `batch`, each its own
-    transaction and audit entry, so a large backlog never holds a long lock."""
+    wait for their fraud case. Returns how many were approved. Reads entries by approve_after,
+    from the last run's `now` (EarningsCursor.approved_through, less a margin), in batches of
+    `batch`, each its own transaction and audit entry, so a large backlog never holds a long lock."""
     now = now or timezone.now()
     approved = 0
-    last_pk = 0
-    while True:
-        with tenant_scope(organization_id), transaction.atomic():
-            ids = list(EarningEntry.objects.filter(organization_id=organization_id, status=EntryStatus.PENDING,
-                                                   approve_after__lte=now, pk__gt=last_pk)
-                       .order_by("pk").values_list("pk", flat=True)[:batch])
-            if not ids:
-                return approved
-            last_pk = ids[-1]
-            moved = _move(organization_id, ids, from_statuses=[EntryStatus.PENDING], to_status=EntryStatus.APPROVED,
-                          at=now)
-            _batch_audit(organization_id, None, "entries.approve_due", moved, {"status": "pending"},
-                         {"status": "approved"}, now)
+    with tenant_scope(organization_id):
+        due = _due(organization_id, now)
+        after: tuple[datetime, int] | None = None
+        while True:
+            page = due if after is None else due.filter(
+                Q(approve_after__gt=after[0]) | Q(approve_after=after[0], pk__gt=after[1]))
+            rows = list(page.order_by("approve_after", "pk").values_list("approve_after", "pk")[:batch])
+            if not rows:
+                break
+            after = rows[-1]
+            with transaction.atomic():
+                moved = _move(organization_id, [pk for _, pk in rows], from_statuses=[EntryStatus.PENDING],
+                              to_status=EntryStatus.APPROVED, at=now)
+                _batch_audit(organization_id, None, "entries.approve_due", moved, {"status": "pending"},
+                             {"status": "approved"}, now)
             approved += len(moved)
-        if len(ids) < batch:
-            return approved
+            if len(rows) < batch:
+                break
+        EarningsCursor.objects.filter(Q(approved_through__isnull=True) | Q(approved_through__lt=now),
+                                      organization_id=organization_id).update(approved_through=now)
+    return approved
 
 
 def approve(entry: EarningEntry, actor, *, now: datetime | None = None) -> EarningEntry:

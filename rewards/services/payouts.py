@@ -286,31 +286,53 @@ def _lock_organisation(organization_id: int) -> None:
     Organization.objects.select_for_update(no_key=True).filter(pk=organization_id).values_list("pk").first()
 
 
-def _claim_entries(run: PayoutRun, now) -> int:
+def _claim_entries(run: PayoutRun, now) -> dict[int, tuple[Decimal, int]]:
     """Move every approved money entry of the run's (ambassador, currency) pairs that is in no run
-    to in_payout with its item, in one statement; the number claimed."""
+    to in_payout with its item, in one statement; what each item claimed: item id → (total,
+    entries). PostgreSQL: a hash join of the items with the organisation's entries (the planner
+    can't know yet how many items were just written, and one index probe per item is far slower)
+    and the sums taken from the UPDATE's own rows."""
     entries, items = EarningEntry._meta.db_table, PayoutItem._meta.db_table
-    sql = (f"UPDATE {entries} SET status = %s, payout_item_id = {items}.id, status_changed_at = %s "  # noqa: S608 - the models' table names and placeholders only
-           f"FROM {items} WHERE {items}.run_id = %s AND {entries}.organization_id = %s "
-           f"AND {entries}.ambassador_id = {items}.ambassador_id AND {entries}.currency = {items}.currency "
-           f"AND {entries}.unit = %s AND {entries}.status = %s AND {entries}.payout_item_id IS NULL")
+    update = (f"UPDATE {entries} SET status = %s, payout_item_id = {items}.id, status_changed_at = %s "  # noqa: S608 - the models' table names and placeholders only
+              f"FROM {items} WHERE {items}.run_id = %s AND {entries}.organization_id = %s "
+              f"AND {entries}.ambassador_id = {items}.ambassador_id AND {entries}.currency = {items}.currency "
+              f"AND {entries}.unit = %s AND {entries}.status = %s AND {entries}.payout_item_id IS NULL")
+    params = [EntryStatus.IN_PAYOUT.value, connection.ops.adapt_datetimefield_value(now), run.pk,
+              run.organization_id, RewardUnit.MONEY.value, EntryStatus.APPROVED.value]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [EntryStatus.IN_PAYOUT.value, connection.ops.adapt_datetimefield_value(now), run.pk,
-                             run.organization_id, RewardUnit.MONEY.value, EntryStatus.APPROVED.value])
-        return cursor.rowcount
+        if connection.vendor != "postgresql":  # SQLite: no UPDATE inside WITH
+            cursor.execute(update, params)
+            return _claimed(run)
+        cursor.execute("SET LOCAL enable_nestloop = off")
+        cursor.execute(f"WITH claimed AS ({update} RETURNING {items}.id AS item_id, {entries}.amount) "  # noqa: S608
+                       "SELECT item_id, sum(amount), count(*) FROM claimed GROUP BY item_id", params)
+        claimed = {item_id: (total, count) for item_id, total, count in cursor.fetchall()}
+        cursor.execute("SET LOCAL enable_nestloop = on")
+    return claimed
 
 
-def _settle_items(run: PayoutRun, minimum: Decimal) -> None:
-    """Recount each item from the entries actually claimed (a concurrent hold or a new approval
-    may have changed them since the totals were read); an item no longer payable is dropped and
-    its entries go back to approved."""
-    claimed = {item_id: (total, n) for item_id, total, n in
-               EarningEntry.objects.filter(payout_item__run=run).values_list("payout_item_id").order_by()
-               .annotate(total=Sum("amount"), n=Count("pk"))}
+def _claimed(run: PayoutRun) -> dict[int, tuple[Decimal, int]]:
+    return {item_id: (total, n) for item_id, total, n in
+            _entries_of(run).values_list("payout_item_id").order_by().annotate(total=Sum("amount"), n=Count("pk"))}
+
+
+def _entries_of(run: PayoutRun, item: PayoutItem | None = None):
+    """The entries in the run (or one of its items). EarningEntry.payout_item has no index: an item
+    is one ambassador's, so its entries are found through the ambassador's index."""
+    entries = EarningEntry.objects.filter(organization_id=run.organization_id, status=EntryStatus.IN_PAYOUT)
+    if item is not None:
+        return entries.filter(ambassador_id=item.ambassador_id, payout_item=item)
+    return entries.filter(payout_item__run=run)
+
+
+def _settle_items(run: PayoutRun, claimed: dict[int, tuple[Decimal, int]], minimum: Decimal) -> None:
+    """Set each item to what it actually claimed (a concurrent hold or a new approval may have
+    changed its entries since the totals were read); an item no longer payable is dropped and its
+    entries go back to approved."""
     for item in list(run.items.all()):
         total, count = claimed.get(item.pk, (None, 0))
         if count == 0 or total <= 0 or total < minimum:
-            EarningEntry.objects.filter(payout_item=item).update(status=EntryStatus.APPROVED, payout_item=None)
+            _entries_of(run, item).update(status=EntryStatus.APPROVED, payout_item=None)
             item.delete()
         elif (total, count) != (item.amount, item.entry_count):
             item.amount, item.entry_count = total, count
@@ -341,14 +363,14 @@ def create_run(organization_id: int, actor, exclude: Iterable = (), *, note: str
                         currency=due.currency, amount=due.amount, entry_count=due.entry_count)
              for due in plan.included], batch_size=2000)
         claimed = _claim_entries(run, now)
-        _settle_items(run, plan.minimum)
+        _settle_items(run, claimed, plan.minimum)
         items = list(run.items.values_list("currency", "amount"))
         if not items:
             raise RewardError(None, "Nothing to pay: the approved earnings changed while the run was made; "
                                     "try again.", code="nothing_due")
         audit.record(organization_id=organization_id, actor=actor, action="payout_run.created",
                      object_type="payout_run", object_id=run.public_id, at=now, after={
-                         "status": run.status, "items": len(items), "entries": claimed,
+                         "status": run.status, "items": len(items), "entries": sum(n for _, n in claimed.values()),
                          "totals": {currency: str(total) for currency, total in _totals(items).items()},
                          "excluded": sorted(str(a.public_id) for a in run.excluded.all())})
     return run
@@ -390,7 +412,7 @@ def cancel(run: PayoutRun, actor, *, now=None) -> PayoutRun:
     with tenant_scope(run.organization_id), transaction.atomic():
         before = run.status
         run = _move(run, allowed=OPEN_STATUSES, to=PayoutStatus.CANCELED, stamp=None, now=now)
-        released = EarningEntry.objects.filter(payout_item__run=run, status=EntryStatus.IN_PAYOUT).update(
+        released = _entries_of(run).update(
             status=EntryStatus.APPROVED, payout_item=None, status_changed_at=now)
         _record(run, actor, "payout_run.canceled", before, now, entries_released=released)
     return run
@@ -402,7 +424,7 @@ def mark_paid(run: PayoutRun, actor, *, now=None) -> PayoutRun:
     now = now or timezone.now()
     with tenant_scope(run.organization_id), transaction.atomic():
         run = _move(run, allowed=(PayoutStatus.CONFIRMED,), to=PayoutStatus.PAID, stamp="paid_at", now=now)
-        paid = EarningEntry.objects.filter(payout_item__run=run, status=EntryStatus.IN_PAYOUT).update(
+        paid = _entries_of(run).update(
             status=EntryStatus.PAID, status_changed_at=now)
         totals = _totals(run.items.values_list("currency", "amount"))
         _record(run, actor, "payout_run.marked_paid", PayoutStatus.CONFIRMED, now, entries_paid=paid,

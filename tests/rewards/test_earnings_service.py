@@ -78,7 +78,7 @@ def test_lead_rules_split_by_the_model_or_go_to_the_first_or_last_touch(org, pro
     assert rows(org, event="lead") == [
         ("Ada", lead, Decimal("3.34"), "pending"), ("Bea", lead, Decimal("3.33"), "pending"),
         ("Cy", lead, Decimal("3.33"), "pending"), ("Ada", lead, Decimal("7.00"), "pending"),
-        ("Cy", lead, Decimal("5.00"), "pending")]
+        ("Cy", lead, Decimal("5.00"), "approved")]  # points: no holding, approved at once
     with tenant_scope(org):
         points = EarningEntry.objects.get(unit="points")
     assert (points.currency, points.approve_after) == ("", T)  # points: no holding by default
@@ -229,7 +229,7 @@ def test_a_recompute_corrects_unpaid_and_paid_entries_with_new_entries_only(org,
     result = compute_earnings(org.pk, now=T + timedelta(days=1))
     assert result.full_pass
     sale = f"sale:{sale_pk(org, 'inv-cus_1')}"
-    assert rows(org) == [("Ada", sale, Decimal("33.34"), "paid"), ("Ada", f"{sale}:v2", Decimal("-33.34"), "pending"),
+    assert rows(org) == [("Ada", sale, Decimal("33.34"), "paid"), ("Ada", f"{sale}:v2", Decimal("-33.34"), "approved"),
                          ("Bea", sale, Decimal("33.33"), "paid"), ("Bea", f"{sale}:v2", Decimal("16.67"), "pending"),
                          ("Cy", sale, Decimal("33.33"), "pending"), ("Cy", f"{sale}:v2", Decimal("16.67"), "pending")]
     assert {pk: (amount, status) for pk, amount, status in _all(org) if pk in before} == before  # never edited

@@ -67,6 +67,57 @@ def test_approve_due_works_through_batches(org, rule, scoped):
     assert len(audit(org, scoped, "entries.approve_due")) == 3
 
 
+def test_approve_due_reads_from_its_last_run_and_still_finds_an_entry_written_while_it_ran(org, rule, scoped):
+    """Each run reads entries by approve_after from the last run's `now` less a day: an entry a
+    transaction wrote while the last run was going (its holding over by then, invisible to it) is
+    approved by the next run; what came due since, too."""
+    first = timezone.now()
+    early = entry(org, rule, scoped, approve_after=first - timedelta(hours=1))
+    assert ledger.approve_due(org.pk, first) == 1
+    with scoped(org):
+        from rewards.models import EarningsCursor
+
+        assert EarningsCursor.objects.get(organization=org).approved_through == first
+    written_late = entry(org, rule, scoped, approve_after=first - timedelta(minutes=5))
+    came_due = entry(org, rule, scoped, approve_after=first + timedelta(hours=2))
+    not_yet = entry(org, rule, scoped, approve_after=first + timedelta(days=2))
+    assert ledger.approve_due(org.pk, first + timedelta(hours=3)) == 2
+    assert [status(org, scoped, e) for e in (early, written_late, came_due, not_yet)] == [
+        "approved", "approved", "approved", "pending"]
+    assert ledger.has_due(org.pk, first + timedelta(days=3))
+    assert ledger.approve_due(org.pk, first + timedelta(days=3)) == 1
+    assert not ledger.has_due(org.pk, first + timedelta(days=4))
+
+
+def test_approve_due_with_a_clock_before_its_last_run_reads_every_pending_entry(org, rule, scoped):
+    now = timezone.now()
+    assert ledger.approve_due(org.pk, now + timedelta(days=60)) == 0
+    e = entry(org, rule, scoped, approve_after=now - timedelta(days=10))
+    assert ledger.approve_due(org.pk, now) == 1
+    assert status(org, scoped, e) == "approved"
+
+
+def test_the_approvals_queue_lists_pending_entries_after_the_floor_and_held_ones(org, rule, scoped):
+    from rewards.selectors.earnings import approval_queue, queue_counts
+
+    now = timezone.now()
+    waiting = entry(org, rule, scoped, approve_after=now + timedelta(days=3))
+    due = entry(org, rule, scoped, approve_after=now - timedelta(hours=1))
+    case = None
+    with scoped(org):
+        case = FraudCaseFactory(organization=org, ambassador=waiting.ambassador)
+    held = entry(org, rule, scoped, approve_after=now - timedelta(days=40), status=EntryStatus.HELD, fraud_case=case)
+    entry(org, rule, scoped, approve_after=now - timedelta(days=40), status=EntryStatus.APPROVED)
+    with scoped(org):
+        assert {e.pk for e in approval_queue(now=now)} == {waiting.pk, due.pk, held.pk}
+        assert (queue_counts(now).pending, queue_counts(now).due, queue_counts(now).held) == (2, 1, 1)
+        assert [e.pk for e in approval_queue(now=now, status="held")] == [held.pk]
+    ledger.approve_due(org.pk, now)
+    with scoped(org):
+        assert {e.pk for e in approval_queue(now=now)} == {waiting.pk, held.pk}
+        assert {e.pk for e in approval_queue(now=now, status="pending")} == {waiting.pk}
+
+
 def test_approve_early_then_not_twice(org, rule, scoped, admin_user):
     e = entry(org, rule, scoped)
     ledger.approve(e, admin_user)

@@ -77,7 +77,7 @@ def test_a_sale_split_three_ways_to_the_cent_through_payout_and_refund(org, owne
     assert {status for *_, status in entries(org)} == {"paid"}
     assert roi_rewards(org, t.astimezone(org.tzinfo).date()) == Decimal("100.00")
 
-    # Refunded after the payout: three negative entries, pending, taken back at once.
+    # Refunded after the payout: three negative entries, approved at once (taking back waits for nothing).
     with tenant_scope(org):
         record_sale(org, customer_external_id="cus_1", amount=Decimal("1000.00"), currency=org.currency,
                     invoice_id="inv-1", status="refunded", occurred_at=t + timedelta(days=40))
@@ -85,11 +85,11 @@ def test_a_sale_split_three_ways_to_the_cent_through_payout_and_refund(org, owne
     refund_time = t + timedelta(days=40)
     compute_earnings(org.pk, now=refund_time)
     assert entries(org) == [("Ada", f"sale:{sale}", Decimal("33.34"), "paid"),
-                            ("Ada", f"sale:{sale}:refund", Decimal("-33.34"), "pending"),
+                            ("Ada", f"sale:{sale}:refund", Decimal("-33.34"), "approved"),
                             ("Bea", f"sale:{sale}", Decimal("33.33"), "paid"),
-                            ("Bea", f"sale:{sale}:refund", Decimal("-33.33"), "pending"),
+                            ("Bea", f"sale:{sale}:refund", Decimal("-33.33"), "approved"),
                             ("Cy", f"sale:{sale}", Decimal("33.33"), "paid"),
-                            ("Cy", f"sale:{sale}:refund", Decimal("-33.33"), "pending")]
+                            ("Cy", f"sale:{sale}:refund", Decimal("-33.33"), "approved")]
     assert roi_rewards(org, t.astimezone(org.tzinfo).date()) == Decimal("0.00")
     assert refunded_sales_with_money(org) == {}
     compute_earnings(org.pk, now=refund_time)  # again: nothing new
@@ -104,7 +104,7 @@ def test_a_sale_split_three_ways_to_the_cent_through_payout_and_refund(org, owne
     buyer.lead("cus_2", at=later).buys("1500.00", at=later, invoice_id="inv-2")
     s.attribute()
     compute_earnings(org.pk, now=later)
-    assert ledger.approve_due(org.pk, later + timedelta(days=30)) == 6  # 3 refunds + 3 new
+    assert ledger.approve_due(org.pk, later + timedelta(days=30)) == 3  # the 3 new (the refunds were approved at once)
     run = payouts.create_run(org.pk, owner, now=later + timedelta(days=30))
     with tenant_scope(org):
         assert sorted(PayoutItem.objects.filter(run=run).values_list("ambassador__display_name", "amount")) == [

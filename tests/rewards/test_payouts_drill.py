@@ -36,7 +36,7 @@ def run_waiting_on_a_lock() -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                       "AND query ILIKE 'UPDATE rewards_earningentry SET status%%'")
+                       "AND query ILIKE '%%UPDATE rewards_earningentry SET status%%'")
         return cursor.fetchone()[0] > 0
 
 
@@ -70,6 +70,7 @@ def test_a_process_killed_mid_run_leaves_nothing_and_the_next_run_pays_once(org,
         deadline = time.monotonic() + WAIT
         while not run_waiting_on_a_lock():
             if process.poll() is not None or time.monotonic() > deadline:
+                stop_process_group(process, warm=False)  # else reading its output waits for it, which waits for us
                 output = process.stdout.read().decode(errors="replace") if process.stdout else ""
                 pytest.fail(f"the run never waited on the lock (exit {process.poll()}):\n{output}")
             time.sleep(0.05)
