@@ -56,6 +56,7 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 
 from ambassadors.models import Ambassador
+from common.queries import where_in
 from tenancy.models import Organization
 from tenancy.scoping import tenant_scope
 from tracking.models import Click, Credit, CreditKind, Customer, Sale, SaleStatus
@@ -209,6 +210,7 @@ class Events:
     refunded: set[str] = field(default_factory=set)
     targets: dict[Key, tuple[Decimal, str]] = field(default_factory=dict)  # → (amount, currency)
     campaign_of: dict[Key, int] = field(default_factory=dict)  # a conversion entry's campaign (ROI per campaign)
+    clicks: dict[str, tuple[int, datetime]] = field(default_factory=dict)  # click id → (link, when): fraud's velocity
 
 
 def _chunks(items: list, size: int = IN_CHUNK):
@@ -221,8 +223,8 @@ def _credits_of(ctx: Context, customer_ids: list[int], models: set[str]) -> tupl
     (units: 1/10,000 of a lead, cents of a sale)."""
     leads: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     sales: dict[int, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for ids in _chunks(customer_ids):
-        rows = (Credit.objects.filter(organization_id=ctx.organization_id, customer_id__in=ids, version=ctx.version,
+    for where in where_in(Credit, "customer_id", customer_ids):
+        rows = (Credit.objects.filter(where, organization_id=ctx.organization_id, version=ctx.version,
                                       model__in=sorted(models), kind__in=[CreditKind.LEAD, CreditKind.SALE])
                 .values_list("kind", "customer_id", "sale_id", "model", "ambassador_id", "campaign_id", "amount",
                              "lead_share"))
@@ -262,8 +264,8 @@ def _conversion_events(ctx: Context, customer_ids: list[int], events: Events) ->
         return
     leads, sale_credits = _credits_of(ctx, customer_ids, _models_needed(ctx))
     if lead_rules:
-        for ids in _chunks(customer_ids):
-            for customer_id, at in (Customer.objects.filter(organization_id=ctx.organization_id, pk__in=ids)
+        for where in where_in(Customer, "pk", customer_ids):
+            for customer_id, at in (Customer.objects.filter(where, organization_id=ctx.organization_id)
                                     .values_list("pk", "first_lead_at")):
                 # Every customer, credited or not: one whose credit went (a recompute) is corrected to 0.
                 cause = f"lead:{customer_id}"
@@ -279,8 +281,8 @@ def _conversion_events(ctx: Context, customer_ids: list[int], events: Events) ->
     if not sale_rules:
         return
     sales_of: dict[int, list] = defaultdict(list)
-    for ids in _chunks(customer_ids):
-        for row in (Sale.objects.filter(organization_id=ctx.organization_id, customer_id__in=ids)
+    for where in where_in(Sale, "customer_id", customer_ids):
+        for row in (Sale.objects.filter(where, organization_id=ctx.organization_id)
                     .values_list("pk", "customer_id", "amount", "currency", "occurred_at", "status")):
             sales_of[row[1]].append(row)
     for customer_id, sales in sales_of.items():
@@ -310,10 +312,11 @@ def _conversion_events(ctx: Context, customer_ids: list[int], events: Events) ->
 
 
 def _click_events(ctx: Context, rows: list[tuple], events: Events) -> None:
-    """rows: (pk, click_id, ambassador_id, campaign_id, clicked_at) of unique creditable clicks."""
+    """rows: (pk, click_id, ambassador_id, campaign_id, clicked_at, link_id) of unique creditable clicks."""
     click_rules = ctx.by_event(RewardEvent.CLICK)
-    for _pk, click_id, ambassador_id, campaign_id, clicked_at in rows:
+    for _pk, click_id, ambassador_id, campaign_id, clicked_at, link_id in rows:
         cause = f"click:{click_id}"
+        events.clicks[click_id] = (link_id, clicked_at)
         events.earned_at[cause] = clicked_at
         events.facts[cause] = {"event": RewardEvent.CLICK, "click_id": click_id, "campaign_id": campaign_id}
         for rule in click_rules:
@@ -325,7 +328,7 @@ def _click_events(ctx: Context, rows: list[tuple], events: Events) -> None:
 
 def _unique_clicks(ctx: Context, queryset) -> list[tuple]:
     return list(queryset.filter(is_unique=True, is_bot=False, is_self=False, is_head=False)
-                .values_list("pk", "click_id", "ambassador_id", "campaign_id", "clicked_at"))
+                .values_list("pk", "click_id", "ambassador_id", "campaign_id", "clicked_at", "link_id"))
 
 
 # --- caps --------------------------------------------------------------------------------------------
@@ -415,21 +418,21 @@ def _ledger_of(ctx: Context, causes: list[str], refunded_sale_ids: list[int]) ->
     corrections point at it). Entries of refunded sales are locked first, in id order, so what
     a payout run does to them waits for this chunk."""
     org = ctx.organization_id
-    for ids in _chunks(refunded_sale_ids):
-        list(EarningEntry.objects.select_for_update().filter(organization_id=org, sale_id__in=ids)
+    for where in where_in(EarningEntry, "sale_id", refunded_sale_ids):
+        list(EarningEntry.objects.select_for_update().filter(where, organization_id=org)
              .order_by("pk").values_list("pk", flat=True))
     held: dict[Key, Held] = {}
     by_pk: dict[int, Key] = {}
     rule_ids = sorted(ctx.rules)
-    for chunk in _chunks(sorted(causes)):
-        for row in (EarningEntry.objects.filter(organization_id=org, rule_id__in=rule_ids, cause__in=chunk)
+    for where in where_in(EarningEntry, "cause", sorted(causes)):
+        for row in (EarningEntry.objects.filter(where, organization_id=org, rule_id__in=rule_ids)
                     .values_list(*_ENTRY_FIELDS)):
             pk, rule_id, cause, ambassador_id, amount, status, currency, unit, campaign_id, _ = row
             key = (rule_id, cause, ambassador_id)
             held[key] = Held(pk, campaign_id, currency, unit, [(pk, cause, amount, status)])
             by_pk[pk] = key
-    for chunk in _chunks(sorted(by_pk)):
-        for row in (EarningEntry.objects.filter(organization_id=org, adjusts_id__in=chunk)
+    for where in where_in(EarningEntry, "adjusts", sorted(by_pk)):
+        for row in (EarningEntry.objects.filter(where, organization_id=org)
                     .values_list(*_ENTRY_FIELDS)):
             pk, _, cause, _, amount, status, _, _, _, adjusts_id = row
             held[by_pk[adjusts_id]].entries.append((pk, cause, amount, status))
@@ -583,7 +586,7 @@ def _apply(ctx: Context, events: Events, result: Result) -> None:
     result.created += len(plan.new) - plan.corrections
     result.corrections += plan.corrections
     if plan.new:
-        fraud.screen_entries(ctx.organization_id, plan.new, now=ctx.now)
+        fraud.screen_entries(ctx.organization_id, plan.new, now=ctx.now, clicks=events.clicks)
 
 
 def _lock_cursor(organization_id: int) -> EarningsCursor:
@@ -781,10 +784,11 @@ def _clicks(ctx: Context, result: Result, limit: int | None) -> None:
             cursor = _lock_cursor(ctx.organization_id)
             rows = list(Click.objects.filter(organization_id=ctx.organization_id, pk__gt=cursor.last_click_pk)
                         .order_by("pk").values_list("pk", "click_id", "ambassador_id", "campaign_id", "clicked_at",
-                                                    "is_unique", "is_bot", "is_self", "is_head")[:CLICK_CHUNK])
+                                                    "link_id", "is_unique", "is_bot", "is_self", "is_head")
+                        [:CLICK_CHUNK])
             if not rows:
                 return
-            unique = [row[:5] for row in rows if row[5] and not row[6] and not row[7] and not row[8]]
+            unique = [row[:6] for row in rows if row[6] and not row[7] and not row[8] and not row[9]]
             events = Events()
             _click_events(ctx, unique, events)
             before = result.created + result.corrections
