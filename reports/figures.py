@@ -133,3 +133,115 @@ class Activity:
     def is_active(self) -> bool:
         """Shared or was (creditably) clicked: the fair view's "active"."""
         return bool(self.shares or self.clicks)
+
+
+# --- Display: one unit per figure ----------------------------------------------------------------
+#
+# Every page, the digest and the PDF show a figure through these functions (templates through the
+# `figures` template filters, reports/templatetags/figures.py), so a figure reads the same
+# everywhere: ROI and rates as percentages ("718.6 %"), money with its currency in the
+# organisation's locale ("€1,234.50"), credited leads and customers to one decimal ("14.2").
+# CSV files and the API keep the exact values (ROI there as roi_percent, to 2 places).
+
+MINUS = "\u2212"  # a real minus sign: "−35.2 %" (a hyphen reads as a dash)
+NONE = "—"  # nothing to show: a ratio with nothing to divide by
+PERCENT_PLACES = Decimal("0.1")  # ROI and rates on pages and in the digest
+EXACT_PERCENT = Decimal("0.01")  # ROI in CSV and the API (the ratio's 4 places, × 100)
+CREDIT_PLACES = Decimal("0.1")  # credited leads and customers on pages
+CREDIT_EXPLANATION = ("Leads and customers are credited: when a visitor clicked several ambassadors' links, "
+                      "multi-touch attribution divides one lead between them, so an ambassador's figures can be "
+                      "fractions (shown to one decimal; the CSV and the API have the exact values).")
+
+
+def locale_of(organization=None):
+    """The Babel locale figures are formatted for: the organisation's `locale` when it has one,
+    else the site's language (settings.LANGUAGE_CODE)."""
+    from babel import Locale
+    from django.conf import settings
+    from django.utils.translation import to_locale
+
+    code = getattr(organization, "locale", "") or settings.LANGUAGE_CODE
+    try:
+        return Locale.parse(to_locale(code))
+    except (ValueError, LookupError):
+        return Locale.parse("en")
+
+
+def _signed(text: str) -> str:
+    return text.replace("-", MINUS)  # a formatted number has no other hyphen
+
+
+def _quantize(value, places: Decimal) -> Decimal:
+    from decimal import ROUND_HALF_UP
+    return Decimal(value).quantize(places, rounding=ROUND_HALF_UP)
+
+
+def roi_percent(ratio) -> Decimal | None:
+    """ROI as an exact percentage (ratio 9.1239 → 912.39); None stays None."""
+    if ratio is None or ratio == "":
+        return None
+    return _quantize(Decimal(ratio) * 100, EXACT_PERCENT)
+
+
+def format_number(value, places: Decimal | None = None, *, locale=None) -> str:
+    """A plain number in the locale: 1234 → "1,234"; with `places` rounded half up to them."""
+    from babel.numbers import format_decimal
+    if value is None or value == "":
+        return NONE
+    value = Decimal(value)
+    if places is None:
+        pattern = "#,##0"
+    else:
+        value = _quantize(value, places)
+        digits = -places.as_tuple().exponent
+        pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return _signed(format_decimal(value, format=pattern, locale=locale or locale_of()))
+
+
+def format_percent(ratio, *, locale=None) -> str:
+    """A ratio as a percentage to one decimal: 9.1239 → "912.4 %", −0.35 → "−35.0 %", None → "—"."""
+    if ratio is None or ratio == "":
+        return NONE
+    return format_number(Decimal(ratio) * 100, PERCENT_PLACES, locale=locale) + " %"
+
+
+format_roi = format_percent  # ROI = (revenue − cost) / cost, shown as a percentage
+
+
+def format_money(amount, currency: str = "", *, locale=None) -> str:
+    """Money with its currency in the locale: 1234.5 EUR → "€1,234.50" (en), "1.234,50 €" (de);
+    JPY without cents; a negative amount with a real minus sign. None → "—"."""
+    from babel.numbers import format_currency
+    if amount is None or amount == "":
+        return NONE
+    if not currency:
+        return format_number(amount, TWO_PLACES, locale=locale)
+    text = format_currency(Decimal(amount), currency, locale=locale or locale_of())
+    # CLDR writes "SEK1,234.50" in English: a letter code stuck to the number reads badly.
+    for index, char in enumerate(text):
+        if char.isdigit():
+            if index and text[index - 1].isalpha():
+                text = text[:index] + "\u00a0" + text[index:]
+            break
+    return _signed(text)
+
+
+def format_credited(value, *, locale=None) -> str:
+    """Credited leads or customers for reading: one decimal, whole numbers without it
+    (14.1666 → "14.2", 3.0000 → "3", 0.0300 → "< 0.1": something was credited)."""
+    if value is None or value == "":
+        return NONE
+    value = Decimal(value)
+    if value and abs(value) < Decimal("0.05"):
+        return "< " + format_number(CREDIT_PLACES, CREDIT_PLACES, locale=locale)
+    rounded = _quantize(value, CREDIT_PLACES)
+    if rounded == rounded.to_integral_value():
+        return format_number(rounded, locale=locale)
+    return format_number(rounded, CREDIT_PLACES, locale=locale)
+
+
+def format_per(value, unit: str, *, locale=None) -> str:
+    """A multiplier, not a percentage: 9.3333 clicks per share → "9.3 per share"."""
+    if value is None or value == "":
+        return NONE
+    return f"{format_number(value, PERCENT_PLACES, locale=locale)} {unit}"
