@@ -9,7 +9,7 @@ PORT ?= 8000
 # var/secret_key unless SECRET_KEY is set). make run DEBUG=1 for Django's debug pages.
 DEBUG ?= 0
 
-.PHONY: run test lint venv chromium clean-demo
+.PHONY: run test lint venv chromium static-deps clean-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,24 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 venv: $(VENV)/.runtime
 
+## Browser libraries (Chart.js) from npm, exactly as package-lock.json pins them, into node_modules/, which
+## Django's staticfiles serves (config/settings.py STATICFILES_DIRS). Re-run when the lock file changes.
+## node and npm come from Debian's packages when missing.
+NODE_DEPS := node_modules/.installed
+$(NODE_DEPS): package.json package-lock.json
+	@command -v npm >/dev/null || { \
+	  echo "Installing node and npm from Debian packages…"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+static-deps: $(NODE_DEPS)
+
 ## make run: migrate, seed the demo once, serve web + Celery worker + beat (Ctrl-C stops all).
 ## Every process gets PORT and DEBUG: honcho would hand each process type a PORT of its own (worker
 ## +100, beat +200), so the Procfile sets PORT from RUN_PORT, and e-mails the worker sends link to the site.
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime $(NODE_DEPS)
 	PORT=$(PORT) DEBUG=$(DEBUG) $(BIN)/python manage.py migrate --noinput
 	PORT=$(PORT) DEBUG=$(DEBUG) $(BIN)/python manage.py seed_demo
 	PATH="$(CURDIR)/$(BIN):$$PATH" RUN_PORT=$(PORT) DEBUG=$(DEBUG) $(BIN)/honcho start -f Procfile
@@ -44,7 +58,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
 ## make test: install what the tests need, lint, run the suite (SQLite by default; DATABASE_URL for PostgreSQL).
-test: $(VENV)/.dev chromium lint
+test: $(VENV)/.dev $(NODE_DEPS) chromium lint
 	SECRET_KEY=$${SECRET_KEY:-test-only-insecure-key} DEBUG=0 $(BIN)/pytest $(PYTEST_ARGS)
 
 clean-demo:

@@ -494,7 +494,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "staticfiles"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Browser libraries come from npm (package.json / package-lock.json, installed into node_modules/ by `make`
+# with npm ci) and are served under a prefix like our own files: Chart.js → static/vendor/chartjs/.
+STATICFILES_DIRS = [BASE_DIR / "static", ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist")]
 # Multipart bodies over this size are not scanned for NUL by config.middleware (views refuse them by
 # size unread); above the largest upload a form accepts (5 MB images and CSV files).
 MULTIPART_SCAN_MAX_BYTES = int(os.environ.get("MULTIPART_SCAN_MAX_BYTES", str(8 * 1024 * 1024)))

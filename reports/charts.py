@@ -1,13 +1,108 @@
-"""Geometry for server-rendered SVG charts: no chart library, no script. Drawing coordinates
-only; the figures shown come from the selectors. Two kinds, each computed here only:
+"""Charts. Two families, each built here only; the figures shown come from the selectors.
 
-* hbars(): horizontal bars, one per (label, value) (templates/reports/_hbars.html);
-* daily_bars(): a vertical bar per day (the dashboard's, the funnel's and the portal's "my clicks")."""
+* chart_spec(): the description of an interactive chart for web pages: `{% load charts %}{% chart spec %}`
+  (reports/templatetags/charts.py, templates/reports/_chart.html) renders a <figure> with a <canvas>, the
+  spec as JSON (json_script) and the same numbers as a table (the text alternative); static/js/charts.js
+  draws it with Chart.js (MIT, from npm: package.json, served by staticfiles from node_modules/).
+* Geometry for server-rendered SVG charts, no script (e-mails, the PDF):
+  hbars(): horizontal bars, one per (label, value) (templates/reports/_hbars.html);
+  daily_bars(): a vertical bar per day (the dashboard's, the funnel's and the portal's "my clicks")."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
+
+CHART_KINDS = ("line", "bar", "stacked-bar")
+SERIES_KINDS = ("line", "bar")
+AXES = ("y", "y2")
+_CHART_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+
+
+def chart_spec(kind: str, *, chart_id: str, title: str, x_label: str, y_label: str, labels: list,
+               series: list[dict], y2_label: str | None = None, unit: str = "", y2_unit: str = "",
+               notes: list[str] | None = None, marker: dict | None = None) -> dict:
+    """A chart for `{% chart %}`: kind "line", "bar" or "stacked-bar"; `labels` the x values (shown as
+    given, str()); `series` dicts {"label", "values" (Decimal | int | None, one per label), "axis" ("y"
+    or "y2", default "y"), "kind" (optional "line"/"bar" for a mixed chart), "unit" (optional, default the
+    axis's)}. Axis titles carry their unit: y_label="Revenue", unit="EUR" → "Revenue (EUR)". `notes` are
+    sentences shown under the chart (e.g. the break-even point in words); `marker` {"at": one of the
+    labels, "text": …} draws a labelled vertical line there. Decimals become strings in the JSON (exact,
+    never floats); the browser turns them into numbers only to draw. Raises ValueError on bad input."""
+    if kind not in CHART_KINDS:
+        raise ValueError(f"unknown chart kind {kind!r}: one of {', '.join(CHART_KINDS)}")
+    if not isinstance(chart_id, str) or not _CHART_ID.match(chart_id):
+        raise ValueError(f"chart_id {chart_id!r}: lower-case letters, digits and hyphens, starting with a letter")
+    for name, text in (("title", title), ("x_label", x_label), ("y_label", y_label)):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{name} must be a non-empty string")
+    labels = [str(label) for label in labels]
+    if not series:
+        raise ValueError("a chart needs at least one series")
+    uses_y2 = False
+    out_series = []
+    for index, item in enumerate(series):
+        if not isinstance(item, dict) or not isinstance(item.get("label"), str) or not item["label"].strip():
+            raise ValueError(f"series {index}: a dict with a non-empty 'label'")
+        unknown = set(item) - {"label", "values", "axis", "kind", "unit"}
+        if unknown:
+            raise ValueError(f"series {item['label']!r}: unknown keys {sorted(unknown)}")
+        values = list(item.get("values") or [])
+        if len(values) != len(labels):
+            raise ValueError(f"series {item['label']!r} has {len(values)} values for {len(labels)} labels")
+        axis = item.get("axis", "y")
+        if axis not in AXES:
+            raise ValueError(f"series {item['label']!r}: axis {axis!r} is not 'y' or 'y2'")
+        uses_y2 = uses_y2 or axis == "y2"
+        series_kind = item.get("kind") or ("line" if kind == "line" else "bar")
+        if series_kind not in SERIES_KINDS:
+            raise ValueError(f"series {item['label']!r}: kind {series_kind!r} is not 'line' or 'bar'")
+        series_unit = item.get("unit")
+        if series_unit is None:
+            series_unit = y2_unit if axis == "y2" else unit
+        out_series.append({"label": item["label"], "values": [_json_number(item["label"], v) for v in values],
+                           "axis": axis, "kind": series_kind, "unit": series_unit})
+    if uses_y2 and not (y2_label and y2_label.strip()):
+        raise ValueError("a series on the second axis needs y2_label")
+    if marker is not None and (not isinstance(marker, dict) or str(marker.get("at")) not in labels):
+        raise ValueError(f"marker {marker!r}: a dict whose 'at' is one of the labels")
+    y_axis = {"label": y_label, "unit": unit, "title": _with_unit(y_label, unit)}
+    y2_axis = {"label": y2_label, "unit": y2_unit, "title": _with_unit(y2_label, y2_unit)} if uses_y2 else None
+    units = [u for u in dict.fromkeys([unit, y2_unit if uses_y2 else ""]) if u]
+    return {
+        "id": chart_id,
+        "kind": kind,
+        "title": title,
+        "caption": f"{title} ({', '.join(units)})" if units else title,
+        "x": {"label": x_label, "title": x_label},
+        "y": y_axis,
+        "y2": y2_axis,
+        "labels": labels,
+        "series": out_series,
+        "notes": [str(note) for note in (notes or [])],
+        "marker": {"at": str(marker["at"]), "text": str(marker.get("text", ""))} if marker else None,
+    }
+
+
+def _with_unit(label: str, unit: str) -> str:
+    return f"{label} ({unit})" if unit else label
+
+
+def _json_number(series_label: str, value):
+    """Decimal → str (exact), int → int, None → None (a gap). Floats and anything else are refused: money
+    and rates are Decimals here, always."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"series {series_label!r}: {value!r} is not a number")
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"series {series_label!r}: {value} is not a finite number")
+        return str(value)
+    if isinstance(value, int):
+        return value
+    raise ValueError(f"series {series_label!r}: {value!r} ({type(value).__name__}) is not a Decimal, int or None")
 
 
 def hbars(items: list[tuple[str, object]], width: int = 720, row: int = 26, label_w: int = 170) -> dict:

@@ -1,0 +1,33 @@
+"""`{% load charts %}{% chart spec %}`: a chart made by reports.charts.chart_spec(), drawn in the browser by
+static/js/charts.js (Chart.js), with its numbers as a table inside <details> "Data table" (the text
+alternative, and what a reader without script sees)."""
+
+from decimal import Decimal
+
+from django import template
+from django.utils.formats import number_format
+
+register = template.Library()
+
+
+@register.inclusion_tag("reports/_chart.html")
+def chart(spec: dict) -> dict:
+    columns = [_column_title(s) for s in spec["series"]]
+    rows = [{"label": label, "cells": [_cell(s["values"][i]) for s in spec["series"]]}
+            for i, label in enumerate(spec["labels"])]
+    return {"spec": spec, "data_id": f"{spec['id']}-data", "columns": columns, "rows": rows}
+
+
+def _column_title(series: dict) -> str:
+    return f"{series['label']} ({series['unit']})" if series["unit"] else series["label"]
+
+
+def _cell(value) -> str:
+    """The same number the chart draws, grouped for reading (all its decimal places kept); a gap is "–"."""
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        value = Decimal(value)
+        places = max(-value.as_tuple().exponent, 0) if value.as_tuple().exponent < 0 else 0
+        return number_format(value, decimal_pos=places, force_grouping=True)
+    return number_format(value, force_grouping=True)

@@ -1,0 +1,113 @@
+"""Charts drawn in Chromium by static/js/charts.js with Chart.js (served from node_modules/ by staticfiles)
+under the strict Content-Security-Policy: the canvas is drawn (Chart.getChart finds it), every axis is titled
+with its unit, the legend names the series, the data table holds the numbers of the chart, and the page
+reports no CSP violation (CspWatch)."""
+
+from decimal import Decimal
+
+import pytest
+from django.http import HttpResponse
+from django.template import engines
+from django.urls import path
+
+from config.urls import urlpatterns as app_urlpatterns
+from reports.charts import chart_spec
+from tests.support.browser import CspWatch
+
+PAGE = """{% extends "base.html" %}{% load charts %}{% block title %}Charts{% endblock %}
+{% block content %}<h1>Charts</h1>{% chart money %}{% chart counts %}{% endblock %}"""
+
+
+def sample_page(request):
+    money = chart_spec(
+        "bar", chart_id="money", title="Revenue and cost", x_label="Week", y_label="Amount", unit="EUR",
+        y2_label="Cumulative ROI", y2_unit="%", labels=["2026-W01", "2026-W02", "2026-W03"],
+        series=[{"label": "Revenue", "values": [Decimal("100.00"), Decimal("1250.50"), Decimal("0.00")]},
+                {"label": "Cost", "values": [Decimal("300.00"), Decimal("200.00"), Decimal("50.25")]},
+                {"label": "Cumulative ROI", "values": [Decimal("-66.7"), Decimal("7.3"), None],
+                 "axis": "y2", "kind": "line"}],
+        notes=["Break-even in 2026-W02."], marker={"at": "2026-W02", "text": "Break-even"})
+    counts = chart_spec(
+        "stacked-bar", chart_id="counts", title="Clicks per channel", x_label="Week", y_label="Clicks",
+        unit="clicks", labels=["2026-W01", "2026-W02"],
+        series=[{"label": "LinkedIn", "values": [3, 4]}, {"label": "E-mail", "values": [1, 0]}])
+    html = engines["django"].from_string(PAGE).render({"money": money, "counts": counts}, request)
+    return HttpResponse(html)
+
+
+urlpatterns = [path("chart-sample/", sample_page), *app_urlpatterns]
+
+# The drawn chart as the browser sees it: axis titles, legend, the numbers of each dataset, and the table.
+READ_CHART = """(figure) => {
+  const chart = Chart.getChart(figure.querySelector('canvas'));
+  if (!chart) return null;
+  const scales = Object.values(chart.scales).map(s => ({id: s.id, display: s.options.display !== false,
+    title: s.options.title.display ? s.options.title.text : null}));
+  const table = [...figure.querySelectorAll('table tr')].map(tr => [...tr.children].map(c => c.textContent.trim()));
+  return {scales, legend: chart.options.plugins.legend.display,
+          legendItems: chart.legend.legendItems.map(i => i.text),
+          tooltip: chart.options.plugins.tooltip.enabled !== false,
+          labels: chart.data.labels, data: chart.data.datasets.map(d => d.data),
+          width: chart.width, height: chart.height, table};
+}"""
+
+
+def read_chart(page, selector):
+    figure = page.locator(selector)
+    figure.wait_for()
+    page.wait_for_function("(sel) => { const c = document.querySelector(sel + ' canvas');"
+                           " return c && window.Chart && Chart.getChart(c); }", arg=selector)
+    return figure.evaluate(READ_CHART)
+
+
+def table_number(text):
+    """A data-table cell as a number (grouping commas dropped); "–" is a gap."""
+    return None if text == "–" else float(text.replace(",", ""))
+
+
+@pytest.mark.urls("tests.browser.test_charts")
+@pytest.mark.django_db(transaction=True)
+def test_chart_js_draws_under_the_csp_with_titled_axes_legend_and_a_matching_table(page, live_server):
+    watch = CspWatch(page.context)
+    response = page.goto(f"{live_server.url}/chart-sample/")
+    assert response.status == 200
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+
+    money = read_chart(page, "#money")
+    assert money is not None, "Chart.js did not draw the canvas"
+    assert money["width"] > 300 and money["height"] > 150
+    titles = {s["id"]: s["title"] for s in money["scales"]}
+    assert titles == {"x": "Week", "y": "Amount (EUR)", "y2": "Cumulative ROI (%)"}
+    assert money["legend"] and money["tooltip"]
+    assert money["legendItems"] == ["Revenue (EUR)", "Cost (EUR)", "Cumulative ROI (%)"]
+    assert money["labels"] == ["2026-W01", "2026-W02", "2026-W03"]
+    assert money["data"] == [[100, 1250.5, 0], [300, 200, 50.25], [-66.7, 7.3, None]]
+    header, *rows = money["table"]
+    assert header == ["Week", "Revenue (EUR)", "Cost (EUR)", "Cumulative ROI (%)"]
+    assert rows[1] == ["2026-W02", "1,250.50", "200.00", "7.3"]
+    # The table and the chart carry the same numbers, cell by cell.
+    assert [[table_number(cell) for cell in row[1:]] for row in rows] == [list(v) for v in zip(*money["data"], strict=True)]
+    assert page.locator("#money .chart-note").inner_text() == "Break-even in 2026-W02."
+    assert page.locator("#money figcaption").inner_text() == "Revenue and cost (EUR, %)"
+
+    counts = read_chart(page, "#counts")
+    assert {s["id"]: s["title"] for s in counts["scales"]} == {"x": "Week", "y": "Clicks (clicks)"}
+    assert counts["data"] == [[3, 4], [1, 0]]
+
+    # The table is the text alternative: closed by default, opened by its summary.
+    page.locator("#money summary", has_text="Data table").click()
+    assert page.locator("#money table").is_visible()
+    watch.assert_clean()
+
+
+@pytest.mark.urls("tests.browser.test_charts")
+@pytest.mark.django_db(transaction=True)
+def test_the_library_is_served_by_the_site_itself(page, live_server):
+    response = page.goto(f"{live_server.url}/chart-sample/")
+    scripts = page.eval_on_selector_all("script[src]", "els => els.map(e => e.src)")
+    assert all(src.startswith(live_server.url) for src in scripts), scripts
+    library = [src for src in scripts if "vendor/chartjs/" in src]
+    assert library, scripts
+    assert response.ok
+    assert page.request.get(library[0]).status == 200
+    assert page.evaluate("() => Chart.version").startswith("4.")
