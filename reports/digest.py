@@ -147,7 +147,7 @@ def digest_content(organization: Organization, frequency: str, period: Period) -
         "period_label": period_label(period),
         "previous_label": period_label(period.previous()),
         "figures": figures,
-        "cards": figures.cards(),
+        "cards": figures.cards(organization),
         "top": top_ambassadors(f),
         "currency": organization.currency,
         "dashboard_url": f"{base}{reverse('reports_home', kwargs={'org_slug': organization.slug})}?{query}",

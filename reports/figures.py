@@ -245,3 +245,39 @@ def format_per(value, unit: str, *, locale=None) -> str:
     if value is None or value == "":
         return NONE
     return f"{format_number(value, PERCENT_PLACES, locale=locale)} {unit}"
+
+
+# --- CSV headers: every column names its unit ----------------------------------------------------
+
+MONEY_COLUMNS = frozenset({
+    "revenue", "spend", "rewards", "time_cost", "cost", "profit", "cost_per_lead", "cost_per_customer",
+    "revenue_per_share", "hourly_rate", "own_cost", "revenue_spread", "rate_revenue",
+})
+CREDITED_COLUMNS = frozenset({"leads", "customers", "leads_spread"})
+PERCENT_COLUMNS = frozenset({"roi", "rate_unique", "rate_leads", "rate_customers", "share_of_clicks"})
+PER_SHARE_COLUMNS = frozenset({"rate_clicks", "clicks_per_share"})
+
+
+def column(name: str, currency: str) -> str:
+    """A CSV column's header with its unit: revenue → "revenue (EUR)", roi → "roi (%)",
+    leads → "leads (credited)", a model's columns too (linear_revenue → "linear_revenue (EUR)");
+    counts and text keep their name."""
+    last = name.rsplit("_", 1)[-1]
+    if name in PERCENT_COLUMNS:
+        return f"{name} (%)"
+    if name in PER_SHARE_COLUMNS:
+        return f"{name} (per share)"
+    if name in MONEY_COLUMNS or last == "revenue":
+        return f"{name} ({currency})"
+    if name in CREDITED_COLUMNS or last == "leads" or last == "customers":
+        return f"{name} (credited)"
+    return name
+
+
+def csv_header(names, currency: str) -> list[str]:
+    return [column(name, currency) for name in names]
+
+
+def percent_of(ratio) -> Decimal | None:
+    """A ratio as an exact percentage for CSV and the API (0.9193 → 91.93); None stays None."""
+    return roi_percent(ratio)

@@ -15,7 +15,17 @@ from ambassadors.models import Status
 from campaigns.models import Campaign
 from tracking.selectors import active_version
 
-from ..figures import Activity, ClickTotals, CreditTotals
+from ..figures import (
+    NONE,
+    Activity,
+    ClickTotals,
+    CreditTotals,
+    format_credited,
+    format_money,
+    format_number,
+    format_percent,
+    locale_of,
+)
 from ..filters import ReportFilter
 from ..roi import ZERO, roi_of
 from .base import (
@@ -52,31 +62,34 @@ class KeyFigures:
     # field → change in % against the previous period (None: nothing to compare with); ROI's in points
     change: dict[str, Decimal | None]
 
-    def cards(self) -> list[dict]:
+    def cards(self, organization=None) -> list[dict]:
         """The figures shown as cards: name, label, value now and before, change in % (ROI's in
-        points), each also formatted for display."""
+        points), each also formatted for display (money in the organisation's currency and locale)."""
         cards = []
         for name, label, kind in CARDS:
             value, previous, change = getattr(self.current, name), getattr(self.previous, name), self.change.get(name)
             cards.append({"name": name, "label": label, "value": value, "previous": previous, "change": change,
-                          "kind": kind, "display": display(value, kind), "previous_display": display(previous, kind),
+                          "kind": kind, "display": display(value, kind, organization),
+                          "previous_display": display(previous, kind, organization),
                           "change_display": change_display(change, "pp" if kind == "ratio" else "%"),
                           "trend": "up" if change and change > 0 else "down" if change and change < 0 else "flat"})
         return cards
 
 
-def display(value, kind: str) -> str:
-    """1,234 · 12.5 (leads under split models) · 1,234.50 (money) · 12.5 % (ROI) · — (none)."""
+def display(value, kind: str, organization=None) -> str:
+    """1,234 · 12.5 (leads under split models, one decimal) · €1,234.50 (money, in the
+    organisation's currency and locale; plain 1,234.50 without one) · 12.5 % (ROI) · — (none).
+    The formatting is reports.figures' (one unit per figure everywhere)."""
+    locale = locale_of(organization)
     if value is None:
-        return "—"
+        return NONE
     if kind == "money":
-        return f"{value:,.2f}"
+        return format_money(value, getattr(organization, "currency", ""), locale=locale)
     if kind == "ratio":
-        return f"{value * 100:,.1f} %"
+        return format_percent(value, locale=locale)
     if kind == "share":
-        text = f"{Decimal(value).quantize(Decimal('0.01')):,.2f}"
-        return text.rstrip("0").rstrip(".") if "." in text else text
-    return f"{value:,}"
+        return format_credited(value, locale=locale)
+    return format_number(value, locale=locale)
 
 
 def change_display(change: Decimal | None, unit: str) -> str:

@@ -45,7 +45,7 @@ def reports_home(request, org_slug):
     channel_clicks = [(label, by_channel.get((value,), ClickTotals.zero()).clicks) for value, label in Channel.choices]
     context.update({
         "filter": f, "period": f.period, "previous": f.period.previous(), "figures": figures,
-        "cards": figures.cards(), "top": top_ambassadors(f), "currency": organization.currency,
+        "cards": figures.cards(organization), "top": top_ambassadors(f), "currency": organization.currency,
         "charts": [
             daily_bars([(day.day, day.clicks) for day in series], name="clicks", label="Clicks"),
             daily_bars([(day.day, day.leads) for day in series], name="leads", label="Leads"),
