@@ -9,7 +9,7 @@ PORT ?= 8000
 # var/secret_key unless SECRET_KEY is set). make run DEBUG=1 for Django's debug pages.
 DEBUG ?= 0
 
-.PHONY: run test lint venv chromium static-deps clean-demo
+.PHONY: run test lint venv chromium pdf-libs static-deps clean-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,7 @@ static-deps: $(NODE_DEPS)
 ## make run: migrate, seed the demo once, serve web + Celery worker + beat (Ctrl-C stops all).
 ## Every process gets PORT and DEBUG: honcho would hand each process type a PORT of its own (worker
 ## +100, beat +200), so the Procfile sets PORT from RUN_PORT, and e-mails the worker sends link to the site.
-run: $(VENV)/.runtime $(NODE_DEPS)
+run: $(VENV)/.runtime $(NODE_DEPS) pdf-libs
 	PORT=$(PORT) DEBUG=$(DEBUG) $(BIN)/python manage.py migrate --noinput
 	PORT=$(PORT) DEBUG=$(DEBUG) $(BIN)/python manage.py seed_demo
 	PATH="$(CURDIR)/$(BIN):$$PATH" RUN_PORT=$(PORT) DEBUG=$(DEBUG) $(BIN)/honcho start -f Procfile
@@ -54,11 +54,19 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+## Pango and the DejaVu fonts from Debian's packages, for WeasyPrint (the programme report's PDF).
+pdf-libs:
+	@dpkg -s libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1 || { \
+	  echo "Installing Pango and the DejaVu fonts from Debian packages (for the PDF report)…"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; }
+
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
 ## make test: install what the tests need, lint, run the suite (SQLite by default; DATABASE_URL for PostgreSQL).
-test: $(VENV)/.dev $(NODE_DEPS) chromium lint
+test: $(VENV)/.dev $(NODE_DEPS) chromium pdf-libs lint
 	SECRET_KEY=$${SECRET_KEY:-test-only-insecure-key} DEBUG=0 $(BIN)/pytest $(PYTEST_ARGS)
 
 clean-demo:

@@ -1,3 +1,4 @@
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -53,3 +54,55 @@ class ReportSubscription(TenantModel):
 
     def __str__(self):
         return f"{self.get_frequency_display()} digest for user {self.user_id}"
+
+
+class ReportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Being produced"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+PENDING_STATUSES = (ReportStatus.QUEUED, ReportStatus.RUNNING)
+
+
+class ProgrammeReport(TenantModel):
+    """A board-ready PDF of the programme report for a period (reports.pdf), produced in the
+    background (reports.services.request_programme_report → the task → produce_programme_report)
+    and kept through Django's storage API under an unguessable name. One report of a period is
+    being produced at a time (queued or running): asking again for the same period while one is
+    under way joins it instead of starting another."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    period_key = models.CharField(max_length=10, default="custom",
+                                  help_text="The period as asked for (a preset such as 30d, or custom).")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    status = models.CharField(max_length=7, choices=ReportStatus.choices, default=ReportStatus.QUEUED)
+    failure = models.TextField(blank=True, help_text="Why it could not be produced, if it failed.")
+    file = models.CharField(max_length=255, blank=True, help_text="Its name in the default storage, once ready.")
+    size = models.PositiveIntegerField(default=0, help_text="Bytes of the PDF.")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    email_user_ids = models.JSONField(default=list, blank=True,
+                                      help_text="Users to e-mail the download link to once it is ready.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "created_at"], name="programme_report_org_created")]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "period_start", "period_end"],
+                                    condition=models.Q(status__in=["queued", "running"]),
+                                    name="one_pending_programme_report_per_period"),
+            models.CheckConstraint(condition=models.Q(period_end__gte=models.F("period_start")),
+                                   name="programme_report_period_in_order"),
+        ]
+
+    def __str__(self):
+        return f"Programme report {self.period_start} – {self.period_end} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in PENDING_STATUSES

@@ -1,11 +1,20 @@
-"""The reports' Celery tasks (thin: the work is in reports.digest)."""
+"""The reports' Celery tasks (thin: the work is in reports.digest and reports.services)."""
 
 from celery import shared_task
 
-from . import digest
+from tenancy.tasking import tenant_task
+
+from . import digest, services
 
 
 @shared_task(name="reports.tasks.send_due_digests")
 def send_due_digests() -> int:
     """Every 15 minutes (beat): send the weekly and monthly digests that are due, platform-wide."""
     return digest.send_due_digests()
+
+
+@tenant_task()
+def produce_programme_report(organization_id: int, report_id: int) -> bool:
+    """Build, store and mark ready one queued programme report (queued by the outbox handler of
+    services.REQUESTED_TOPIC); False when it was done already or failed (its row says why)."""
+    return services.produce_programme_report(organization_id, report_id)
