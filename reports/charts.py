@@ -137,3 +137,59 @@ def daily_bars(points: list[tuple[date, int | Decimal]], *, width: int = 600, he
 
 def _svg(value: Decimal) -> str:
     return f"{Decimal(value):.2f}"
+
+
+# --- The charts the report pages show (specs for {% chart %}) -----------------------------------------------
+
+def revenue_cost_spec(tl, currency: str, *, organization=None, chart_id: str = "roi-timeline") -> dict:
+    """Revenue vs cost over time (reports.selectors.timeline.Timeline): each week's or month's revenue and
+    cost as bars, the running totals as lines, the cumulative ROI (%) on the second axis, a line at the
+    break-even bucket, and the break-even stated in words under the chart."""
+    from .figures import format_money, format_percent, locale_of, roi_percent
+
+    locale = locale_of(organization)
+    weekly = tl.grain == "week"
+    same_year = tl.period.start.year == tl.period.end.year
+
+    def label(point) -> str:
+        if not weekly:
+            return f"{point.start:%b %Y}"
+        return f"{point.start:%-d %b}" if same_year else f"{point.start:%-d %b %Y}"
+
+    def when(point) -> str:
+        return f"the week of {point.start:%-d %b %Y}" if weekly else f"{point.start:%B %Y}"
+
+    labels = [label(point) for point in tl.points]
+    money = lambda amount: format_money(amount, currency, locale=locale)  # noqa: E731
+    notes = []
+    if tl.break_even is not None:
+        point = tl.break_even
+        notes.append(f"Break-even in {when(point)}: cumulative revenue {money(point.cumulative_revenue)} reached "
+                     f"cumulative cost {money(point.cumulative_cost)}.")
+        if not tl.in_profit_at_end:
+            last = tl.points[-1]
+            notes.append(f"Cumulative cost is above cumulative revenue again at the end of the period "
+                         f"({money(last.cumulative_cost)} against {money(last.cumulative_revenue)}).")
+    elif tl.points and (tl.points[-1].cumulative_cost or tl.points[-1].cumulative_revenue):
+        last = tl.points[-1]
+        notes.append(f"No break-even in this period: cumulative cost {money(last.cumulative_cost)} is above "
+                     f"cumulative revenue {money(last.cumulative_revenue)} "
+                     f"(cumulative ROI {format_percent(last.cumulative_roi, locale=locale)}).")
+    else:
+        notes.append("Nothing was spent or earned in this period.")
+    notes.append(f"Running totals count from the period's first day, {tl.period.start:%-d %b %Y}; cost is spend + "
+                 "rewards + the ambassadors' time, as in the ROI table.")
+    return chart_spec(
+        "bar", chart_id=chart_id, title="Revenue vs cost over time",
+        x_label="Week (first day)" if weekly else "Month", y_label="Amount", unit=currency,
+        y2_label="Cumulative ROI", y2_unit="%", labels=labels,
+        series=[
+            {"label": "Revenue", "values": [p.revenue for p in tl.points]},
+            {"label": "Cost", "values": [p.cost for p in tl.points]},
+            {"label": "Cumulative revenue", "kind": "line", "values": [p.cumulative_revenue for p in tl.points]},
+            {"label": "Cumulative cost", "kind": "line", "values": [p.cumulative_cost for p in tl.points]},
+            {"label": "Cumulative ROI", "kind": "line", "axis": "y2",
+             "values": [roi_percent(p.cumulative_roi) for p in tl.points]},
+        ],
+        notes=notes,
+        marker={"at": label(tl.break_even), "text": "Break-even"} if tl.break_even is not None else None)

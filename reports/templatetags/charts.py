@@ -31,3 +31,15 @@ def _cell(value) -> str:
         places = max(-value.as_tuple().exponent, 0) if value.as_tuple().exponent < 0 else 0
         return number_format(value, decimal_pos=places, force_grouping=True)
     return number_format(value, force_grouping=True)
+
+
+@register.inclusion_tag("reports/_chart.html", takes_context=True)
+def revenue_cost_chart(context, f, chart_id: str = "roi-timeline") -> dict:
+    """`{% revenue_cost_chart f %}`: revenue vs cost over f's period with the cumulative ROI and the
+    break-even point (reports.selectors.timeline), in the organisation's currency."""
+    from ..charts import revenue_cost_spec
+    from ..selectors.timeline import timeline
+
+    organization = context.get("current_org") or getattr(context.get("request"), "organization", None)
+    return chart(revenue_cost_spec(timeline(f), organization.currency, organization=organization,
+                                   chart_id=chart_id))
