@@ -59,14 +59,14 @@ TOUCH_WEIGHTS = [60, 28, 12]
 CLICK_COLUMNS = ("click_id", "organization_id", "link_id", "campaign_id", "ambassador_id", "clicked_at", "day",
                  "visitor_id", "ip_hash", "user_agent", "referrer_host", "channel", "is_head", "is_bot",
                  "bot_reason", "is_self", "is_unique", "device", "browser", "os")
-SHARE_COLUMNS = ("organization_id", "link_id", "campaign_id", "ambassador_id", "channel", "shared_at")
+SHARE_COLUMNS = ("organization_id", "link_id", "campaign_id", "ambassador_id", "channel", "shared_at", "edited")
 CUSTOMER_COLUMNS = ("id", "organization_id", "public_id", "external_id", "email_hash", "name", "visitor_id",
                     "first_click_id", "first_lead_at", "last_lead_at", "metadata", "created_at", "updated_at",
                     "attributed_at")
 SALE_COLUMNS = ("id", "organization_id", "public_id", "invoice_id", "customer_id", "customer_external_id",
                 "amount", "currency", "occurred_at", "status", "refunded_at", "created_at", "attributed_at")
 CREDIT_COLUMNS = ("organization_id", "kind", "customer_id", "sale_id", "model", "ambassador_id", "link_id",
-                  "campaign_id", "amount", "lead_share", "converted_at", "version")
+                  "campaign_id", "amount", "lead_share", "converted_at", "version", "channel")
 NULL = "\\N"
 
 
@@ -110,8 +110,11 @@ class Calendar:
         return self.starts[d], self.starts[d + 1]
 
 
-def seed_organization(rng: random.Random, ambassadors: int, campaigns: int, today: date) -> dict:
-    """The organisation, groups, ambassadors, campaigns, links, costs and settings, via the ORM."""
+def seed_organization(rng: random.Random, ambassadors: int, campaigns: int, today: date, *,
+                      link_share: float = 1.0) -> dict:
+    """The organisation, groups, ambassadors, campaigns, links, costs and settings, via the ORM.
+    `link_share`: the fraction of (campaign, targeted ambassador) pairs that have a link (an
+    enterprise programme's ambassador takes up a few of its many campaigns); 1: every pair."""
     from decimal import Decimal
 
     from ambassadors.models import Ambassador, AmbassadorGroup, Kind, Status
@@ -187,7 +190,8 @@ def seed_organization(rng: random.Random, ambassadors: int, campaigns: int, toda
         links = []
         for campaign, _, _, targets in made:
             for person in people:
-                if not targets or membership[person.pk] & targets:
+                if (not targets or membership[person.pk] & targets) and (link_share >= 1
+                                                                        or rng.random() < link_share):
                     links.append(TrackedLink(organization=org, campaign=campaign, ambassador=person,
                                              code=f"br{len(links):07d}"))
         TrackedLink.objects.bulk_create(links, batch_size=2000)
@@ -230,7 +234,7 @@ def share_lines(rng: random.Random, org_id: int, calendar: Calendar, traffic: Tr
         for at in sorted(start + rng.random() * (end - start) for _ in range(count)):
             link_id, campaign_id, ambassador_id = _pick(rng, links, weights)
             out.append(f"{org_id}\t{link_id}\t{campaign_id}\t{ambassador_id}\t"
-                       f"{_pick(rng, channels, channel_weights)}\t{_ts(at)}\n")
+                       f"{_pick(rng, channels, channel_weights)}\t{_ts(at)}\tf\n")
         yield "".join(out)
 
 
@@ -255,17 +259,19 @@ def _case(variable: str, choices: list[tuple[str, float]]) -> str:
 SLOTS = 32_768
 
 
-def click_plan(rng: random.Random, calendar: Calendar, traffic: Traffic, total: int) -> tuple[list[str], list[str]]:
+def click_plan(rng: random.Random, calendar: Calendar, traffic: Traffic, total: int,
+               slot_count: int = SLOTS) -> tuple[list[str], list[str]]:
     """COPY text of the two scratch tables the click generator reads: bench_day (clicks per
     local day, its UTC start, its length, its live links) and bench_slot (per set of live
-    campaigns, SLOTS slots shared out by the links' weights: a uniform slot is a weighted link)."""
+    campaigns, `slot_count` slots shared out by the links' weights: a uniform slot is a weighted link;
+    more slots let more of the light links get clicks; pass the same number to click_select)."""
     days, slots, sets = [], [], {}
     for d, count in enumerate(_spread(rng, total, DAYS)):
         links, weights = traffic.live(d)
         if id(links) not in sets:
             set_id = sets[id(links)] = len(sets) + 1
-            for slot in range(SLOTS):
-                link_id, campaign_id, ambassador_id = links[bisect.bisect_right(weights, (slot + 0.5) / SLOTS
+            for slot in range(slot_count):
+                link_id, campaign_id, ambassador_id = links[bisect.bisect_right(weights, (slot + 0.5) / slot_count
                                                                                 * weights[-1])]
                 slots.append(f"{set_id}\t{slot}\t{link_id}\t{campaign_id}\t{ambassador_id}\n")
         set_id = sets[id(links)]
@@ -274,7 +280,7 @@ def click_plan(rng: random.Random, calendar: Calendar, traffic: Traffic, total: 
     return days, slots
 
 
-def click_select(org_id: int) -> str:
+def click_select(org_id: int, slot_count: int = SLOTS) -> str:
     """The SELECT generating every click from bench_day and bench_slot, in time order within
     each day (stratified: the i-th of n clicks of a day falls in the i-th n-th of it)."""
     channel = _case("r.ch", [(_lit(c), w) for c, w in CHANNELS])
@@ -305,7 +311,7 @@ def click_select(org_id: int) -> str:
         FROM (SELECT d.day, d.set_id, d.start_at + ((i - 1 + random()) / d.n * d.seconds) * interval '1 second' AS at,
                      r.roll < {BOT_SHARE!r} AS bot,
                      r.roll >= {BOT_SHARE!r} AND r.roll < {BOT_SHARE + SELF_SHARE!r} AS self,
-                     random() < {UNIQUE_SHARE!r} AS fresh, floor(random() * {SLOTS})::int AS slot,
+                     random() < {UNIQUE_SHARE!r} AS fresh, floor(random() * {slot_count})::int AS slot,
                      1 + floor(random() * {len(BOTS)})::int AS bi, {browser} AS b, {channel} AS channel,
                      random() AS rf
               FROM bench_day d CROSS JOIN LATERAL generate_series(1, d.n) AS i
@@ -348,11 +354,12 @@ def credit_select(org_id: int) -> str:
                   WHERE organization_id = {org_id} AND status = 'paid' ORDER BY customer_id, occurred_at, id) f
         )
         SELECT {org_id} AS organization_id, x.kind, x.customer_id, x.sale_id, x.model, x.ambassador_id, x.link_id,
-               x.campaign_id,
+               x.campaign_id, x.channel,
                CASE WHEN x.kind = 'sale' THEN x.part / 100.0 ELSE 0 END AS amount,
                CASE WHEN x.kind = 'sale' THEN 0 ELSE x.part / 10000.0 END AS lead_share,
                x.at AS converted_at, 1 AS version
         FROM (SELECT e.kind, e.customer_id, e.sale_id, e.at, w.model, w.w, t.ambassador_id, t.link_id, t.campaign_id,
+                     t.channel,
                      CASE WHEN t.pos < t.n THEN e.units * w.w / w.wsum
                           ELSE e.units - CASE WHEN t.n > 1 THEN e.units * w.w1 / w.wsum ELSE 0 END
                                        - CASE WHEN t.n > 2 THEN e.units * w.w2 / w.wsum ELSE 0 END END AS part
@@ -367,7 +374,8 @@ SCRATCH = {
     "bench_day": "d int, day date, start_at timestamptz, seconds float8, n int, set_id int",
     "bench_slot": "set_id int, slot int, link_id bigint, campaign_id bigint, ambassador_id bigint, "
                   "PRIMARY KEY (set_id, slot)",
-    "bench_touch": "customer_id bigint, n int, pos int, link_id bigint, campaign_id bigint, ambassador_id bigint",
+    "bench_touch": "customer_id bigint, n int, pos int, link_id bigint, campaign_id bigint, ambassador_id bigint, "
+                   "channel text",
     "bench_weight": "model text, n int, pos int, w int, w1 int, w2 int, wsum int",
 }
 
@@ -448,7 +456,12 @@ def conversions(rng: random.Random, org_id: int, calendar: Calendar, traffic: Tr
                          f"{customers[index][0]}\tcus_{customers[index][0]:07d}\t{cents // 100}.{cents % 100:02d}\t"
                          f"{CURRENCY}\t{when}\t{'paid' if paid else 'refunded'}\t{refunded_at}\t{when}\t{when}\n")
 
-    touch_rows = [f"{cid}\t{len(touches)}\t{pos}\t{link_id}\t{campaign_id}\t{ambassador_id}\n"
+    # Each touch's channel (Credit.channel) as the clicks' mix, from a generator of its own so
+    # the rest of the data stays as it was before credits kept their channel.
+    channel_rng, channels, channel_weights = random.Random(leads), [c for c, _ in CHANNELS], _cumulative(
+        w for _, w in CHANNELS)
+    touch_rows = [f"{cid}\t{len(touches)}\t{pos}\t{link_id}\t{campaign_id}\t{ambassador_id}\t"
+                  f"{_pick(channel_rng, channels, channel_weights)}\n"
                   for cid, _, touches in customers
                   for pos, (link_id, campaign_id, ambassador_id) in enumerate(touches, start=1)]
     paying = len(first_paid)
@@ -587,6 +600,29 @@ CAMPAIGN_CREDITS_SQL = """
     ORDER BY day, model, campaign_id
 """
 
+# Per campaign and channel (the channel split), for the organisations whose schema has them
+# (tracking 0011): clicks summed from the detailed rollup, credits from Credit.channel.
+CHANNEL_CLICKS_SQL = """
+    INSERT INTO tracking_dailychannelclicks (organization_id, day, campaign_id, channel, total, clicks, unique_clicks,
+                                             bot_clicks, self_clicks)
+    SELECT organization_id, day, campaign_id, channel, sum(total), sum(clicks), sum(unique_clicks), sum(bot_clicks),
+           sum(self_clicks)
+    FROM tracking_dailyclickrollup GROUP BY organization_id, day, campaign_id, channel
+    ORDER BY day, campaign_id, channel
+"""
+CHANNEL_CREDITS_SQL = """
+    INSERT INTO tracking_dailychannelcredits (organization_id, version, model, day, campaign_id, channel, leads,
+                                              customers, revenue_cents)
+    SELECT c.organization_id, c.version, c.model, (c.converted_at AT TIME ZONE o.time_zone)::date AS local_day,
+           c.campaign_id, c.channel,
+           coalesce(sum(c.lead_share * 10000) FILTER (WHERE c.kind = 'lead'), 0)::bigint,
+           coalesce(sum(c.lead_share * 10000) FILTER (WHERE c.kind = 'customer'), 0)::bigint,
+           coalesce(sum(c.amount * 100) FILTER (WHERE c.kind = 'sale'), 0)::bigint
+    FROM tracking_credit c JOIN tenancy_organization o ON o.id = c.organization_id
+    GROUP BY c.organization_id, c.version, c.model, local_day, c.campaign_id, c.channel
+    ORDER BY local_day, c.model, c.campaign_id, c.channel
+"""
+
 
 def check_credits() -> tuple[int, int]:
     """(leads whose shares don't add up to 1.0000 under some model, paid sales whose amounts
@@ -609,13 +645,20 @@ def roll_up() -> dict:
     from django.db import connection, transaction
 
     facts = {}
+    channel_sql = {"tracking_dailychannelclicks": CHANNEL_CLICKS_SQL,
+                   "tracking_dailychannelcredits": CHANNEL_CREDITS_SQL}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('tracking_dailychannelclicks') IS NOT NULL, "
+                       "to_regclass('tracking_dailychannelcredits') IS NOT NULL")
+        channel_tables = [table for table, exists in zip(channel_sql, cursor.fetchone(), strict=True) if exists]
     for table, sql in (("tracking_dailyclickrollup", CLICK_ROLLUP_SQL),
                        ("tracking_dailycreditrollup", CREDIT_ROLLUP_SQL),
                        ("tracking_dailyambassadorclicks", AMBASSADOR_CLICKS_SQL),
                        ("tracking_dailyambassadorcredits", AMBASSADOR_CREDITS_SQL),
                        ("tracking_weeklyambassadorclicks", WEEKLY_CLICKS_SQL),
                        ("tracking_weeklyambassadorcredits", WEEKLY_CREDITS_SQL),
-                       ("tracking_dailycampaigncredits", CAMPAIGN_CREDITS_SQL)):
+                       ("tracking_dailycampaigncredits", CAMPAIGN_CREDITS_SQL),
+                       *((table, channel_sql[table]) for table in channel_tables)):
         started = time.perf_counter()
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = '512MB'")
@@ -626,7 +669,7 @@ def roll_up() -> dict:
                       "campaigns_shareevent", "tracking_dailyclickrollup", "tracking_dailycreditrollup",
                       "tracking_dailyambassadorclicks", "tracking_dailyambassadorcredits",
                       "tracking_weeklyambassadorclicks", "tracking_weeklyambassadorcredits",
-                      "tracking_dailycampaigncredits",
+                      "tracking_dailycampaigncredits", *channel_tables,
                       "campaigns_trackedlink", "campaigns_campaigncost", "ambassadors_ambassador"):
             cursor.execute(f"VACUUM ANALYZE {table}")
         for table in ("tracking_customer", "tracking_sale"):
