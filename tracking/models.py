@@ -149,6 +149,22 @@ class WeeklyAmbassadorClicks(ClickCounts):
                                                name="one_ambassador_clicks_per_week")]
 
 
+class DailyChannelClicks(ClickCounts):
+    """DailyClickRollup summed over ambassadors: clicks per organisation × local day × campaign ×
+    channel (the channel split reads a few rows per day instead of one per ambassador). Kept in
+    step by the click processing (same transaction); signed so deltas add as they come."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
+                                     db_index=False)  # leads one_channel_clicks_per_day
+    day = models.DateField()
+    campaign_id = models.BigIntegerField()
+    channel = models.CharField(max_length=10)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "day", "campaign_id", "channel"],
+                                               name="one_channel_clicks_per_day")]
+
+
 class DailySalt(models.Model):
     """A random salt per UTC day for hashing IP addresses, deleted after 48 hours, so a hash
     can't be recomputed from an address later (a salt derived from the date could be)."""
@@ -271,6 +287,22 @@ class CreditKind(models.TextChoices):
     CUSTOMER = "customer", "Customer"  # a lead that became a paying customer
 
 
+class CreditChannel(models.TextChoices):
+    """The channel of the touch a credit stands on: Click.channel's values (campaigns.channels.Channel,
+    the same vocabulary as DailyClickRollup.channel), plus UNKNOWN for credits whose click is not
+    known: credits written before credits kept their channel and whose click the backfill
+    (migration 0012) could not find again, and rows written by a tool that does not give one (the
+    column's database default)."""
+
+    LINKEDIN = "linkedin", "LinkedIn"
+    X = "x", "X"
+    FACEBOOK = "facebook", "Facebook"
+    EMAIL = "email", "E-mail"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    DIRECT = "direct", "Direct / other"
+    UNKNOWN = "unknown", "Unknown (click not known)"
+
+
 class AttributionModel(models.TextChoices):
     FIRST_TOUCH = "first_touch", "First touch"
     LAST_TOUCH = "last_touch", "Last touch"
@@ -290,6 +322,9 @@ class Credit(TenantModel):
     like the lead's, dated by and pointing at the customer's first paid sale, so "customers
     per ambassador" adds up to the number of paying customers.
     `converted_at` is the lead's first_lead_at or the sale's occurred_at (reports by period).
+    `channel` is the channel of the touch(es) the row stands on (Click.channel): an ambassador's
+    share of a link is split further by the channels its touches came through, so a lead and its
+    sales carry the channel of each credited touch (CreditChannel.UNKNOWN: see there).
     Rows are rewritten whole by attribution, so they are never edited in place."""
 
     organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
@@ -307,15 +342,22 @@ class Credit(TenantModel):
     version = models.PositiveIntegerField(
         default=1, help_text="The AttributionSettings version (window, half-life) these credits were computed "
                              "with; reports read only the organisation's active version.")
+    # A database default (not a Python one) so that adding the column to millions of rows is
+    # instant on PostgreSQL, and a tool that writes credits without it (COPY with its own
+    # column list) stores "unknown" rather than failing; attribution always writes it.
+    channel = models.CharField(max_length=10, choices=CreditChannel.choices, db_default=CreditChannel.UNKNOWN.value,
+                               help_text="The channel of the click(s) this credit stands on.")
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["customer", "version", "model", "ambassador_id", "link_id"],
-                                    condition=models.Q(kind="lead"), name="credit_lead_unique"),
-            models.UniqueConstraint(fields=["sale", "version", "model", "ambassador_id", "link_id"],
-                                    condition=models.Q(kind="sale"), name="credit_sale_unique"),
-            models.UniqueConstraint(fields=["customer", "version", "model", "ambassador_id", "link_id"],
-                                    condition=models.Q(kind="customer"), name="credit_customer_unique"),
+            models.UniqueConstraint(fields=["customer", "version", "model", "ambassador_id", "link_id", "channel"],
+                                    condition=models.Q(kind="lead"), name="credit_lead_channel_unique"),
+            models.UniqueConstraint(fields=["sale", "version", "model", "ambassador_id", "link_id", "channel"],
+                                    condition=models.Q(kind="sale"), name="credit_sale_channel_unique"),
+            models.UniqueConstraint(fields=["customer", "version", "model", "ambassador_id", "link_id", "channel"],
+                                    condition=models.Q(kind="customer"), name="credit_customer_channel_unique"),
+            models.CheckConstraint(condition=models.Q(channel__in=[c.value for c in CreditChannel]),
+                                   name="credit_channel_valid"),
             models.CheckConstraint(
                 condition=(models.Q(kind="lead", sale__isnull=True)
                            | models.Q(kind__in=["sale", "customer"], sale__isnull=False)),
@@ -401,6 +443,27 @@ class DailyCampaignCredits(CreditSums):
         constraints = [
             models.UniqueConstraint(fields=["organization", "version", "model", "day", "campaign_id"],
                                     name="one_campaign_credits_per_day"),
+        ]
+
+
+class DailyChannelCredits(CreditSums):
+    """Credits per organisation × version × model × local day × campaign × channel (the channel
+    split of ROI and the funnel: a year of an enterprise organisation is a few hundred thousand
+    rows, where its credits are millions). Kept in step with the Credit rows by attribution, in
+    the same transaction (tracking.services.rollups.add_channel_credits)."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE,
+                                     db_index=False)  # leads one_channel_credits_per_day
+    version = models.PositiveIntegerField()
+    model = models.CharField(max_length=20, choices=AttributionModel.choices)
+    day = models.DateField(help_text="The conversion's date in the organisation's time zone.")
+    campaign_id = models.BigIntegerField()
+    channel = models.CharField(max_length=10, choices=CreditChannel.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "version", "model", "day", "campaign_id", "channel"],
+                                    name="one_channel_credits_per_day"),
         ]
 
 

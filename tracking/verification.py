@@ -85,7 +85,7 @@ class SaleFact:
 
 @dataclass(frozen=True)
 class CreditGroup:
-    """The rows of one (kind, sale, model, ambassador, link) of a customer: count and sums."""
+    """The rows of one (kind, sale, model, ambassador, link, channel) of a customer: count and sums."""
 
     kind: str
     sale_id: int | None
@@ -95,6 +95,7 @@ class CreditGroup:
     rows: int
     amount: Decimal
     share: Decimal
+    channel: str = "unknown"
 
 
 @dataclass
@@ -119,7 +120,7 @@ def check_customer(facts: CustomerFacts, window: timedelta) -> list[Violation]:
     for group in facts.credits:
         if group.rows > 1:
             violation("duplicate_credit", f"{group.rows} {group.kind} rows for ambassador {group.ambassador_id}, "
-                                          f"link {group.link_id}", group.model, group.sale_id)
+                                          f"link {group.link_id}, channel {group.channel}", group.model, group.sale_id)
     if not facts.attributed:
         return found  # waiting for attribution (a new earlier lead, a click still on its way)
 
@@ -296,10 +297,11 @@ def _read_batch(organization_id: int, version: int, window: timedelta, ambassado
 
     with scopes_disabled():  # by customer id alone, as attribution deletes them (these are the org's)
         groups = (Credit.objects.filter(customer_id__in=ids, version=version)
-                  .values_list("customer_id", "kind", "sale_id", "model", "ambassador_id", "link_id")
+                  .values_list("customer_id", "kind", "sale_id", "model", "ambassador_id", "link_id", "channel")
                   .annotate(rows=Count("id"), amount=Sum("amount"), share=Sum("lead_share")).order_by())
-        for customer_id, *group in groups:
-            facts[customer_id].credits.append(CreditGroup(*group))
+        for customer_id, kind, sale_id, model, ambassador_id, link_id, channel, rows, amount, share in groups:
+            facts[customer_id].credits.append(CreditGroup(kind, sale_id, model, ambassador_id, link_id, rows, amount,
+                                                          share, channel))
     return list(facts.values())
 
 

@@ -36,7 +36,7 @@ def credits(organization, **filters):
 def row_set(organization):
     return sorted(
         (c.kind, c.customer_id, c.sale_id, c.model, c.ambassador_id, c.link_id, c.campaign_id, c.amount,
-         c.lead_share, c.converted_at)
+         c.lead_share, c.converted_at, c.channel)
         for c in credits(organization))
 
 
@@ -392,16 +392,18 @@ def test_a_batch_gives_exactly_what_one_at_a_time_gives(org, make_link, django_a
         from tracking.models import (
             DailyAmbassadorCredits,
             DailyCampaignCredits,
+            DailyChannelCredits,
             DailyCreditRollup,
             WeeklyAmbassadorCredits,
         )
 
         Credit.objects.all().delete()  # start again, rollups included
-        for rollup in (DailyCreditRollup, DailyAmbassadorCredits, WeeklyAmbassadorCredits, DailyCampaignCredits):
+        for rollup in (DailyCreditRollup, DailyAmbassadorCredits, WeeklyAmbassadorCredits, DailyCampaignCredits,
+                       DailyChannelCredits):
             rollup.objects.all().delete()
         Customer.objects.update(attributed_at=None)
         Sale.objects.update(attributed_at=None)
-    with django_assert_max_num_queries(27):  # fixed: one upsert per rollup table, not per customer
+    with django_assert_max_num_queries(28):  # fixed: one upsert per rollup table, not per customer
         run = attribution.attribute_pending(org.pk)
     assert run.customers == 40 and not run.more
     assert row_set(org) == one_at_a_time

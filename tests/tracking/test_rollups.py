@@ -18,7 +18,7 @@ from tracking.models import (
 from tracking.services import rollups
 
 TABLES = [rollups.DAILY_CLICKS, *rollups.DAILY_CLICKS.summaries, rollups.DAILY_CREDITS,
-          *rollups.DAILY_CREDITS.summaries]
+          *rollups.DAILY_CREDITS.summaries, rollups.DAILY_CHANNEL_CREDITS]
 
 
 def test_every_rollup_model_has_one_table():

@@ -29,6 +29,10 @@ Rules (DESIGN.md "Attribution"):
   marked leads attributed with no credit, for good).
 * Touches at the same instant are ordered by click id, not row id: row ids follow the order
   in which web processes' spools were drained, click ids do not.
+* Channels (issue 15): each credit row carries the channel of its touches (Click.channel). An
+  ambassador's link units are split once more across the channels that link's touches came
+  through, by those touches' weights (split_units, ties by channel name), so per-ambassador and
+  per-link totals are exactly what they were, and the channels of one link add up to it.
 
 Concurrency (issue 11): one lock order for everything that writes a customer's conversions —
 **the customer row first, then its sales** (attribution here; record_lead, record_sale and the
@@ -69,6 +73,7 @@ from tracking.models import (
     AttributionSettings,
     Click,
     Credit,
+    CreditChannel,
     CreditKind,
     Customer,
     RawClick,
@@ -85,7 +90,7 @@ LEAD_UNITS = 10_000  # 1.0000 lead
 RETRY_WITHIN = timedelta(minutes=10)
 BATCH = 500
 
-Touch = tuple[int, int, int, datetime]  # (ambassador_id, link_id, campaign_id, clicked_at)
+Touch = tuple[int, int, int, datetime, str]  # (ambassador_id, link_id, campaign_id, clicked_at, channel)
 
 
 @dataclass(frozen=True)
@@ -209,11 +214,20 @@ def _touches_by_visitor(organization_id: int, customers: list[Customer],
                                  visitor_id__in=sorted({c.visitor_id for c in with_visitor}),
                                  is_bot=False, is_self=False, is_head=False,
                                  clicked_at__gte=start, clicked_at__lte=end)
-            .values_list("visitor_id", "clicked_at", "click_id", "ambassador_id", "link_id", "campaign_id"))
+            .values_list("visitor_id", "clicked_at", "click_id", "ambassador_id", "link_id", "campaign_id",
+                         "channel"))
     # Sorted here, not by the database: a collation could order mixed-case click ids differently.
-    for visitor_id, clicked_at, _click_id, ambassador_id, link_id, campaign_id in sorted(rows):
-        result[visitor_id].append((ambassador_id, link_id, campaign_id, clicked_at))
+    for visitor_id, clicked_at, _click_id, ambassador_id, link_id, campaign_id, channel in sorted(rows):
+        result[visitor_id].append((ambassador_id, link_id, campaign_id, clicked_at, credit_channel(channel)))
     return result
+
+
+_CHANNELS = frozenset(CreditChannel.values)
+
+
+def credit_channel(channel: str) -> str:
+    """A click's channel as a credit's (CreditChannel): the same vocabulary; anything else unknown."""
+    return channel if channel in _CHANNELS else CreditChannel.UNKNOWN.value
 
 
 def _in_window(touches: list[Touch], converted_at: datetime, window: timedelta) -> list[Touch]:
@@ -239,28 +253,36 @@ def is_self_referral(customer: Customer, hashes: frozenset[str] | None = None) -
 
 @dataclass(frozen=True)
 class LeadWeights:
-    """Per model: each ambassador's exact share and, within it, each link's weight."""
+    """Per model: each ambassador's exact share, within it each link's weight, and within a
+    link each channel's weight (by_channel[model][(ambassador_id, link_id)]: {channel: weight})."""
 
     by_ambassador: dict[str, dict[int, Fraction]]
     by_link: dict[str, dict[int, dict[int, Fraction]]]
     campaign_of_link: dict[int, int]
-    single: tuple[int, int] | None = None  # (ambassador_id, link_id) when one link has every touch
+    # (ambassador_id, link_id, channel) when one link, through one channel, has every touch
+    single: tuple[int, int, str] | None = None
+    by_channel: dict[str, dict[tuple[int, int], dict[str, Fraction]]] | None = None
 
     @property
     def empty(self) -> bool:
         return not any(self.by_ambassador.values())
 
-    def split(self, model: str, total_units: int) -> dict[tuple[int, int], int]:
+    def split(self, model: str, total_units: int) -> dict[tuple[int, int, str], int]:
+        """Units per (ambassador_id, link_id, channel): the ambassador's, split by link, then by channel."""
         if self.single is not None:
             return {self.single: total_units} if total_units else {}
-        result: dict[tuple[int, int], int] = {}
+        result: dict[tuple[int, int, str], int] = {}
+        channels_of = self.by_channel[model]
         for ambassador_id, units in engine.split_units(self.by_ambassador[model], total_units).items():
             links = self.by_link[model][ambassador_id]
-            if len(links) == 1:
-                result[(ambassador_id, next(iter(links)))] = units
-                continue
-            for link_id, link_units in engine.split_units(links, units).items():
-                result[(ambassador_id, link_id)] = link_units
+            link_units = ({next(iter(links)): units} if len(links) == 1 else engine.split_units(links, units))
+            for link_id, n in link_units.items():
+                channels = channels_of[(ambassador_id, link_id)]
+                if len(channels) == 1:
+                    result[(ambassador_id, link_id, next(iter(channels)))] = n
+                    continue
+                for channel, channel_units in engine.split_units(channels, n).items():
+                    result[(ambassador_id, link_id, channel)] = channel_units
         return result
 
 
@@ -272,17 +294,20 @@ def lead_weights(customer: Customer, touches: list[Touch], *, window: timedelta 
     """The five models' weights of a lead over its touches (already windowed, oldest first)."""
     if not touches:
         return NO_WEIGHTS
-    campaign_of_link = {link_id: campaign_id for _, link_id, campaign_id, _ in touches}
-    if len({(ambassador_id, link_id) for ambassador_id, link_id, _, _ in touches}) == 1:
-        # One ambassador through one link (the commonest lead): 100 % under every model.
-        ambassador_id, link_id = touches[0][0], touches[0][1]
+    campaign_of_link = {link_id: campaign_id for _, link_id, campaign_id, _, _ in touches}
+    if len({(ambassador_id, link_id, channel) for ambassador_id, link_id, _, _, channel in touches}) == 1:
+        # One ambassador through one link and one channel (the commonest lead): 100 % under every model.
+        ambassador_id, link_id, channel = touches[0][0], touches[0][1], touches[0][4]
         whole = {ambassador_id: Fraction(1)}
         return LeadWeights({model: whole for model in engine.MODELS},
                            {model: {ambassador_id: {link_id: Fraction(1)}} for model in engine.MODELS},
-                           campaign_of_link, single=(ambassador_id, link_id))
+                           campaign_of_link, single=(ambassador_id, link_id, channel),
+                           by_channel={model: {(ambassador_id, link_id): {channel: Fraction(1)}}
+                                       for model in engine.MODELS})
     by_ambassador: dict[str, dict[int, Fraction]] = {}
     by_link: dict[str, dict[int, dict[int, Fraction]]] = {}
-    engine_touches = [(ambassador_id, clicked_at) for ambassador_id, _, _, clicked_at in touches]
+    by_channel: dict[str, dict[tuple[int, int], dict[str, Fraction]]] = {}
+    engine_touches = [(ambassador_id, clicked_at) for ambassador_id, _, _, clicked_at, _ in touches]
     for model in engine.MODELS:
         per_touch = engine.weights(model, engine_touches, customer.first_lead_at, window=window,
                                    half_life=half_life)
@@ -291,13 +316,17 @@ def lead_weights(customer: Customer, touches: list[Touch], *, window: timedelta 
             raise AssertionError("touches and engine weights do not line up")
         ambassadors: dict[int, Fraction] = {}
         links: dict[int, dict[int, Fraction]] = defaultdict(dict)
-        for (ambassador_id, link_id, _, _), (_, share) in zip(touches, per_touch, strict=True):
+        channels: dict[tuple[int, int], dict[str, Fraction]] = defaultdict(dict)
+        for (ambassador_id, link_id, _, _, channel), (_, share) in zip(touches, per_touch, strict=True):
             if share:
                 ambassadors[ambassador_id] = ambassadors.get(ambassador_id, Fraction(0)) + share
                 links[ambassador_id][link_id] = links[ambassador_id].get(link_id, Fraction(0)) + share
+                of_link = channels[(ambassador_id, link_id)]
+                of_link[channel] = of_link.get(channel, Fraction(0)) + share
         by_ambassador[model] = ambassadors
         by_link[model] = dict(links)
-    return LeadWeights(by_ambassador, by_link, campaign_of_link)
+        by_channel[model] = dict(channels)
+    return LeadWeights(by_ambassador, by_link, campaign_of_link, by_channel=by_channel)
 
 
 # --- writing credits ------------------------------------------------------------------------
@@ -309,10 +338,10 @@ ZERO_SHARE = Decimal("0.0000")
 def _lead_rows(customer: Customer, weights: LeadWeights, version: int) -> list[CreditRow]:
     rows = []
     for model in engine.MODELS:
-        for (ambassador_id, link_id), units in sorted(weights.split(model, LEAD_UNITS).items()):
+        for (ambassador_id, link_id, channel), units in sorted(weights.split(model, LEAD_UNITS).items()):
             rows.append(CreditRow(customer.organization_id, CreditKind.LEAD.value, customer.pk, None, model,
                                   ambassador_id, link_id, weights.campaign_of_link[link_id], ZERO_MONEY,
-                                  Decimal(units).scaleb(-4), customer.first_lead_at, version))
+                                  Decimal(units).scaleb(-4), customer.first_lead_at, version, channel))
     return rows
 
 
@@ -322,10 +351,10 @@ def _sale_rows(sale: Sale, weights: LeadWeights, version: int) -> list[CreditRow
     cents = int(sale.amount.scaleb(2))
     rows = []
     for model in engine.MODELS:
-        for (ambassador_id, link_id), units in sorted(weights.split(model, cents).items()):
+        for (ambassador_id, link_id, channel), units in sorted(weights.split(model, cents).items()):
             rows.append(CreditRow(sale.organization_id, CreditKind.SALE.value, sale.customer_id, sale.pk, model,
                                   ambassador_id, link_id, weights.campaign_of_link[link_id], Decimal(units).scaleb(-2),
-                                  ZERO_SHARE, sale.occurred_at, version))
+                                  ZERO_SHARE, sale.occurred_at, version, channel))
     return rows
 
 
@@ -433,7 +462,9 @@ def attribute_customers(organization_id: int, customer_ids: list[int], *, params
             if removed:
                 old.delete()
         _insert(rows)
-        rollups.add_credits(organization_id, rollups.credit_deltas(removed, rows, _time_zone(organization_id)))
+        tz = _time_zone(organization_id)
+        rollups.add_credits(organization_id, rollups.credit_deltas(removed, rows, tz))
+        rollups.add_channel_credits(organization_id, rollups.channel_credit_deltas(removed, rows, tz))
         if mark_attributed:
             moment = timezone.now()
             Customer.objects.filter(pk__in=ready_ids).update(attributed_at=moment)

@@ -4,12 +4,15 @@ Two detailed rollups, written by the transaction that writes the rows they count
 never count clicks or sum credits on a page view:
 
 * DailyClickRollup: clicks per campaign × ambassador × channel × local day (click processing);
-* DailyCreditRollup: credits per version × model × local day × campaign × ambassador (attribution).
+* DailyCreditRollup: credits per version × model × local day × campaign × ambassador (attribution);
+* DailyChannelCredits: credits per version × model × local day × campaign × channel (attribution,
+  from the same rows: `channel_credit_deltas`, `add_channel_credits`).
 
 And summaries derived from each, in the same transaction: per ambassador, daily and weekly
 (DailyAmbassadorClicks/Credits, WeeklyAmbassadorClicks/Credits: a leaderboard over a
 1,000-ambassador programme reads ~30,000 rows for a month instead of ~300,000, and with the
-weekly rows fewer again), and per campaign (DailyCampaignCredits, for campaign ROI). A
+weekly rows fewer again), per campaign (DailyCampaignCredits, for campaign ROI) and per campaign
+and channel (DailyChannelClicks, for the channel split). A
 summary's key is the detailed key's columns it keeps (a `week` is its `day`'s Monday); the
 others are summed over.
 
@@ -39,10 +42,13 @@ from typing import NamedTuple
 from django.db import connection, models
 
 from tracking.models import (
+    Credit,
     CreditKind,
     DailyAmbassadorClicks,
     DailyAmbassadorCredits,
     DailyCampaignCredits,
+    DailyChannelClicks,
+    DailyChannelCredits,
     DailyClickRollup,
     DailyCreditRollup,
     WeeklyAmbassadorClicks,
@@ -98,6 +104,7 @@ class CreditRow(NamedTuple):
     lead_share: Decimal
     converted_at: datetime
     version: int
+    channel: str  # the channel of the touch(es) the row stands on (tracking.models.CreditChannel)
 
 
 CREDIT_COLUMNS = CreditRow._fields
@@ -187,6 +194,9 @@ DAILY_CREDITS = Table(DailyCreditRollup, CREDIT_SUMS)
 DAILY_AMBASSADOR_CREDITS = Table(DailyAmbassadorCredits, CREDIT_SUMS, source=DAILY_CREDITS)
 WEEKLY_AMBASSADOR_CREDITS = Table(WeeklyAmbassadorCredits, CREDIT_SUMS, source=DAILY_CREDITS)
 DAILY_CAMPAIGN_CREDITS = Table(DailyCampaignCredits, CREDIT_SUMS, source=DAILY_CREDITS)
+DAILY_CHANNEL_CLICKS = Table(DailyChannelClicks, CLICK_SUMS, source=DAILY_CLICKS)
+# A detailed table of its own (DailyCreditRollup has no channel), written after DAILY_CREDITS.
+DAILY_CHANNEL_CREDITS = Table(DailyChannelCredits, CREDIT_SUMS)
 
 # --- the one write path -----------------------------------------------------------------------
 
@@ -299,6 +309,20 @@ def add_clicks(organization_id: int, deltas: Deltas, *, cursor=None) -> None:
 def credit_deltas(removed: Iterable[CreditRow], added: Iterable[CreditRow], tz: tzinfo) -> dict[Key, list[int]]:
     """Deltas per DailyCreditRollup key (version, model, day, campaign_id, ambassador_id), in
     CREDIT_SUMS order: leads and customers in 1/10,000, revenue in cents (zero keys left out)."""
+    return _credit_deltas(removed, added, tz, lambda row, day: (row.version, row.model, day, row.campaign_id,
+                                                                  row.ambassador_id))
+
+
+def channel_credit_deltas(removed: Iterable[CreditRow], added: Iterable[CreditRow],
+                          tz: tzinfo) -> dict[Key, list[int]]:
+    """Deltas per DailyChannelCredits key (version, model, day, campaign_id, channel), as
+    credit_deltas."""
+    return _credit_deltas(removed, added, tz, lambda row, day: (row.version, row.model, day, row.campaign_id,
+                                                                  row.channel))
+
+
+def _credit_deltas(removed: Iterable[CreditRow], added: Iterable[CreditRow], tz: tzinfo,
+                   key_of: Callable[[CreditRow, date], Key]) -> dict[Key, list[int]]:
     totals: dict[Key, list[int]] = defaultdict(lambda: [0, 0, 0])
     days: dict = {}  # converted_at → local day: a conversion's rows share their instant
     for rows, sign in ((removed, -1), (added, 1)):
@@ -307,7 +331,7 @@ def credit_deltas(removed: Iterable[CreditRow], added: Iterable[CreditRow], tz: 
             day = days.get(moment)
             if day is None:
                 day = days[moment] = moment.astimezone(tz).date()
-            key = (row.version, row.model, day, row.campaign_id, row.ambassador_id)
+            key = key_of(row, day)
             kind = row.kind
             if kind == CreditKind.LEAD:
                 totals[key][0] += sign * int(row.lead_share.scaleb(4))
@@ -323,9 +347,15 @@ def add_credits(organization_id: int, deltas: Deltas) -> None:
     _add(DAILY_CREDITS, organization_id, deltas)
 
 
+def add_channel_credits(organization_id: int, deltas: Deltas) -> None:
+    """Add channel credit deltas (see channel_credit_deltas) to DailyChannelCredits. Writers call
+    it after add_credits (one order for every writer)."""
+    _add(DAILY_CHANNEL_CREDITS, organization_id, deltas)
+
+
 def delete_stale_versions(organization_id: int, live: list[int]) -> None:
     """Delete the credit rollups of every version not in `live` (their credits are gone)."""
-    for table in (DAILY_CREDITS, *DAILY_CREDITS.summaries):
+    for table in (DAILY_CREDITS, *DAILY_CREDITS.summaries, DAILY_CHANNEL_CREDITS):
         table.model.objects.filter(organization_id=organization_id).exclude(version__in=live).delete()
 
 
@@ -342,3 +372,11 @@ def rebuild(organization_id: int) -> None:
         rows = table.model.objects.filter(organization_id=organization_id).values_list(*table.key, *table.sums)
         deltas = {tuple(row[:width]): row[width:] for row in rows.iterator()}
         add_summaries(table, organization_id, deltas)
+
+
+def rebuild_channel_credits(organization_id: int, tz: tzinfo) -> None:
+    """Recompute DailyChannelCredits of one organisation from its Credit rows (every version)."""
+    DAILY_CHANNEL_CREDITS.model.objects.filter(organization_id=organization_id).delete()
+    rows = Credit.objects.filter(organization_id=organization_id).values_list(*CREDIT_COLUMNS)
+    upsert(DAILY_CHANNEL_CREDITS, organization_id,
+           channel_credit_deltas((), map(CreditRow._make, rows.iterator()), tz))
