@@ -4,7 +4,7 @@ from . import views
 
 # Mounted under /o/<org_slug>/.
 urlpatterns = [
-    path("ambassadors/", views.ambassador_list, name="ambassador_list"),
+    # ambassadors/ (the managers' list, with performance columns) is portal.ambassadors.ambassador_list
     path("ambassadors/<uuid:public_id>/", views.ambassador_detail, name="ambassador_detail"),
     path("ambassadors/<uuid:public_id>/status/", views.ambassador_status, name="ambassador_status"),
     path("manage/invite/", views.invite, name="ambassador_invite"),

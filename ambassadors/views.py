@@ -25,23 +25,10 @@ from .forms import (
     ProfileForm,
     SocialProfileFormSet,
 )
-from .models import Ambassador, AmbassadorGroup, Invitation, Kind, Status
+from .models import Ambassador, AmbassadorGroup, Invitation, Status
 from .services import groups as group_services
 from .services import invitations, programme
 from .services.csv_invites import CsvFileError, invite_from_csv
-
-
-@role_required(Role.MANAGER)
-def ambassador_list(request, org_slug):
-    filters = {k: request.GET.get(k, "") for k in ("status", "kind", "group", "q")}
-    ambassadors = selectors.ambassadors_for_list(status=filters["status"], kind=filters["kind"],
-                                                 group_id=filters["group"], q=filters["q"])
-    counts = selectors.status_counts()
-    return render(request, "ambassadors/list.html", {
-        "ambassadors": ambassadors, "filters": filters,
-        "statuses": [(value, label, counts[value]) for value, label in Status.choices],
-        "kinds": Kind.choices, "groups": AmbassadorGroup.objects.all(),
-    })
 
 
 @role_required(Role.MANAGER)

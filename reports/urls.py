@@ -4,7 +4,7 @@ and the model comparison, each page with its CSV export."""
 
 from django.urls import path
 
-from .views import digest, leaderboard, pdf, roi
+from .views import ambassador, digest, leaderboard, pdf, roi
 
 urlpatterns = [
     path("reports/", digest.reports_home, name="reports_home"),
@@ -20,6 +20,9 @@ urlpatterns = [
     path("reports/funnel.csv", roi.funnel_csv, name="report_funnel_csv"),
     path("reports/models/", roi.models_page, name="report_models"),
     path("reports/models.csv", roi.models_csv, name="report_models_csv"),
+    path("reports/ambassadors/<uuid:public_id>/", ambassador.ambassador_performance_page, name="report_ambassador"),
+    path("reports/ambassadors/<uuid:public_id>.csv", ambassador.ambassador_performance_csv,
+         name="report_ambassador_csv"),
     path("reports/pdf/", pdf.programme_reports, name="report_pdfs"),
     path("reports/pdf/<uuid:public_id>.pdf", pdf.programme_report_download, name="report_pdf_download"),
 ]

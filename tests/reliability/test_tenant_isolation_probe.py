@@ -116,6 +116,7 @@ PUBLIC_ID_OF = {
     "conversion_import_detail": "conversion_import",
     "conversion_import_rerun": "conversion_import", "conversion_import_rejected": "conversion_import",
     "report_roi_detail": "campaign", "report_roi_detail_csv": "campaign",
+    "report_ambassador": "ambassador", "report_ambassador_csv": "ambassador",
     "api_key_conversion_import_detail": "conversion_import", "api_conversion_import_detail": "conversion_import",
     "api_report_roi_detail": "campaign",
     "points_redeem": "catalogue_item", "points_manage_item": "catalogue_item",
