@@ -14,10 +14,7 @@ organisation and period in every page's header, page numbers in the footer."""
 
 from __future__ import annotations
 
-import calendar
 import logging
-from dataclasses import dataclass
-from datetime import date, timedelta
 from decimal import Decimal
 
 from django.template.loader import render_to_string
@@ -30,12 +27,13 @@ from tracking.selectors import active_version
 from tracking.services.attribution_settings import settings_for
 
 from .charts import hbars
+from .figures import TWO_PLACES, format_number, locale_of
 from .filters import ReportFilter
 from .periods import Period
 from .roi import ZERO
-from .selectors.base import ambassadors, campaigns
 from .selectors.roi import roi_list
-from .selectors.summary import change_display, display, figures, key_figures, top_ambassadors
+from .selectors.summary import change_display, display, key_figures, top_ambassadors
+from .selectors.timeline import timeline
 
 log = logging.getLogger(__name__)
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # a line per layout step otherwise
@@ -54,68 +52,7 @@ def _refuse_urls(url: str, *args, **kwargs):
     raise NoFetching(f"The programme report fetches nothing (asked for {url[:80]!r}).")
 
 
-# --- revenue against cost over time ----------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Bucket:
-    """One step of the timeline: the period's figures (summary.figures: the cost function's
-    cost) and the running totals since the period began."""
-
-    start: date
-    end: date
-    label: str
-    revenue: Decimal
-    cost: Decimal
-    cumulative_revenue: Decimal
-    cumulative_cost: Decimal
-
-    @property
-    def cumulative_roi(self) -> Decimal | None:
-        if not self.cumulative_cost:
-            return None
-        return ((self.cumulative_revenue - self.cumulative_cost) / self.cumulative_cost).quantize(Decimal("0.0001"))
-
-
-def buckets_of(period: Period) -> list[tuple[date, date, str]]:
-    """Days for a period of up to 31 days, Monday–Sunday weeks (cut at the period's ends) up to
-    26 weeks, else calendar months (cut likewise)."""
-    if period.days <= 31:
-        return [(day, day, f"{day:%-d %b}") for day in period.each_day()]
-    steps = []
-    start = period.start
-    while start <= period.end:
-        if period.days <= 26 * 7:
-            end = min(start + timedelta(days=6 - start.weekday()), period.end)
-            label = f"{start:%-d %b}"
-        else:
-            end = min(start.replace(day=calendar.monthrange(start.year, start.month)[1]), period.end)
-            label = f"{start:%b %Y}"
-        steps.append((start, end, label))
-        start = end + timedelta(days=1)
-    return steps
-
-
-def timeline(f: ReportFilter) -> list[Bucket]:
-    """Revenue and cost of each step of f's period (summary.figures of the step: the same cost
-    function as every page) and their running totals."""
-    shared = {"people": ambassadors(f), "the_campaigns": campaigns(f), "active": active_version(f.organization_id)}
-    out, revenue_sum, cost_sum = [], ZERO, ZERO
-    for start, end, label in buckets_of(f.period):
-        step = figures(f.with_period(Period(start, end, f.period.tz)), **shared)
-        revenue_sum += step.revenue
-        cost_sum += step.cost
-        out.append(Bucket(start, end, label, step.revenue, step.cost, revenue_sum, cost_sum))
-    return out
-
-
-def break_even(steps: list[Bucket]) -> Bucket | None:
-    """The first step at whose end the revenue so far covers the cost so far (None: not yet, or
-    nothing happened)."""
-    for step in steps:
-        if step.cumulative_revenue and step.cumulative_revenue >= step.cumulative_cost:
-            return step
-    return None
-
+# --- chart geometry -------------------------------------------------------------------------------
 
 def nice_step(top: Decimal, ticks: int = 4) -> Decimal:
     """A round tick step (1, 2, 2.5 or 5 × 10^n) so that `ticks` steps reach at least `top`."""
@@ -131,7 +68,7 @@ def nice_step(top: Decimal, ticks: int = 4) -> Decimal:
 
 def line_chart(labels: list[str], series: list[tuple[str, list[Decimal]]], *, width: int = 700, height: int = 240,
                left: int = 70, bottom: int = 34, top: int = 12, right: int = 24, marker: int | None = None,
-               unit: str = "") -> dict:
+               unit: str = "", locale=None) -> dict:
     """Geometry of a line chart with axes: x labels (thinned to at most 12), y ticks at round
     values with their labels (in `unit`), one polyline per series, an optional vertical marker at
     the index `marker`. Drawing coordinates only (floats are fine here: nothing is summed)."""
@@ -152,10 +89,12 @@ def line_chart(labels: list[str], series: list[tuple[str, list[Decimal]]], *, wi
     return {
         "width": width, "height": height, "left": left, "top": top, "right": width - right,
         "bottom": top + plot_h, "unit": unit,
-        "y_ticks": [{"y": y(tick), "label": display(tick, "money") if step < 1 else f"{tick:,.0f}"} for tick in ticks],
+        "y_ticks": [{"y": y(tick), "label": format_number(tick, TWO_PLACES if step < 1 else None, locale=locale)}
+                    for tick in ticks],
         "x_ticks": [{"x": x(i), "label": label} for i, label in enumerate(labels) if i % every == 0],
         "lines": [{"name": name, "points": " ".join(f"{x(i)},{y(v)}" for i, v in enumerate(values)),
-                   "n": n} for n, (name, values) in enumerate(series)],
+                   "dots": [{"x": x(i), "y": y(v)} for i, v in enumerate(values)], "n": n}
+                  for n, (name, values) in enumerate(series)],
         "marker": {"x": x(marker), "label": labels[marker], "end": marker > count / 2} if marker is not None else None,
     }
 
@@ -167,55 +106,43 @@ def report_context(organization: Organization, period: Period) -> dict:
     f = ReportFilter(organization.pk, period)
     key = key_figures(f)
     current = key.current
-    cards = key.cards()
-    cards += [{"name": name, "label": label, "display": display(getattr(current, name), "money"),
+    cards = key.cards(organization)
+    cards += [{"name": name, "label": label, "display": display(getattr(current, name), "money", organization),
                "change_display": change_display(key.change.get(name), "%")}
               for name, label in COST_PARTS]
     rows = roi_list(f)
     top = top_ambassadors(f, TOP)
-    steps = timeline(f)
-    even = break_even(steps)
-    currency = organization.currency
-    chart = line_chart([step.label for step in steps],
-                       [("Revenue so far", [step.cumulative_revenue for step in steps]),
-                        ("Cost so far", [step.cumulative_cost for step in steps])],
-                       marker=steps.index(even) if even else None, unit=currency)
+    steps = timeline(f)  # the ROI page's revenue against cost: weeks or months, running totals, break-even
+    points = steps.points
+    labels = [f"{point.start:%-d %b}" if steps.grain == "week" else f"{point.start:%b %Y}" for point in points]
+    chart = line_chart(labels, [("Revenue so far", [point.cumulative_revenue for point in points]),
+                                ("Cost so far", [point.cumulative_cost for point in points])],
+                       marker=points.index(steps.break_even) if steps.break_even else None,
+                       unit=organization.currency, locale=locale_of(organization))
     model = active_version(organization.pk)[1]
-    attribution = settings_for(organization.pk)
-    last = steps[-1] if steps else None
+    last = points[-1] if points else None
     return {
         "organization": organization,
         "period": period,
         "period_label": f"{period.start:%-d %B %Y} – {period.end:%-d %B %Y}",
         "previous": period.previous(),
         "generated_at": timezone.localtime(timezone.now(), organization.tzinfo),
-        "currency": currency,
+        "currency": organization.currency,
         "cards": cards,
         "figures": current,
-        "roi_display": display(current.roi, "ratio"),
-        "parts": {name: display(getattr(current, name), "money")
-                  for name in ("spend", "rewards", "time_cost", "cost", "revenue")},
-        "campaigns": [{"name": row.campaign.name, "status": row.campaign.get_status_display(),
-                       **_roi_cells(row.figures)} for row in rows[:-1]],
-        "campaign_total": _roi_cells(rows[-1].figures),
+        "campaigns": rows[:-1],
+        "campaign_total": rows[-1],
         "top": top,
         "top_chart": hbars([(row.name, row.revenue) for row in top], width=700, row=22, label_w=190),
         "timeline": steps,
+        "timeline_rows": list(zip(labels, points, strict=True)),
         "timeline_chart": chart,
-        "break_even": even,
-        "final_roi": display(last.cumulative_roi, "ratio") if last else "—",
+        "break_even": steps.break_even,
+        "final_roi": last.cumulative_roi if last else None,
         "model_label": AttributionModel(model).label,
-        "window_days": attribution.window_days,
-        "point_value": display(reward_settings(organization.pk).point_value, "money"),
+        "window_days": settings_for(organization.pk).window_days,
+        "point_value": reward_settings(organization.pk).point_value,
     }
-
-
-def _roi_cells(fig) -> dict:
-    return {"revenue": display(fig.revenue, "money"), "spend": display(fig.spend, "money"),
-            "rewards": display(fig.rewards, "money"), "time_cost": display(fig.time_cost, "money"),
-            "cost": display(fig.cost, "money"), "roi": display(fig.roi, "ratio"),
-            "leads": display(fig.leads, "share"), "customers": display(fig.customers, "share"),
-            "cost_per_lead": display(fig.cost_per_lead, "money")}
 
 
 def render_html(organization: Organization, period: Period) -> str:
