@@ -22,13 +22,15 @@ _CHART_ID = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 
 def chart_spec(kind: str, *, chart_id: str, title: str, x_label: str, y_label: str, labels: list,
                series: list[dict], y2_label: str | None = None, unit: str = "", y2_unit: str = "",
-               notes: list[str] | None = None, marker: dict | None = None) -> dict:
+               notes: list[str] | None = None, marker: dict | None = None, y_reverse: bool = False,
+               y_integer: bool = False) -> dict:
     """A chart for `{% chart %}`: kind "line", "bar" or "stacked-bar"; `labels` the x values (shown as
     given, str()); `series` dicts {"label", "values" (Decimal | int | None, one per label), "axis" ("y"
     or "y2", default "y"), "kind" (optional "line"/"bar" for a mixed chart), "unit" (optional, default the
     axis's)}. Axis titles carry their unit: y_label="Revenue", unit="EUR" → "Revenue (EUR)". `notes` are
     sentences shown under the chart (e.g. the break-even point in words); `marker` {"at": one of the
-    labels, "text": …} draws a labelled vertical line there. Decimals become strings in the JSON (exact,
+    labels, "text": …} draws a labelled vertical line there; `y_reverse` puts the smallest value on
+    top (ranks), `y_integer` ticks whole numbers only. Decimals become strings in the JSON (exact,
     never floats); the browser turns them into numbers only to draw. Raises ValueError on bad input."""
     if kind not in CHART_KINDS:
         raise ValueError(f"unknown chart kind {kind!r}: one of {', '.join(CHART_KINDS)}")
@@ -67,7 +69,8 @@ def chart_spec(kind: str, *, chart_id: str, title: str, x_label: str, y_label: s
         raise ValueError("a series on the second axis needs y2_label")
     if marker is not None and (not isinstance(marker, dict) or str(marker.get("at")) not in labels):
         raise ValueError(f"marker {marker!r}: a dict whose 'at' is one of the labels")
-    y_axis = {"label": y_label, "unit": unit, "title": _with_unit(y_label, unit)}
+    y_axis = {"label": y_label, "unit": unit, "title": _with_unit(y_label, unit), "reverse": bool(y_reverse),
+              "integer": bool(y_integer)}
     y2_axis = {"label": y2_label, "unit": y2_unit, "title": _with_unit(y2_label, y2_unit)} if uses_y2 else None
     units = [u for u in dict.fromkeys([unit, y2_unit if uses_y2 else ""]) if u]
     return {
@@ -193,3 +196,59 @@ def revenue_cost_spec(tl, currency: str, *, organization=None, chart_id: str = "
         ],
         notes=notes,
         marker={"at": label(tl.break_even), "text": "Break-even"} if tl.break_even is not None else None)
+
+
+def funnel_spec(programme, *, chart_id: str = "funnel-steps") -> dict:
+    """The funnel (reports.selectors.funnel.FunnelFigures): the count at each step as bars, and each step's
+    rate from the one before, in %, as a line on the second axis. Clicks per share is a multiplier, not a
+    percentage, and revenue is money: both are said in the notes, not drawn."""
+    from .figures import format_per, roi_percent
+
+    steps = [step for step in programme.steps if step.key != "revenue"]
+    names = {"shares": "Shares", "clicks": "Clicks", "unique": "Unique visitors", "leads": "Leads",
+             "customers": "Customers"}
+    rates = [None if step.key in ("shares", "clicks") else roi_percent(step.rate) for step in steps]
+    clicks = next(step for step in steps if step.key == "clicks")
+    notes = [f"Clicks per share: {format_per(clicks.rate, 'per share')}. Rates are each step's count as a "
+             "percentage of the step before; leads and customers are credited (fractions under split models)."]
+    return chart_spec("bar", chart_id=chart_id, title="The funnel with step rates", x_label="Step",
+                      y_label="Number at the step", unit="count", y2_label="Rate from the step before", y2_unit="%",
+                      labels=[names.get(step.key, step.label) for step in steps],
+                      series=[{"label": "Number", "values": [step.value for step in steps]},
+                              {"label": "Rate from the step before", "values": rates, "axis": "y2", "kind": "line"}],
+                      notes=notes)
+
+
+def leaderboard_movement_spec(rows, metric_label: str, *, top: int = 10,
+                              chart_id: str = "leaderboard-movement") -> dict:
+    """The leaderboard's movement (reports.selectors.leaderboard.LeaderRow): for the top rows, a line from
+    each ambassador's rank in the previous period to the rank now (rank 1 on top); an ambassador without
+    activity then has no previous rank (a single point)."""
+    shown = list(rows)[:top]
+    series = [{"label": row.name, "values": [row.previous_rank, row.rank]} for row in shown]
+    up = [row for row in shown if row.movement and row.movement > 0]
+    notes = [f"Ranked by {metric_label.lower()}; the top {len(shown)} now. A line going up is places gained."]
+    if up:
+        best = max(up, key=lambda row: row.movement)
+        notes.append(f"Biggest climb: {best.name}, from {best.previous_rank} to {best.rank}.")
+    return chart_spec("line", chart_id=chart_id, title="Leaderboard movement: rank now and in the previous period",
+                      x_label="Period", y_label="Rank", unit="place, 1 = top",
+                      labels=["Previous period", "This period"],
+                      series=series or [{"label": "Nobody ranked", "values": [None, None]}], notes=notes,
+                      y_reverse=True, y_integer=True)
+
+
+def ambassador_trend_spec(weeks, currency: str, *, chart_id: str = "my-trend") -> dict:
+    """An ambassador's weeks (reports.selectors.timeline.ambassador_trend): clicks and credited leads as
+    bars, credited revenue as a line on the second axis."""
+    same_year = bool(weeks) and weeks[0].start.year == weeks[-1].start.year
+    labels = [f"{week.start:%-d %b}" if same_year else f"{week.start:%-d %b %Y}" for week in weeks]
+    return chart_spec("bar", chart_id=chart_id, title=f"My last {len(weeks)} weeks", x_label="Week (Monday)",
+                      y_label="Clicks and leads", unit="count", y2_label="Revenue credited", y2_unit=currency,
+                      labels=labels,
+                      series=[{"label": "Clicks", "values": [week.clicks for week in weeks]},
+                              {"label": "Leads (credited)", "values": [week.leads for week in weeks]},
+                              {"label": "Revenue credited", "values": [week.revenue for week in weeks], "axis": "y2",
+                               "kind": "line"}],
+                      notes=["Clicks leave out bots and your own clicks; leads and revenue are what your links "
+                             "were credited with (a lead shared with other ambassadors counts in part)."])

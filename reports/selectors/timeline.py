@@ -14,6 +14,9 @@ are the ROI page's programme total for the same filter, to the cent.
 
 Queries: ambassadors, campaigns, shares (by day) and credits (by day) once; spend and rewards once per
 bucket (reward_sums is the ROI's own reader of the earnings ledger, not re-implemented here).
+
+ambassador_trend(): one ambassador's clicks, leads and revenue per week (the portal's "my last weeks"), from
+the per-ambassador daily rollups, restricted to that ambassador in SQL (two queries).
 """
 
 from __future__ import annotations
@@ -22,11 +25,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db.models import Sum
+
+from tracking.models import DailyAmbassadorClicks, DailyAmbassadorCredits
+from tracking.selectors import active_version
+
 from ..figures import CreditTotals
 from ..filters import ReportFilter
 from ..periods import Period
 from ..roi import Cost, RoiFigures, roi_of
-from .base import ambassadors, campaigns, credit_sums, share_counts
+from .base import _credits, ambassadors, campaigns, credit_sums, share_counts
 from .roi import costs_of
 
 WEEKLY_UP_TO_DAYS = 92  # a quarter in weeks (≤ 14 points); anything longer in months
@@ -132,3 +140,40 @@ def _as_date(value) -> date:
     """TruncDate gives a date on PostgreSQL and, on some SQLite versions, a string."""
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
+
+@dataclass(frozen=True)
+class TrendWeek:
+    start: date  # the Monday (or the first day shown, for a clipped week)
+    end: date
+    clicks: int  # creditable clicks
+    leads: Decimal  # credited, 4 places
+    revenue: Decimal  # credited, to the cent
+
+
+TREND_WEEKS = 12
+
+
+def ambassador_trend(organization_id: int, ambassador_id: int, end: date, *, weeks: int = TREND_WEEKS,
+                     model: str | None = None) -> list[TrendWeek]:
+    """One ambassador's creditable clicks, credited leads and revenue per week (Monday to Sunday), for the
+    `weeks` weeks up to the one holding `end` (that week cut at `end`), oldest first, every week present
+    (zeros when nothing happened). Credits of the active version, under `model` or the reporting model."""
+    first = end - timedelta(days=end.weekday()) - timedelta(weeks=weeks - 1)
+    clicks = dict(DailyAmbassadorClicks.objects
+                  .filter(organization_id=organization_id, ambassador_id=ambassador_id, day__gte=first, day__lte=end)
+                  .values("day").order_by().annotate(n=Sum("clicks")).values_list("day", "n"))
+    version, reporting_model = active_version(organization_id)
+    credits = {row[0]: _credits(*row[1:]) for row in DailyAmbassadorCredits.objects
+               .filter(organization_id=organization_id, ambassador_id=ambassador_id, version=version,
+                       model=model or reporting_model, day__gte=first, day__lte=end)
+               .values("day").order_by().annotate(l=Sum("leads"), c=Sum("customers"), r=Sum("revenue_cents"))
+               .values_list("day", "l", "c", "r")}
+    result = []
+    for index in range(weeks):
+        monday = first + timedelta(weeks=index)
+        last = min(monday + timedelta(days=6), end)
+        days = [monday + timedelta(days=n) for n in range((last - monday).days + 1)]
+        credited = sum((credits[day] for day in days if day in credits), CreditTotals.zero())
+        result.append(TrendWeek(start=monday, end=last, clicks=sum(int(clicks.get(day) or 0) for day in days),
+                                leads=credited.leads, revenue=credited.revenue))
+    return result

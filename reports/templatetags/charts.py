@@ -43,3 +43,31 @@ def revenue_cost_chart(context, f, chart_id: str = "roi-timeline") -> dict:
     organization = context.get("current_org") or getattr(context.get("request"), "organization", None)
     return chart(revenue_cost_spec(timeline(f), organization.currency, organization=organization,
                                    chart_id=chart_id))
+
+
+@register.inclusion_tag("reports/_chart.html")
+def funnel_chart(programme, chart_id: str = "funnel-steps") -> dict:
+    """`{% funnel_chart funnel.programme %}`: the funnel's steps with their rates."""
+    from ..charts import funnel_spec
+
+    return chart(funnel_spec(programme, chart_id=chart_id))
+
+
+@register.inclusion_tag("reports/_chart.html")
+def leaderboard_movement_chart(rows, metric_label: str, chart_id: str = "leaderboard-movement") -> dict:
+    """`{% leaderboard_movement_chart rows metric_label %}`: the top ten's rank now and in the previous period."""
+    from ..charts import leaderboard_movement_spec
+
+    return chart(leaderboard_movement_spec(rows, metric_label, chart_id=chart_id))
+
+
+@register.inclusion_tag("reports/_chart.html", takes_context=True)
+def ambassador_trend_chart(context, ambassador, period, chart_id: str = "my-trend") -> dict:
+    """`{% ambassador_trend_chart me period %}`: the ambassador's clicks, leads and revenue per week, for the
+    twelve weeks up to the period's end (reports.selectors.timeline.ambassador_trend)."""
+    from ..charts import ambassador_trend_spec
+    from ..selectors.timeline import ambassador_trend
+
+    organization = context.get("current_org") or getattr(context.get("request"), "organization", None)
+    weeks = ambassador_trend(organization.pk, ambassador.pk, period.end)
+    return chart(ambassador_trend_spec(weeks, organization.currency, chart_id=chart_id))

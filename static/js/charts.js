@@ -85,12 +85,14 @@
     var scales = {
       x: { stacked: stacked, title: { display: true, text: spec.x.title, color: ink }, ticks: { color: ink }, grid: { color: grid } },
       y: {
-        stacked: stacked, position: "left", beginAtZero: true,
+        stacked: stacked, position: "left", beginAtZero: !spec.y.reverse, reverse: !!spec.y.reverse,
         title: { display: true, text: spec.y.title, color: ink },
         ticks: { color: ink, callback: function (value) { return new Intl.NumberFormat(locale).format(value); } },
         grid: { color: grid }
       }
     };
+    if (spec.y.integer) { scales.y.ticks.precision = 0; }
+    if (spec.y.reverse) { scales.y.min = 1; scales.x.offset = true; }
     if (spec.y2) {
       scales.y2 = {
         position: "right",
