@@ -52,6 +52,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 import _reports_data as data  # noqa: E402 - the bench's own helper, next to this file
 from _common import setup_django  # noqa: E402
@@ -270,6 +271,55 @@ def drilldown_subjects(org_id: int, tz) -> tuple[int, int, int, int]:
 
 # --- Timing ---------------------------------------------------------------------------------------
 
+def database_share(function, calls: int = 5) -> tuple[float, float]:
+    """(median wall ms of a call, median ms of it spent in cursor.execute), timed with an
+    execute wrapper (CaptureQueriesContext rounds to the millisecond)."""
+    from django.db import connection
+
+    walls, waits = [], []
+    for _ in range(calls):
+        spent = [0.0]
+
+        def wrapper(execute, sql, params, many, context, spent=spent):
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                spent[0] += time.perf_counter() - started
+
+        with connection.execute_wrapper(wrapper):
+            started = time.perf_counter()
+            function()
+            walls.append((time.perf_counter() - started) * 1000)
+        waits.append(spent[0] * 1000)
+    return statistics.median(walls), statistics.median(waits)
+
+
+def python_profile(name: str, function, top: int = 14) -> None:
+    """One call under cProfile: the project's functions by cumulative time, and the functions
+    (anywhere) with the most time of their own."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    function()
+    profiler.disable()
+    for order, restriction, title in (("cumulative", r"/(reports|tracking|ambassadors|campaigns|rewards|common)/",
+                                       "project functions by cumulative time"),
+                                      ("tottime", "", "functions by own time")):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out).strip_dirs() if not restriction else pstats.Stats(profiler,
+                                                                                                       stream=out)
+        stats.sort_stats(order).print_stats(*((restriction,) if restriction else ()), top)
+        lines = [line for line in out.getvalue().splitlines() if line.strip()]
+        start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls")), 0)
+        print(f"    cProfile of one {name} call, {title}:")
+        for line in lines[start:start + top + 1]:
+            print("      " + line.replace(str(ROOT) + "/", ""))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=float(os.environ.get("BENCH_SCALE", "1")),
@@ -355,9 +405,12 @@ def run(args, url: str) -> int:
     else:
         print(f"drill-down: {describe(performance)}")
 
+    averages = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"load average before timing (1, 5, 15 min; {os.cpu_count()} CPUs, shared): {averages}", flush=True)
     ok = True
     results: dict[str, list[float]] = {}
     profiles: dict[str, list[dict]] = {}
+    calls = {}
     with tenant_scope(org_id):
         ambassadors = Ambassador.objects.filter(organization_id=org_id).count()
         subjects = drilldown_subjects(org_id, tz) if performance is not None else None
@@ -386,9 +439,12 @@ def run(args, url: str) -> int:
                 name = f"{label}_{key}"
                 times, answer = base.timed(selector, args.repeat)
                 results[name] = times
+                calls[name] = selector
                 profiles[name] = base.queries_of(selector)
+                wall, database = database_share(selector)
                 line = (f"{name}: p50 {statistics.median(times):.1f} ms, p95 {base.percentile(times, 0.95):.1f} ms "
-                        f"over {len(times)} calls, {len(profiles[name])} queries")
+                        f"over {len(times)} calls, {len(profiles[name])} queries (of a call's {wall:.0f} ms, "
+                        f"{database:.0f} ms waiting for the database, {wall - database:.0f} ms in Python)")
                 if label == "leaderboard":
                     line += f" ({len(answer[0]):,} rows)"
                 elif label == "drilldown_busy" or label == "drilldown_median":
@@ -407,11 +463,14 @@ def run(args, url: str) -> int:
                 if label == "drilldown_busy" and dataclasses.is_dataclass(answer):
                     print(f"  drill-down totals: {answer.totals}")
 
+        print("load average after timing: " + " ".join(f"{value:.2f}" for value in os.getloadavg()), flush=True)
         print("queries per report call (CaptureQueriesContext):")
         for name, queries in profiles.items():
             times = results[name]
             slow = statistics.median(times) >= P50_MS or base.percentile(times, 0.95) >= P95_MS
             base.show_queries(name + (" (MISSED)" if slow else ""), queries, 2 if (slow or args.profile) else 0)
+            if slow or args.profile:
+                python_profile(name, calls[name])
 
     summary = {name: (statistics.median(times), base.percentile(times, 0.95)) for name, times in results.items()}
     print("summary (p50 / p95 ms): " + "; ".join(f"{name} {p50:.1f} / {p95:.1f}" for name, (p50, p95)
