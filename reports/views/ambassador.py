@@ -18,6 +18,7 @@ from tenancy.models import Role
 from tenancy.roles import role_required
 from tracking.models import AttributionModel
 
+from ..charts import chart_spec
 from ..forms import ParamError, ReportFilterForm, report_filter
 from ..selectors.ambassador import GRAINS, GrainError, ambassador_performance
 
@@ -70,25 +71,23 @@ def ambassador_performance_page(request, org_slug, public_id):
     return render(request, "reports/ambassador.html", context)
 
 
-def trend_chart(performance) -> dict | None:
-    """The {% chart %} spec of the trend by period (None until reports.charts has chart_spec)."""
-    from .. import charts
-
-    chart_spec = getattr(charts, "chart_spec", None)
-    if chart_spec is None:
-        return None
+def trend_chart(performance) -> dict:
+    """The {% chart %} spec of the trend by period: clicks and credited leads as bars, credited
+    revenue as a line on the second axis (in the organisation's currency)."""
     currency = performance.currency
     lines = performance.by_period
     return chart_spec(
         "bar", chart_id="ambassador-trend", title=f"{performance.ambassador.name} by {performance.grain}",
-        x_label=GRAINS[performance.grain], y_label="Clicks and leads", y2_label="Revenue", unit="", y2_unit=currency,
-        labels=[line.label for line in lines],
+        x_label=GRAINS[performance.grain], y_label="Clicks and leads", unit="count", y2_label="Revenue",
+        y2_unit=currency, labels=[line.label for line in lines],
         series=[
             {"label": "Clicks", "values": [line.figures.clicks for line in lines], "axis": "y"},
             {"label": "Leads (credited)", "values": [line.figures.leads for line in lines], "axis": "y"},
             {"label": "Revenue (credited)", "values": [line.figures.revenue for line in lines], "axis": "y2",
-             "kind": "line", "unit": currency},
-        ])
+             "kind": "line"},
+        ],
+        notes=["Clicks leave out bots, link previews and the ambassador's own clicks; leads and revenue are what "
+               "their links were credited with (a lead shared with other ambassadors counts in part)."])
 
 
 def _csv_row(line) -> list:

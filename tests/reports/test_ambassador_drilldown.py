@@ -196,6 +196,10 @@ def test_page_shows_the_selectors_figures_and_the_csv_matches(client, world):
     assert 'data-figure="time_cost">€20.00<' in html and 'data-figure="earned">€25.00<' in html
     assert 'data-figure="points">82.50<' in html and "$7.00" in html
     assert "Week of 9 Mar 2026" in html and "Performance of Ann" in html
+    spec = response.context["chart"]  # the trend chart: the same figures as the table by week
+    assert spec["labels"] == ["Week of 2 Mar 2026", "Week of 9 Mar 2026"]
+    assert [s["values"] for s in spec["series"]] == [[14, 6], ["0.5000", "0.0000"], ["0.00", "500.00"]]
+    assert spec["y2"]["title"] == "Revenue (EUR)" and 'id="ambassador-trend"' in html
     rows = parse_csv(client.get(reverse("report_ambassador_csv", args=[world.org.slug, world.ann.public_id]),
                                 {**PARAMS, "grain": "week", "table": "periods"}))
     assert [(r["period_start"], r["clicks"], r["revenue"], r["time_cost"], r["earned"]) for r in rows] == [
