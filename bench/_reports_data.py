@@ -16,6 +16,12 @@ Deterministic for a seed (and a "today"). The shape, at scale 1:
   first/last touch give the whole to one touch, linear / time decay / position based split it.
   A lead's shares add up to exactly 1.0000 per model, a paid sale's amounts to its amount, and
   a paying customer gets "customer" credits (the lead's split) dated by its first paid sale.
+  Each touch has a channel (the clicks' mix), which its credits keep (Credit.channel).
+
+Parameters for bigger programmes (bench/reports_enterprise): seed_organization's link_share
+(not every ambassador has a link to every campaign) and click_plan / click_select's slot_count
+(more weighted slots, so light links get clicks too). roll_up() also fills the channel rollups
+(DailyChannelClicks, DailyChannelCredits).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """bench/reports_enterprise: the manager's reports over an enterprise organisation on PostgreSQL:
 20,000 ambassadors, 50 campaigns, a year of 10,000,000 clicks, 400,000 share events and 1,000,000
-conversions (700,000 leads, 300,000 sales), loaded with COPY and rolled up as bench/reports does (bench/_reports_data.py,
-with more ambassadors, campaigns and links). Issue 15 item 7: every report at p50 < 100 ms and
+conversions (700,000 leads, 300,000 sales), loaded with COPY and rolled up as bench/reports does
+(bench/_reports_data.py, with more ambassadors, campaigns and links). Issue 15 item 7: every report at p50 < 100 ms and
 p95 < 250 ms.
 
 Links: an ambassador of an enterprise programme takes up some of its campaigns, not all fifty:
