@@ -42,6 +42,8 @@ from notifications.models import Frequency as NotifyFrequency
 from notifications.models import Kind as NotifyKind
 from notifications.preferences import set_frequency
 from reports import digest
+from reports import services as report_services
+from reports.periods import period_for
 from reports.selectors.points import points_rules
 from rewards.models import AuditEntry, FraudCase
 from rewards.services import fraud as fraud_service
@@ -116,6 +118,7 @@ PUBLIC_ID_OF = {
     "conversion_import_detail": "conversion_import",
     "conversion_import_rerun": "conversion_import", "conversion_import_rejected": "conversion_import",
     "report_roi_detail": "campaign", "report_roi_detail_csv": "campaign",
+    "report_pdf_download": "programme_report",
     "report_ambassador": "ambassador", "report_ambassador_csv": "ambassador",
     "api_key_conversion_import_detail": "conversion_import", "api_conversion_import_detail": "conversion_import",
     "api_report_roi_detail": "campaign",
@@ -308,6 +311,7 @@ class World:
     reward_rule: object = None  # a reward rule, its fraud case (held entry, signal) and audit entry
     fraud_case: object = None
     audit_entry: object = None
+    programme_report: object = None  # a ready programme report PDF (its download)
 
     def markers(self) -> list[str]:
         """Strings only this organisation's data contains (its tag is in every name)."""
@@ -317,7 +321,8 @@ class World:
         return [self.link.code, self.other_link.code, *(str(o.public_id) for o in (
             self.ambassador, self.invitation, self.campaign, self.draft, self.message, self.cost, self.domain,
             self.api_key, self.customer, self.sale, self.conversion_import, self.image, self.entry, self.payout_run,
-            self.catalogue_item, self.redemption, self.reward_rule, self.fraud_case, self.audit_entry))]
+            self.catalogue_item, self.redemption, self.reward_rule, self.fraud_case, self.audit_entry,
+            self.programme_report))]
 
 
 def build_world(tag: str, slug: str) -> World:
@@ -426,6 +431,13 @@ def build_world(tag: str, slug: str) -> World:
     with tenant_scope(org):
         world.fraud_case = FraudCase.objects.get(ambassador=ambassador)
     world.by_model.update({type(o): o for o in (world.reward_rule, world.fraud_case, world.audit_entry)})
+    # The programme report: a ready PDF of the last 30 days (its download), made by the task's service.
+    with tenant_scope(org):
+        report, _ = report_services.request_programme_report(org, owner, period_for("30d", org.tzinfo))
+        assert report_services.produce_programme_report(org.pk, report.pk)
+        report.refresh_from_db()
+    world.programme_report = report
+    world.by_model[type(report)] = report
     return world
 
 
