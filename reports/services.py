@@ -154,14 +154,16 @@ def produce_programme_report(organization_id: int, report_id: int) -> bool:
     report = ProgrammeReport.objects.select_related("organization").get(pk=report_id)
     organization = report.organization
     period = Period(report.period_start, report.period_end, organization.tzinfo, report.period_key)
+    step = "made"
     try:
         data = pdf.render_pdf(organization, period)
+        step = "stored"
         name = default_storage.save(storage_name(organization_id), ContentFile(data))
     except Exception as error:  # noqa: BLE001 - whatever it was, the manager sees why
-        log.exception("Programme report %s of organisation %s failed", report.public_id, organization_id)
-        reason = f"The PDF could not be made: {type(error).__name__}: {error}"[:MAX_FAILURE_LENGTH]
+        log.exception("Programme report %s of organisation %s could not be %s", report.public_id, organization_id,
+                      step)
         ProgrammeReport.objects.filter(pk=report_id, status=ReportStatus.RUNNING).update(
-            status=ReportStatus.FAILED, failure=reason, finished_at=timezone.now())
+            status=ReportStatus.FAILED, failure=failure_reason(step, error), finished_at=timezone.now())
         return False
     with transaction.atomic():
         report = ProgrammeReport.objects.select_for_update().filter(pk=report_id,
@@ -177,6 +179,14 @@ def produce_programme_report(organization_id: int, report_id: int) -> bool:
         default_storage.delete(name)
         return False
     return True
+
+
+def failure_reason(step: str, error: Exception) -> str:
+    """What the manager reads: which step failed and the kind of error, without the server's
+    paths or internals (the log has the traceback)."""
+    what = getattr(error, "strerror", None) or type(error).__name__
+    return (f"The PDF could not be {step} ({what}); the error is in the server's log. "
+            "Ask for it again, or tell your administrator if it fails again.")[:MAX_FAILURE_LENGTH]
 
 
 @outbox.register(EMAIL_TOPIC)

@@ -207,7 +207,9 @@ def test_a_report_that_cannot_be_stored_fails_with_the_reason(gotham, client, se
         report, _ = services.request_programme_report(gotham, manager, week())
         assert produce(report) is False
         report.refresh_from_db()
-    assert report.status == ReportStatus.FAILED and report.failure.startswith("The PDF could not be made:")
+    assert report.status == ReportStatus.FAILED
+    assert report.failure.startswith("The PDF could not be stored (Not a directory)"), report.failure
+    assert str(tmp_path) not in report.failure  # no server path shown
     client.force_login(manager)
     page = client.get(f"/o/{gotham.slug}/reports/pdf/").content.decode()
     assert 'data-status="failed"' in page and html.escape(report.failure) in page
