@@ -198,7 +198,7 @@ def revenue_cost_spec(tl, currency: str, *, organization=None, chart_id: str = "
         marker={"at": label(tl.break_even), "text": "Break-even"} if tl.break_even is not None else None)
 
 
-def funnel_spec(programme, *, chart_id: str = "funnel-steps") -> dict:
+def funnel_spec(programme, *, chart_id: str = "funnel-chart") -> dict:
     """The funnel (reports.selectors.funnel.FunnelFigures): the count at each step as bars, and each step's
     rate from the one before, in %, as a line on the second axis. Clicks per share is a multiplier, not a
     percentage, and revenue is money: both are said in the notes, not drawn."""
@@ -225,7 +225,7 @@ def leaderboard_movement_spec(rows, metric_label: str, *, top: int = 10,
     each ambassador's rank in the previous period to the rank now (rank 1 on top); an ambassador without
     activity then has no previous rank (a single point)."""
     shown = list(rows)[:top]
-    series = [{"label": row.name, "values": [row.previous_rank, row.rank]} for row in shown]
+    series = [{"label": row.name, "values": [row.previous_rank, row.rank], "unit": ""} for row in shown]  # axis: rank
     up = [row for row in shown if row.movement and row.movement > 0]
     notes = [f"Ranked by {metric_label.lower()}; the top {len(shown)} now. A line going up is places gained."]
     if up:

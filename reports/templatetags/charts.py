@@ -46,7 +46,7 @@ def revenue_cost_chart(context, f, chart_id: str = "roi-timeline") -> dict:
 
 
 @register.inclusion_tag("reports/_chart.html")
-def funnel_chart(programme, chart_id: str = "funnel-steps") -> dict:
+def funnel_chart(programme, chart_id: str = "funnel-chart") -> dict:
     """`{% funnel_chart funnel.programme %}`: the funnel's steps with their rates."""
     from ..charts import funnel_spec
 

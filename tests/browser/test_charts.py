@@ -86,7 +86,8 @@ def test_chart_js_draws_under_the_csp_with_titled_axes_legend_and_a_matching_tab
     assert header == ["Week", "Revenue (EUR)", "Cost (EUR)", "Cumulative ROI (%)"]
     assert rows[1] == ["2026-W02", "1,250.50", "200.00", "7.3"]
     # The table and the chart carry the same numbers, cell by cell.
-    assert [[table_number(cell) for cell in row[1:]] for row in rows] == [list(v) for v in zip(*money["data"], strict=True)]
+    table = [[table_number(cell) for cell in row[1:]] for row in rows]
+    assert table == [list(v) for v in zip(*money["data"], strict=True)]
     assert page.locator("#money .chart-note").inner_text() == "Break-even in 2026-W02."
     assert page.locator("#money figcaption").inner_text() == "Revenue and cost (EUR, %)"
 
@@ -111,3 +112,90 @@ def test_the_library_is_served_by_the_site_itself(page, live_server):
     assert response.ok
     assert page.request.get(library[0]).status == 200
     assert page.evaluate("() => Chart.version").startswith("4.")
+
+
+# --- every page with a chart, on a small programme ---------------------------------------------------------------
+
+@pytest.fixture
+def programme(org):
+    """Within the last 30 days: 100.00 spent, Ada's 5 shares, a visitor who clicks her link, becomes a lead and
+    buys for 300.00; clicks counted for Ben and Cy now and in the 30 days before (the leaderboard moves)."""
+    from datetime import timedelta
+
+    from ambassadors.models import Ambassador
+    from reports.periods import local_today
+    from tenancy.models import Role
+    from tenancy.scoping import tenant_scope
+    from tests.factories import member
+    from tests.support.scenario import Scenario
+
+    s = Scenario(org)
+    today = local_today(org.tzinfo)
+    ago = lambda days, hour=12: s.at(*(today - timedelta(days=days)).timetuple()[:3], hour)  # noqa: E731
+    user = member(org, Role.AMBASSADOR, ambassador=True, email="ada@acme.test")
+    with tenant_scope(org):
+        ada = Ambassador.objects.get(user=user)
+    ben, cy = s.ambassador("Ben"), s.ambassador("Cy")
+    campaign = s.campaign("Spring", minutes_per_share=Decimal("6"))
+    link = s.link(campaign, ada)
+    s.cost(campaign, today - timedelta(days=10), "100.00")
+    s.shares(link, ago(9), times=5)
+    buyer = s.visitor().clicks(link, ago(8))
+    s.process()
+    buyer.lead("cus_1", at=ago(8, 13)).buys("300.00", at=ago(7))
+    s.attribute()
+    s.click_counts(campaign, ben, today - timedelta(days=40), clicks=10, unique=9)
+    s.click_counts(campaign, cy, today - timedelta(days=40), clicks=5, unique=5)
+    s.click_counts(campaign, cy, today - timedelta(days=3), clicks=20, unique=18)
+    s.click_counts(campaign, ben, today - timedelta(days=2), clicks=2, unique=2)
+    return {"ambassador": user, "manager": member(org, Role.MANAGER, email="manager@acme.test")}
+
+
+PAGES = {  # page → (who, path after /o/<slug>/, the charts on it)
+    "roi": ("manager", "reports/roi/?period=30d", ["roi-timeline"]),
+    "overview": ("manager", "reports/?period=30d", ["overview-timeline"]),
+    "funnel": ("manager", "reports/funnel/?period=30d", ["funnel-chart"]),
+    "leaderboard": ("manager", "reports/leaderboard/?metric=clicks", ["leaderboard-movement"]),
+    "portal": ("ambassador", "", ["my-trend"]),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_chart_is_drawn_with_units_on_its_axes_and_its_numbers_in_the_table(name, programme, org, page,
+                                                                                 live_server, log_in):
+    who, path, charts = PAGES[name]
+    watch = CspWatch(page.context)
+    log_in(programme[who])
+    response = page.goto(f"{live_server.url}/o/{org.slug}/{path}")
+    assert response.status == 200
+    for chart_id in charts:
+        drawn = read_chart(page, f"#{chart_id}")
+        assert drawn is not None, f"{name}: #{chart_id} was not drawn"
+        assert drawn["width"] > 200 and drawn["height"] > 150
+        titles = {s["id"]: s["title"] for s in drawn["scales"]}
+        assert titles["x"], titles
+        for axis in ("y", "y2"):  # every value axis says its unit: "Revenue (EUR)", "ROI (%)", "Rank (place, 1 = top)"
+            if axis in titles:
+                assert titles[axis] and titles[axis].endswith(")") and " (" in titles[axis], titles
+        assert drawn["legend"] and drawn["tooltip"] and drawn["legendItems"]
+        header, *rows = drawn["table"]
+        assert header[0] == titles["x"]
+        assert [row[0] for row in rows] == drawn["labels"]
+        table = [[table_number(cell) for cell in row[1:]] for row in rows]
+        chart = [list(values) for values in zip(*drawn["data"], strict=True)]
+        assert table == chart, f"{name}: the data table and the chart differ"
+    watch.assert_clean()
+    if name == "roi":
+        note = page.locator("#roi-timeline .chart-note").first.inner_text()
+        assert note.startswith("Break-even in the week of"), note
+        assert "Revenue (EUR)" in drawn["legendItems"] and "Cumulative ROI (%)" in drawn["legendItems"]
+    if name == "leaderboard":
+        assert drawn["labels"] == ["Previous period", "This period"]
+        assert page.evaluate("() => Chart.getChart(document.querySelector('#leaderboard-movement canvas'))"
+                             ".options.scales.y.reverse") is True
+        cy = drawn["legendItems"].index("Cy")
+        assert drawn["data"][cy] == [2, 1]  # second by clicks before, first now
+    if name == "portal":
+        assert sum(value or 0 for value in drawn["data"][0]) >= 1  # Ada's click
+        assert "300" in " ".join(" ".join(row) for row in rows)  # her credited revenue, in the table

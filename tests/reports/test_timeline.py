@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from reports.charts import revenue_cost_spec
+from reports.charts import ambassador_trend_spec, funnel_spec, leaderboard_movement_spec, revenue_cost_spec
 from reports.filters import ReportFilter
 from reports.periods import Period
 from reports.selectors.roi import roi_list
-from reports.selectors.timeline import buckets, grain_for, timeline
+from reports.selectors.timeline import ambassador_trend, buckets, grain_for, timeline
 from tenancy.scoping import tenant_scope
 from tests.factories import EarningEntryFactory, RewardRuleFactory
 from tests.support.scenario import Scenario
@@ -138,3 +138,57 @@ def test_the_roi_page_shows_the_chart_with_its_table_and_break_even(org, pays_of
     assert 'id="roi-timeline"' in html and "<canvas" in html
     assert "Break-even in the week of 16 Mar 2026" in html
     assert '<th scope="row">16 Mar</th><td class="num">1,200.00</td>' in html
+
+
+# --- the portal's trend, the funnel's and the leaderboard's charts ------------------------------------------------
+
+@pytest.mark.django_db
+def test_an_ambassadors_weeks_count_only_their_clicks_and_credits(org, pays_off):
+    s = Scenario(org)
+    with tenant_scope(org):
+        mine = pays_off.links.get().ambassador
+    other = s.ambassador()
+    s.click_counts(pays_off, mine, date(2026, 3, 17), clicks=4, unique=3)
+    s.click_counts(pays_off, mine, date(2026, 3, 22), clicks=2, unique=2)  # Sunday: same week
+    s.click_counts(pays_off, other, date(2026, 3, 17), clicks=50, unique=50)  # someone else's
+    with tenant_scope(org):
+        weeks = ambassador_trend(org.pk, mine.pk, date(2026, 3, 25), weeks=4)
+    assert [(w.start, w.end) for w in weeks] == [
+        (date(2026, 3, 2), date(2026, 3, 8)), (date(2026, 3, 9), date(2026, 3, 15)),
+        (date(2026, 3, 16), date(2026, 3, 22)), (date(2026, 3, 23), date(2026, 3, 25))]
+    # 15 Mar: the buyer's click (1) counted by click processing; 17 + 22 Mar: 4 + 2.
+    assert [w.clicks for w in weeks] == [0, 1, 6, 0]
+    assert [w.revenue for w in weeks] == [Decimal("0.00"), Decimal("0.00"), Decimal("1200.00"), Decimal("0.00")]
+    assert [w.leads for w in weeks] == [Decimal("0"), Decimal("1"), Decimal("0"), Decimal("0")]
+    spec = ambassador_trend_spec(weeks, "EUR")
+    assert spec["labels"] == ["2 Mar", "9 Mar", "16 Mar", "23 Mar"]
+    assert (spec["y"]["title"], spec["y2"]["title"], spec["x"]["title"]) == (
+        "Clicks and leads (count)", "Revenue credited (EUR)", "Week (Monday)")
+    assert spec["series"][0]["values"] == [0, 1, 6, 0]
+
+
+def test_the_funnel_chart_has_counts_and_rates_in_percent():
+    from reports.selectors.funnel import FunnelFigures
+
+    figures = FunnelFigures(shares=4, clicks=3, unique_clicks=2, leads=Decimal("1.0000"), customers=Decimal("0.5000"),
+                            revenue=Decimal("100.00"))
+    spec = funnel_spec(figures)
+    assert spec["labels"] == ["Shares", "Clicks", "Unique visitors", "Leads", "Customers"]
+    assert spec["series"][0]["values"] == [4, 3, 2, "1.0000", "0.5000"]
+    # unique ÷ clicks = 66.67 %, leads ÷ unique = 50 %, customers ÷ leads = 50 %; clicks per share is a multiplier
+    assert spec["series"][1]["values"] == [None, None, "66.67", "50.00", "50.00"]
+    assert spec["y"]["title"] == "Number at the step (count)" and spec["y2"]["title"] == "Rate from the step before (%)"
+    assert spec["notes"][0].startswith("Clicks per share: 0.8 per share.")
+
+
+def test_the_movement_chart_puts_rank_one_on_top():
+    from types import SimpleNamespace as Row
+
+    rows = [Row(name="Ada", rank=1, previous_rank=3, movement=2), Row(name="Ben", rank=2, previous_rank=1, movement=-1),
+            Row(name="Cy", rank=3, previous_rank=None, movement=None)]
+    spec = leaderboard_movement_spec(rows, "Clicks")
+    assert spec["kind"] == "line" and spec["y"]["reverse"] and spec["y"]["integer"]
+    assert spec["y"]["title"] == "Rank (place, 1 = top)"
+    assert spec["labels"] == ["Previous period", "This period"]
+    assert [(s["label"], s["values"]) for s in spec["series"]] == [("Ada", [3, 1]), ("Ben", [1, 2]), ("Cy", [None, 3])]
+    assert spec["notes"][1] == "Biggest climb: Ada, from 3 to 1."
