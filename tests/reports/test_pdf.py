@@ -284,3 +284,14 @@ def test_a_real_worker_produces_the_pdf(start_worker, settings, broker):
     assert "Gotham Goods" in text and "$300.00" in text and "141.9 %" in text
     # Delivered twice (a redelivery after a lost ack): nothing more happens.
     assert worker.wait_for_result(worker.send(produce_programme_report, org.pk, report.pk)) == "False"
+
+
+def test_the_overview_links_to_the_pdf_page_with_its_period(gotham, client):
+    client.force_login(member(gotham, Role.MANAGER))
+    query = f"period=custom&start={WEEK[0]}&end={WEEK[1]}"
+    overview = client.get(f"/o/{gotham.slug}/reports/?{query}").content.decode()
+    link = f"/o/{gotham.slug}/reports/pdf/?{query}"
+    assert f'href="{html.escape(link)}"' in overview
+    page = client.get(link).content.decode()
+    assert '<option value="custom" selected>' in page
+    assert f'value="{WEEK[0]}"' in page and f'value="{WEEK[1]}"' in page
