@@ -31,6 +31,7 @@ from common.csv_cells import safe_row
 from tenancy.models import ROLE_RANK, Membership, Organization, Role
 from tenancy.scoping import scopes_disabled, tenant_scope
 
+from .figures import CREDIT_EXPLANATION, csv_header
 from .filters import ReportFilter
 from .models import Frequency, ReportSubscription
 from .periods import Period
@@ -135,7 +136,7 @@ def digest_content(organization: Organization, frequency: str, period: Period) -
     rows = ambassador_table_rows(f)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(safe_row(TABLE_HEADER))
+    writer.writerow(safe_row(csv_header(TABLE_HEADER, organization.currency)))  # "revenue (EUR)", "leads (credited)"
     writer.writerows(safe_row(row) for row in rows)
     query = urlencode({"period": "custom", "start": period.start.isoformat(), "end": period.end.isoformat()})
     base = settings.SITE_URL
@@ -150,6 +151,7 @@ def digest_content(organization: Organization, frequency: str, period: Period) -
         "cards": figures.cards(organization),
         "top": top_ambassadors(f),
         "currency": organization.currency,
+        "credit_explanation": CREDIT_EXPLANATION,
         "dashboard_url": f"{base}{reverse('reports_home', kwargs={'org_slug': organization.slug})}?{query}",
         "subscriptions_url": f"{base}{reverse('report_digest', kwargs={'org_slug': organization.slug})}",
         "csv_name": csv_filename(period),

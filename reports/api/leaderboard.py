@@ -41,6 +41,11 @@ FILTER_PARAMETERS = [
 ]
 
 
+CREDITED = ("Credited under the model, exact (4 places): multi-touch attribution divides one conversion between "
+            "ambassadors, so this can be a fraction; the pages round it to one decimal.")
+REVENUE = "Credited revenue in the organisation's currency (the ROI API's `currency`), exact to the cent."
+
+
 class LeaderboardPeriodSerializer(serializers.Serializer):
     key = serializers.CharField()
     start = serializers.DateField()
@@ -60,9 +65,9 @@ class LeaderRowSerializer(serializers.Serializer):
     shares = serializers.IntegerField()
     clicks = serializers.IntegerField(help_text="Creditable clicks (no bots, no self-clicks).")
     unique_clicks = serializers.IntegerField()
-    leads = serializers.DecimalField(**SHARE, help_text="Credited under the model (fractional under split models).")
-    customers = serializers.DecimalField(**SHARE)
-    revenue = serializers.DecimalField(**MONEY)
+    leads = serializers.DecimalField(**SHARE, help_text=CREDITED)
+    customers = serializers.DecimalField(**SHARE, help_text=CREDITED)
+    revenue = serializers.DecimalField(**MONEY, help_text=REVENUE)
     points = serializers.DecimalField(**MONEY, help_text="Under the organisation's reporting model and points rules.")
 
 
@@ -93,13 +98,14 @@ class FairGroupRowSerializer(serializers.Serializer):
     active = serializers.IntegerField(help_text="Shared or got a creditable click in the period.")
     shares = serializers.IntegerField()
     clicks = serializers.IntegerField()
-    leads = serializers.DecimalField(**SHARE)
-    revenue = serializers.DecimalField(**MONEY)
+    leads = serializers.DecimalField(**SHARE, help_text=CREDITED)
+    revenue = serializers.DecimalField(**MONEY, help_text=REVENUE)
     points = serializers.DecimalField(**MONEY)
     avg_shares = serializers.DecimalField(**MONEY, allow_null=True, help_text="Per active ambassador.")
     avg_clicks = serializers.DecimalField(**MONEY, allow_null=True)
     avg_leads = serializers.DecimalField(**MONEY, allow_null=True)
-    avg_revenue = serializers.DecimalField(**MONEY, allow_null=True)
+    avg_revenue = serializers.DecimalField(**MONEY, allow_null=True, help_text="Per active ambassador, in the "
+                                                                               "organisation's currency.")
     avg_points = serializers.DecimalField(**MONEY, allow_null=True)
 
 

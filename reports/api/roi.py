@@ -1,6 +1,8 @@
 """API of campaign ROI, the funnel and the model comparison (managers and up), under
 /api/v1/o/<slug>/reports/. Same query parameters, selectors and rounding as the pages and CSVs;
-money and ratios are decimal strings, a ratio with nothing to divide by is null."""
+money and ratios are decimal strings, a ratio with nothing to divide by is null. Money is in the
+envelope's `currency`; ROI comes both as a ratio (`roi`, kept for existing clients) and in percent
+(`roi_percent`, the unit every page, CSV and the digest use); credited leads and customers are exact."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from tenancy.roles import MinimumRole
 from tracking.models import AttributionModel
 from tracking.selectors import active_version
 
+from ..figures import percent_of
 from ..forms import ParamError, by_param, report_filter
 from ..periods import PRESETS
 from ..selectors.base import campaign_by_public_id
@@ -35,7 +38,22 @@ def Ratio(**kwargs):  # noqa: N802
 
 def Count4(**kwargs):  # noqa: N802
     """Leads and customers: fractional under the split models (4 places)."""
+    kwargs.setdefault("help_text", CREDITED)
     return serializers.DecimalField(max_digits=16, decimal_places=4, coerce_to_string=True, **kwargs)
+
+
+CREDITED = ("Credited (exact, 4 places): multi-touch attribution divides one conversion between the ambassadors "
+            "whose links the visitor clicked, so this can be a fraction; the pages round it to one decimal.")
+
+
+class PercentField(serializers.DecimalField):
+    """A ratio of the selectors given in percent, exactly (the ratio's 4 places become 2)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=18, decimal_places=2, coerce_to_string=True, allow_null=True, **kwargs)
+
+    def to_representation(self, value):
+        return super().to_representation(percent_of(value))
 
 
 FILTER_PARAMETERS = [
@@ -65,7 +83,11 @@ class RoiFiguresSerializer(serializers.Serializer):
     time_cost = Money(help_text="Σ shares × minutes per share / 60 × the ambassador's hourly rate.")
     cost = Money(help_text="spend + rewards + time_cost")
     profit = Money(help_text="revenue − cost")
-    roi = Ratio(help_text="(revenue − cost) / cost; null when cost is 0.")
+    roi = Ratio(help_text="ROI as a ratio, (revenue − cost) / cost, 4 places: 9.1239 means 912.39 %. Null when "
+                          "cost is 0. Kept for existing clients; roi_percent is the figure the pages show.")
+    roi_percent = PercentField(source="roi", help_text="ROI in percent, (revenue − cost) / cost × 100, 2 places: "
+                                                       "912.39 means 912.39 % (the pages round it to 912.4 %). Null "
+                                                       "when cost is 0.")
     leads = Count4()
     customers = Count4()
     shares = serializers.IntegerField()
@@ -129,11 +151,11 @@ class CampaignRoiSerializer(serializers.Serializer):
 
 
 class RatesSerializer(serializers.Serializer):
-    clicks = Ratio(help_text="clicks / shares")
-    unique = Ratio(help_text="unique visitors / clicks")
-    leads = Ratio(help_text="leads / unique visitors")
-    customers = Ratio(help_text="customers / leads")
-    revenue = Money(allow_null=True, help_text="revenue / customers (money per customer)")
+    clicks = Ratio(help_text="clicks / shares: clicks per share (a ratio, 4 places; not a percentage).")
+    unique = Ratio(help_text="unique visitors / clicks, a ratio (4 places): 0.9193 means 91.93 %.")
+    leads = Ratio(help_text="leads / unique visitors, a ratio (4 places): 0.0512 means 5.12 %.")
+    customers = Ratio(help_text="customers / leads, a ratio (4 places): 0.25 means 25 %.")
+    revenue = Money(allow_null=True, help_text="revenue / customers: money per customer, in `currency`.")
 
 
 class FunnelFiguresSerializer(serializers.Serializer):
@@ -157,8 +179,12 @@ class ChannelSerializer(serializers.Serializer):
     shares = serializers.IntegerField()
     clicks = serializers.IntegerField()
     unique = serializers.IntegerField()
-    clicks_per_share = Ratio()
-    share_of_clicks = Ratio()
+    clicks_per_share = Ratio(help_text="clicks / shares (a ratio, not a percentage).")
+    share_of_clicks = Ratio(help_text="This channel's clicks / all clicks, a ratio (4 places): 0.25 means 25 %.")
+    leads = Count4(help_text="Leads credited through this channel (exact, 4 places): credits keep the channel of "
+                             "their touch, and a multi-touch lead is divided between its touches' channels.")
+    customers = Count4(help_text="Paying customers credited through this channel (exact, 4 places).")
+    revenue = Money(help_text="Revenue credited through this channel, in `currency`.")
 
 
 class DaySerializer(serializers.Serializer):

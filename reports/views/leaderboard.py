@@ -12,6 +12,7 @@ from tenancy.roles import role_required
 from tracking.models import AttributionModel
 from tracking.selectors import active_version
 
+from ..figures import csv_header
 from ..forms import LeaderboardFilterForm, ParamError, PointsRulesForm, metric_param, report_filter
 from ..selectors.leaderboard import METRICS, fair_view, leaderboard, leaderboard_totals
 from ..selectors.points import points_rules
@@ -86,9 +87,11 @@ def report_leaderboard_csv(request, org_slug):
     except ParamError as error:
         return render(request, "reports/leaderboard_error.html", {"error": error}, status=400)
     stamp = f"{f.period.start:%Y%m%d}-{f.period.end:%Y%m%d}"
+    currency = request.organization.currency  # each column names its unit: "revenue (EUR)", "leads (credited)"
     if view == "fair":
-        return csv_response(f"leaderboard-fair-{stamp}.csv", FAIR_HEADER, map(fair_csv_row, fair_view(f)))
-    return csv_response(f"leaderboard-{metric}-{stamp}.csv", LEADER_HEADER,
+        return csv_response(f"leaderboard-fair-{stamp}.csv", csv_header(FAIR_HEADER, currency),
+                            map(fair_csv_row, fair_view(f)))
+    return csv_response(f"leaderboard-{metric}-{stamp}.csv", csv_header(LEADER_HEADER, currency),
                         map(leader_csv_row, leaderboard(f, metric)))
 
 

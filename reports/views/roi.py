@@ -20,6 +20,7 @@ from tracking.models import AttributionModel
 from tracking.selectors import active_version
 
 from ..charts import daily_bars, hbars
+from ..figures import csv_header, percent_of
 from ..forms import ParamError, ReportFilterForm, by_param, report_filter
 from ..selectors.base import campaign_by_public_id
 from ..selectors.comparison import MODELS, ComparisonError, model_comparison
@@ -96,13 +97,14 @@ ROI_HEADER = ["campaign", "campaign_id", "status", "revenue", "spend", "rewards"
 
 
 def roi_csv_rows(rows):
+    """Exact values: money to the cent, ROI in % to 2 places (the ratio's 4), credited leads to 4."""
     for row in rows:
         fig = row.figures
         campaign = row.campaign
         yield [campaign.name if campaign else "Total (programme)", str(campaign.public_id) if campaign else "",
                campaign.status if campaign else "", fig.revenue, fig.spend, fig.rewards, fig.time_cost, fig.cost,
-               fig.profit, fig.roi, fig.leads, fig.customers, fig.shares, fig.cost_per_lead, fig.cost_per_customer,
-               fig.revenue_per_share]
+               fig.profit, percent_of(fig.roi), fig.leads, fig.customers, fig.shares, fig.cost_per_lead,
+               fig.cost_per_customer, fig.revenue_per_share]
 
 
 @role_required(Role.MANAGER)
@@ -118,18 +120,22 @@ def roi_csv(request, org_slug):
     f, bad = _csv_filter(request)
     if bad:
         return bad
-    return csv_response(f"roi-{_stamp(f)}.csv", ROI_HEADER, roi_csv_rows(roi_list(f)))
+    return csv_response(f"roi-{_stamp(f)}.csv", csv_header(ROI_HEADER, request.organization.currency),
+                        roi_csv_rows(roi_list(f)))
 
 
-def detail_csv_table(detail, table: str):
+def detail_csv_table(detail, table: str, currency: str = ""):
+    """A table of the campaign's ROI page as (header, rows); every header and item names its unit."""
     fig = detail.figures
     if table == "figures":
         header = ["item", "value"]
         rows = [("revenue", fig.revenue), ("spend", fig.spend), ("rewards", fig.rewards),
-                ("time_cost", fig.time_cost), ("cost", fig.cost), ("profit", fig.profit), ("roi", fig.roi),
+                ("time_cost", fig.time_cost), ("cost", fig.cost), ("profit", fig.profit), ("roi", percent_of(fig.roi)),
                 ("leads", fig.leads), ("customers", fig.customers), ("shares", fig.shares),
                 ("minutes_per_share", detail.campaign.minutes_per_share), ("cost_per_lead", fig.cost_per_lead),
                 ("cost_per_customer", fig.cost_per_customer), ("revenue_per_share", fig.revenue_per_share)]
+        rows = [(csv_header([item], currency)[0], value) for item, value in rows]
+        rows[10] = ("minutes_per_share (min)", rows[10][1])
     elif table == "split":
         header = ["kind", "revenue", "rewards", "time_cost", "own_cost", "leads", "customers", "shares",
                   "revenue_per_share"]
@@ -140,7 +146,7 @@ def detail_csv_table(detail, table: str):
         header = ["ambassador", "ambassador_id", "kind", "shares", "hourly_rate", "time_cost", "leads", "revenue"]
         rows = [[a.name, a.public_id, a.kind, a.shares, a.hourly_rate, a.time_cost, a.leads, a.revenue]
                 for a in detail.ambassadors]
-    return header, rows
+    return csv_header(header, currency), rows
 
 
 @role_required(Role.MANAGER)
@@ -163,30 +169,45 @@ def roi_detail_csv(request, org_slug, public_id):
     f, bad = _csv_filter(request)
     if bad:
         return bad
-    header, rows = detail_csv_table(campaign_roi(f, campaign.pk), table)
+    header, rows = detail_csv_table(campaign_roi(f, campaign.pk), table, request.organization.currency)
     return csv_response(f"roi-{campaign.slug}-{table}-{_stamp(f)}.csv", header, rows)
 
 
 # --- funnel -------------------------------------------------------------------------------------
 
-def funnel_csv_table(result, table: str):
+STEP_UNITS = {"shares": "shares", "clicks": "clicks", "unique": "visitors", "leads": "leads (credited)",
+              "customers": "customers (credited)"}
+RATE_UNITS = {"clicks": "clicks per share", "revenue": None}  # the others: % of the step before
+
+
+def funnel_csv_table(result, table: str, currency: str = ""):
+    """A table of the funnel page as (header, rows): exact values, rates in % (2 places) except
+    clicks per share and revenue per customer (money); every column or row names its unit."""
     step_keys = [key for key, _ in STEPS]
     if table == "steps":
-        header = ["step", "label", "value", "rate_from_previous"]
-        rows = [[s.key, s.label, s.value, s.rate] for s in result.programme.steps]
+        header = ["step", "label", "value", "value_unit", "rate_from_previous", "rate_unit"]
+        rows = []
+        for s in result.programme.steps:
+            rate_unit = RATE_UNITS.get(s.key, "%") or f"{currency} per customer"
+            rate = s.rate if s.key in RATE_UNITS else percent_of(s.rate)
+            rows.append([s.key, s.label, s.value, STEP_UNITS.get(s.key, currency), rate,
+                         "" if s.key == "shares" else rate_unit])
+        return header, rows
     elif table == "campaigns":
         header = ["campaign", "campaign_id", *step_keys, *[f"rate_{key}" for key in step_keys[1:]]]
         rows = [[row.campaign.name, str(row.campaign.public_id), *[getattr(row.figures, key) for key in step_keys],
-                 *row.figures.rates.values()] for row in result.by_campaign]
+                 *[value if key in RATE_UNITS else percent_of(value) for key, value in row.figures.rates.items()]]
+                for row in result.by_campaign]
     elif table == "channels":
-        header = ["channel", "label", "shares", "clicks", "unique", "clicks_per_share", "share_of_clicks"]
-        rows = [[c.channel, c.label, c.shares, c.clicks, c.unique, c.clicks_per_share, c.share_of_clicks]
-                for c in result.channels]
+        header = ["channel", "label", "shares", "clicks", "unique", "clicks_per_share", "share_of_clicks", "leads",
+                  "customers", "revenue"]
+        rows = [[c.channel, c.label, c.shares, c.clicks, c.unique, c.clicks_per_share, percent_of(c.share_of_clicks),
+                 c.leads, c.customers, c.revenue] for c in result.channels]
     else:
         header = ["day", "shares", "clicks", "unique", "leads", "customers", "revenue"]
         rows = [[d.day.isoformat(), d.shares, d.clicks, d.unique, d.leads, d.customers, d.revenue]
                 for d in result.daily]
-    return header, rows
+    return csv_header(header, currency), rows
 
 
 @role_required(Role.MANAGER)
@@ -209,7 +230,7 @@ def funnel_csv(request, org_slug):
     f, bad = _csv_filter(request)
     if bad:
         return bad
-    header, rows = funnel_csv_table(funnel(f), table)
+    header, rows = funnel_csv_table(funnel(f), table, request.organization.currency)
     return csv_response(f"funnel-{table}-{_stamp(f)}.csv", header, rows)
 
 
@@ -249,4 +270,5 @@ def models_csv(request, org_slug):
         comparison = model_comparison(f, by)
     except (ParamError, ComparisonError) as error:
         return _bad_csv(request, str(error))
-    return csv_response(f"models-by-{by}-{_stamp(f)}.csv", models_csv_header(by), models_csv_rows(comparison))
+    header = csv_header(models_csv_header(by), request.organization.currency)
+    return csv_response(f"models-by-{by}-{_stamp(f)}.csv", header, models_csv_rows(comparison))

@@ -127,12 +127,12 @@ def test_my_figures_are_the_report_selectors_numbers(world, login):
     assert figure(html, "clicks") == "4"
     assert figure(html, "unique_clicks") == "3"
     assert figure(html, "leads") == "1"
-    assert figure(html, "revenue") == "250.00"
+    assert figure(html, "revenue") == "€250.00"
     assert Decimal(figure(html, "points").replace(",", "")) == points
     mine = next(row for row in rows if row.ambassador_id == world.me.pk)
     assert response.context["figures"].rank == mine.rank
     assert f"{mine.rank}<span class=\"muted\"> of {len(rows)}</span>" in figure_block(html, "rank")
-    assert "EUR" in html  # revenue in the organisation's currency
+    assert "€250.00" in html  # revenue in the organisation's currency
 
 
 def figure_block(html, name):

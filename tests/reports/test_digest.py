@@ -166,7 +166,11 @@ def test_csv_attachment_and_html_equal_the_dashboard(gotham, login):
 
     (name, content, mimetype), = message.attachments
     assert (name, mimetype) == (f"ambassadors-{WEEK[0]}-{WEEK[1]}.csv", "text/csv")
-    rows = list(csv.DictReader(io.StringIO(content.lstrip("\ufeff"))))
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
+    rows = list(reader)
+    assert reader.fieldnames == ["ambassador", "kind", "shares", "clicks", "unique_clicks", "leads (credited)",
+                                 "customers (credited)", "revenue (USD)"]  # every column names its unit
+    rows = [{key.split(" (")[0]: value for key, value in row.items()} for row in rows]
     period = Period(date.fromisoformat(WEEK[0]), date.fromisoformat(WEEK[1]), gotham.tzinfo)
     with tenant_scope(gotham):
         figures = key_figures(ReportFilter(gotham.pk, period)).current
@@ -189,9 +193,10 @@ def test_csv_attachment_and_html_equal_the_dashboard(gotham, login):
 
     (html, kind), = message.alternatives
     assert kind == "text/html"
-    for shown in ("300.00", "124.00", "141.9 %", "+200.0 %", "Ada Lovelace", "Gotham Goods"):
+    for shown in ("$300.00", "$124.00", "141.9 %", "+200.0 %", "Ada Lovelace", "Gotham Goods"):
         assert shown in html, shown
-    assert "Revenue: 300.00 (+200.0 %; before 100.00)" in message.body
+    assert "Revenue: $300.00 (+200.0 %; before $100.00)" in message.body
+    assert "ROI: 141.9 %" in message.body and "divides one lead between them" in message.body
     assert f"/o/{gotham.slug}/reports/?period=custom&start={WEEK[0]}&end={WEEK[1]}" in message.body
 
 

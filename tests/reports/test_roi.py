@@ -24,8 +24,13 @@ MARCH = {"period": "custom", "start": "2026-03-01", "end": "2026-03-31"}
 # --- helpers ----------------------------------------------------------------------------------
 
 def plain(text: str) -> str:
-    """A page's number as the API and CSV write it (no thousands separators)."""
-    return text.strip().replace(",", "")
+    """A page's number as the API and CSV write it (no currency, thousands separators or unit)."""
+    return text.replace("€", "").replace(",", "").replace("%", "").replace("\u2212", "-").strip()
+
+
+def unitless(row: dict) -> dict:
+    """A CSV row keyed by column names without their unit ("revenue (EUR)" → "revenue")."""
+    return {key.split(" (")[0]: value for key, value in row.items()}
 
 
 def page_figures(html: str) -> dict[str, str]:
@@ -72,8 +77,13 @@ def test_the_hand_worked_roi_is_the_same_on_page_api_and_csv(worked, org, manage
     assert page.status_code == 200
     shown = page_figures(page.content.decode())
     api = client.get(api_url, MARCH).json()
-    exported = {row["item"]: row["value"] for row in csv_rows(client.get(csv_url, MARCH | {"table": "figures"}))}
+    exported = {row["item"].split(" (")[0]: row["value"]
+                for row in csv_rows(client.get(csv_url, MARCH | {"table": "figures"}))}
     for name, value in EXPECTED.items():
+        if name == "roi":  # a ratio in the API's roi; in % everywhere else (exact in CSV and roi_percent)
+            assert (shown[name], api["figures"][name], api["figures"]["roi_percent"], exported[name]) == (
+                "114.3", "1.1429", "114.29", "114.29")
+            continue
         assert shown[name] == value, name
         assert api["figures"][name] == value, name
         assert exported[name] == value, name
@@ -81,7 +91,7 @@ def test_the_hand_worked_roi_is_the_same_on_page_api_and_csv(worked, org, manage
     assert api["figures"]["leads"] == "1.0000" and api["figures"]["customers"] == "1.0000"
     html = page.content.decode()
     assert "10 shares × 6 min per share" in html  # the formula spelled out
-    assert "500.00 + 0.00 + 60.00" in html
+    assert "€500.00 + €0.00 + €60.00" in html
 
     # The list: the campaign's row and the programme total say the same.
     list_page, list_csv, list_api = urls(org)
@@ -89,10 +99,10 @@ def test_the_hand_worked_roi_is_the_same_on_page_api_and_csv(worked, org, manage
     assert listed["campaigns"][0]["figures"]["roi"] == "1.1429"
     assert listed["total"]["cost"] == "560.00" and listed["total"]["roi"] == "1.1429"
     rows = csv_rows(client.get(list_csv, MARCH))
-    assert [(row["campaign"], row["cost"], row["roi"]) for row in rows] == [
-        ("Spring", "560.00", "1.1429"), ("Total (programme)", "560.00", "1.1429")]
+    assert [(row["campaign"], row["cost (EUR)"], row["roi (%)"]) for row in rows] == [
+        ("Spring", "560.00", "114.29"), ("Total (programme)", "560.00", "114.29")]
     list_html = client.get(list_page, MARCH).content.decode()
-    assert "1.1429" in list_html and "560.00" in list_html and "1,200.00" in list_html
+    assert "114.3 %" in list_html and "€560.00" in list_html and "€1,200.00" in list_html
 
 
 @pytest.mark.django_db
@@ -133,13 +143,14 @@ def test_internal_and_external_split(org, manager, login):
     assert sum(Decimal(row["own_cost"]) for row in data["split"]) + Decimal(data["unsplit_spend"]) == Decimal("572.00")
     assert data["figures"]["revenue"] == "1500.00"
 
-    rows = {row["kind"]: row for row in csv_rows(client.get(csv_url, MARCH | {"table": "split"}))}
+    rows = {row["kind"]: unitless(row) for row in csv_rows(client.get(csv_url, MARCH | {"table": "split"}))}
     assert rows["internal"]["revenue"] == "1200.00" and rows["external"]["time_cost"] == "12.00"
     assert rows["spend (campaign-level, not split)"]["own_cost"] == "500.00"
     html = client.get(page_url, MARCH).content.decode()
     assert "Campaign spend (not split)" in html and "not divided up" in html
 
-    ambassadors = {row["kind"]: row for row in csv_rows(client.get(csv_url, MARCH | {"table": "ambassadors"}))}
+    ambassadors = {row["kind"]: unitless(row)
+                   for row in csv_rows(client.get(csv_url, MARCH | {"table": "ambassadors"}))}
     assert (ambassadors["external"]["hourly_rate"], ambassadors["external"]["time_cost"]) == ("30.00", "12.00")
 
     only_external = client.get(api_url, MARCH | {"kind": "external"}).json()
@@ -163,7 +174,7 @@ def test_no_cost_shows_a_dash_not_an_error(org, manager, login):
     assert figures["cost"] == "0.00" and figures["roi"] == "—" and figures["revenue_per_share"] == "—"
     assert "no cost in the period" in page.content.decode()
     assert client.get(api_url, MARCH).json()["figures"]["roi"] is None
-    exported = {row["item"]: row["value"] for row in csv_rows(client.get(csv_url, MARCH))}
+    exported = {row["item"].split(" (")[0]: row["value"] for row in csv_rows(client.get(csv_url, MARCH))}
     assert exported["roi"] == "" and exported["revenue"] == "50.00"
     list_page = client.get(urls(org)[0], MARCH)
     assert list_page.status_code == 200 and 'class="num roi">—' in list_page.content.decode()

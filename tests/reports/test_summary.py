@@ -75,11 +75,11 @@ def test_the_dashboard_shows_the_key_figures_and_the_change(ny_org, programme, l
     cards = {card["name"]: card for card in response.context["cards"]}
     assert {name: cards[name]["display"] for name in cards} == {
         "shares": "5", "clicks": "15", "unique_clicks": "13", "leads": "2", "customers": "1",
-        "revenue": "300.00", "cost": "124.00", "roi": "141.9 %"}
+        "revenue": "$300.00", "cost": "$124.00", "roi": "141.9 %"}  # the org's currency, USD
     assert cards["revenue"]["change_display"] == "+200.0 %"
     assert cards["roi"]["change_display"] == "+63.4 pp"
     page = response.content.decode()
-    assert "141.9 %" in page and "+400.0 %" in page and "before: 56.00" in page
+    assert "141.9 %" in page and "+400.0 %" in page and "before: $56.00" in page
     assert page.index("Ada Lovelace") < page.index("Ben Franklin")
     assert "<svg" in page and "<title id=\"chart-clicks-title\">" in page  # the daily chart, with a title
     assert "Total 15; highest 10 on 3 Mar 2026." in page

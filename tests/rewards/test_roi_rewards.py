@@ -33,7 +33,12 @@ from tenancy.scoping import tenant_scope
 from tests.factories import CampaignFactory, GroupFactory, OrganizationFactory, PayoutItemFactory, member
 from tests.support.points import earn, money_rule, points_rule
 from tests.support.programmes import NEW_YORK, WEEK, build_programme
-from tests.support.responses import content, csv_rows
+from tests.support.responses import content, without_units
+from tests.support.responses import csv_rows as csv_with_units
+
+
+def csv_rows(response):
+    return without_units(csv_with_units(response))
 
 QUERY = {"period": "custom", "start": WEEK[0], "end": WEEK[1]}
 
@@ -116,16 +121,16 @@ def test_every_report_shows_the_same_rewards(ny_org, programme, login):
     slug, campaign = ny_org.slug, programme["campaign"]
 
     roi_page = content(client.get(f"/o/{slug}/reports/roi/", QUERY))
-    assert re.search(r"<td class=\"num\">62\.39</td><td class=\"num\">24\.00</td>", roi_page)
+    assert re.search(r"<td[^>]*class=\"num\">\$62\.39</td><td[^>]*class=\"num\">\$24\.00</td>", roi_page)
     roi_csv = csv_rows(client.get(f"/o/{slug}/reports/roi.csv", QUERY))
     assert [row["rewards"] for row in roi_csv] == ["62.39", "62.39"]  # Spring, then the programme
     roi_api = client.get(f"/api/v1/o/{slug}/reports/roi/", QUERY).json()
     assert roi_api["total"]["rewards"] == "62.39" and roi_api["campaigns"][0]["figures"]["rewards"] == "62.39"
 
     detail_page = content(client.get(f"/o/{slug}/reports/roi/{campaign.public_id}/", QUERY))
-    assert 'data-figure="rewards">62.39<' in detail_page and 'data-figure="cost"><strong>186.39<' in detail_page
+    assert 'data-figure="rewards">$62.39<' in detail_page and 'data-figure="cost"><strong>$186.39<' in detail_page
     figures_csv = csv_rows(client.get(f"/o/{slug}/reports/roi/{campaign.public_id}.csv", QUERY | {"table": "figures"}))
-    assert {row["item"]: row["value"] for row in figures_csv}["rewards"] == "62.39"
+    assert {row["item"]: row["value"] for row in figures_csv}["rewards (USD)"] == "62.39"
     split_csv = csv_rows(client.get(f"/o/{slug}/reports/roi/{campaign.public_id}.csv", QUERY | {"table": "split"}))
     assert {row["kind"]: row["rewards"] for row in split_csv[:2]} == {"internal": "50.00", "external": "12.39"}
     detail_api = client.get(f"/api/v1/o/{slug}/reports/roi/{campaign.public_id}/", QUERY).json()
@@ -136,14 +141,14 @@ def test_every_report_shows_the_same_rewards(ny_org, programme, login):
     dashboard = client.get(f"/o/{slug}/reports/", QUERY)
     assert dashboard.context["figures"].current.rewards == Decimal("62.39")
     assert dashboard.context["figures"].previous.rewards == Decimal("2000.00")
-    assert "+ rewards 62.39" in content(dashboard)
+    assert "+ rewards $62.39" in content(dashboard)
     cards = {card["name"]: card["display"] for card in dashboard.context["cards"]}
-    assert cards["cost"] == "186.39"
+    assert cards["cost"] == "$186.39"
 
     with tenant_scope(ny_org):
         mail = build_digest(ReportSubscription(organization=ny_org, user=manager, frequency="weekly"),
                             week(ny_org).period)
-    assert "+ rewards 62.39" in mail.body and "+ rewards 62.39" in mail.alternatives[0][0]
+    assert "+ rewards $62.39" in mail.body and "+ rewards $62.39" in mail.alternatives[0][0]
 
 
 def test_the_rewards_follow_the_ledger_and_the_point_value(ny_org, programme):

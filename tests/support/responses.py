@@ -20,3 +20,9 @@ def parse_csv(response) -> list[dict]:
     assert response.streaming
     text = b"".join(response.streaming_content).decode("utf-8").lstrip("\ufeff")
     return list(csv.DictReader(io.StringIO(text)))
+
+
+def without_units(rows: list[dict]) -> list[dict]:
+    """CSV rows keyed by the column's name without the unit the report exports add
+    ("revenue (EUR)" → "revenue", "roi (%)" → "roi", "leads (credited)" → "leads")."""
+    return [{key.split(" (")[0]: value for key, value in row.items()} for row in rows]
