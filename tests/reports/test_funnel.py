@@ -7,8 +7,15 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from tests.support.responses import content, csv_rows
+from tests.support.responses import content, without_units
+from tests.support.responses import csv_rows as csv_with_units
 from tests.support.scenario import Scenario
+
+
+def csv_rows(response):
+    """The rows by column name without the unit (the export says "leads (credited)", "rate_unique (%)")."""
+    return without_units(csv_with_units(response))
+
 
 MARCH = {"period": "custom", "start": "2026-03-01", "end": "2026-03-31"}
 
@@ -51,13 +58,15 @@ def test_steps_and_rates(small, org, manager, login):
     assert [steps[key]["value"] for key in ("shares", "clicks", "unique", "leads", "customers", "revenue")] == [
         "4", "3", "2", "1.0000", "1.0000", "100.00"]
     assert [steps[key]["rate_from_previous"] for key in ("shares", "clicks", "unique", "leads", "customers",
-                                                         "revenue")] == ["", "0.7500", "0.6667", "0.5000",
-                                                                         "1.0000", "100.00"]
+                                                         "revenue")] == ["", "0.7500", "66.67", "50.00",
+                                                                         "100.00", "100.00"]  # in %, exact
+    assert [steps[key]["rate_unit"] for key in ("shares", "clicks", "unique", "revenue")] == [
+        "", "clicks per share", "%", "EUR per customer"]
     campaigns = csv_rows(client.get(csv_url, MARCH | {"table": "campaigns"}))
-    assert [(row["campaign"], row["clicks"], row["rate_unique"]) for row in campaigns] == [("Launch", "3", "0.6667")]
+    assert [(row["campaign"], row["clicks"], row["rate_unique"]) for row in campaigns] == [("Launch", "3", "66.67")]
 
     html = client.get(page_url, MARCH).content.decode()
-    for fragment in ("0.7500", "0.6667", "0.5000", "100.00 per customer", "Unique visitors (per link, 24 h)",
+    for fragment in ("0.8 per share", "66.7 %", "50.0 %", "€100.00 per customer", "Unique visitors (per link, 24 h)",
                      "had not clicked the same link in the 24 hours before"):
         assert fragment in html
 
