@@ -34,7 +34,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 
 from campaigns.channels import Channel
-from campaigns.models import Campaign, ShareEvent
+from campaigns.models import Campaign, ShareEvent, TrackedLink
 from rewards.models import LIVE_STATUSES, EarningEntry, RewardUnit
 from rewards.selectors.money import cents
 from tenancy.models import Organization
@@ -166,7 +166,10 @@ def ambassador_performance(f: ReportFilter, ambassador_id: int, *, grain: str | 
     person = ambassadors(ReportFilter(f.organization_id, f.period))[ambassador_id]
     version, reporting_model = active_version(f.organization_id)
     model = f.model or reporting_model
-    the_campaigns = Campaign.objects.filter(organization_id=f.organization_id)
+    # Only the campaigns the ambassador has a link in can have their clicks, shares and credits
+    # (credits are per link): a handful, which keeps every index lookup below short.
+    linked = TrackedLink.objects.filter(organization_id=f.organization_id, ambassador_id=ambassador_id)
+    the_campaigns = Campaign.objects.filter(organization_id=f.organization_id, id__in=linked.values("campaign_id"))
     if f.campaign_ids is not None:
         the_campaigns = the_campaigns.filter(id__in=f.campaign_ids)
     campaign_info = {pk: (str(public_id), name, minutes) for pk, public_id, name, minutes in
@@ -199,10 +202,13 @@ def ambassador_performance(f: ReportFilter, ambassador_id: int, *, grain: str | 
             row.clicks += click_count or 0
             row.unique_clicks += unique_count or 0
 
-    # Credits of the shown model and of the reporting model (points), one query.
+    # Credits of the shown model and of the reporting model (points), one query. The rollup's key is
+    # (organisation, version, model, day, campaign, ambassador): the days as a list (not a range) and
+    # the ambassador's campaigns make one short index lookup per (model, day, campaign) instead of
+    # a scan of every ambassador's rows of the period.
     credits = (DailyCreditRollup.objects
                .filter(organization_id=f.organization_id, version=version, model__in={model, reporting_model},
-                       day__gte=start, day__lte=end, ambassador_id=ambassador_id, campaign_id__in=campaign_ids)
+                       day__in=f.period.each_day(), ambassador_id=ambassador_id, campaign_id__in=campaign_ids)
                .values_list("campaign_id", "day", "model").order_by()
                .annotate(leads=Sum("leads"), customers=Sum("customers"), revenue_cents=Sum("revenue_cents")))
     for campaign_id, day, row_model, leads, customers, revenue_cents in credits:
