@@ -4,7 +4,7 @@ the model comparison."""
 
 from django.urls import path
 
-from .api import digest, leaderboard, roi
+from .api import channels, digest, leaderboard, roi
 
 urlpatterns = [
     path("reports/digest/", digest.DigestSubscriptionsView.as_view(), name="api_report_digest"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("points-rules/", leaderboard.PointsRulesView.as_view(), name="api_points_rules"),
     path("reports/roi/", roi.RoiListView.as_view(), name="api_report_roi"),
     path("reports/roi/<uuid:public_id>/", roi.RoiDetailView.as_view(), name="api_report_roi_detail"),
+    path("reports/channels/", channels.ChannelsView.as_view(), name="api_report_channels"),
     path("reports/funnel/", roi.FunnelView.as_view(), name="api_report_funnel"),
     path("reports/models/", roi.ModelsView.as_view(), name="api_report_models"),
 ]

@@ -4,7 +4,7 @@ and the model comparison, each page with its CSV export."""
 
 from django.urls import path
 
-from .views import ambassador, digest, leaderboard, pdf, roi
+from .views import ambassador, channels, digest, leaderboard, pdf, roi
 
 urlpatterns = [
     path("reports/", digest.reports_home, name="reports_home"),
@@ -16,6 +16,7 @@ urlpatterns = [
     path("reports/roi.csv", roi.roi_csv, name="report_roi_csv"),
     path("reports/roi/<uuid:public_id>/", roi.roi_detail_page, name="report_roi_detail"),
     path("reports/roi/<uuid:public_id>.csv", roi.roi_detail_csv, name="report_roi_detail_csv"),
+    path("reports/channels.csv", channels.channels_csv, name="report_channels_csv"),
     path("reports/funnel/", roi.funnel_page, name="report_funnel"),
     path("reports/funnel.csv", roi.funnel_csv, name="report_funnel_csv"),
     path("reports/models/", roi.models_page, name="report_models"),

@@ -33,7 +33,6 @@ from tracking.selectors import active_version
 
 from ..figures import ClickTotals, CreditTotals
 from ..filters import ReportFilter
-from ..forms import ParamError
 from ..roi import money, ratio
 from .base import _scoped, click_sums
 
@@ -48,13 +47,23 @@ MULTI_TOUCH_NOTE = ("A lead whose visitor came through several channels is divid
                     "between ambassadors, so the channels add up to the campaign totals.")
 
 
+class ChannelError(ValueError):
+    """A bad `channel` parameter; the message says which values are accepted (for a 400)."""
+
+    field = "channel"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 def channel_param(value: str | None) -> str | None:
     """The `channel` query parameter: one of CreditChannel's values, or None for every channel.
-    ParamError (a 400 with this message) for anything else."""
+    ChannelError (a 400 with its message) for anything else."""
     if value is None or value == "":
         return None
     if value not in CHANNELS:
-        raise ParamError("channel", f"Unknown channel “{value[:40]}”; use one of {', '.join(CHANNELS)}.")
+        raise ChannelError(f"Unknown channel “{value[:40]}”; use one of {', '.join(CHANNELS)}.")
     return value
 
 

@@ -12,8 +12,9 @@ What each step counts (the pages say the same):
   split models; a lead no ambassador's link led to is not in the programme's funnel);
 * revenue: credited revenue under the report's model.
 
-Leads, customers and revenue are recorded per campaign and ambassador, not per channel, so the
-channel table has shares and clicks only.
+The channel table: shares and clicks per channel, and since issue 15 the leads, customers and
+revenue credited per channel (credits keep the channel of their touch: reports.selectors.channels),
+which add up to the programme's.
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from decimal import Decimal
 
 from campaigns.channels import Channel
 from campaigns.models import Campaign
+from tracking.models import CreditChannel
 from tracking.selectors import active_version
 
 from ..figures import Activity, ClickTotals, CreditTotals
 from ..filters import ReportFilter
 from ..roi import money, ratio
 from .base import campaigns, click_sums, credit_sums, share_counts
+from .channels import channel_credits
 from .summary import Day, daily_series
 
 STEPS = [
@@ -88,6 +91,9 @@ class ChannelRow:
     unique: int
     clicks_per_share: Decimal | None
     share_of_clicks: Decimal | None
+    leads: Decimal = Decimal("0.0000")
+    customers: Decimal = Decimal("0.0000")
+    revenue: Decimal = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -122,15 +128,18 @@ def funnel(f: ReportFilter) -> Funnel:
 
     channel_shares = share_counts(f, ("channel",))
     channel_clicks = click_sums(f, ("channel",))
-    labels = dict(Channel.choices)
+    per_channel = channel_credits(f, active=active)
+    labels = dict(CreditChannel.choices)
     known = list(Channel.values)
-    extra = sorted({key[0] for key in (*channel_shares, *channel_clicks)} - set(known))
+    extra = sorted({key[0] for key in (*channel_shares, *channel_clicks)} - set(known) | set(per_channel) - set(known))
     channels = []
     for channel in known + extra:
         count = channel_shares.get((channel,), 0)
         sums = channel_clicks.get((channel,), ClickTotals.zero())
+        credited = per_channel.get(channel, CreditTotals.zero())
         channels.append(ChannelRow(channel, labels.get(channel, channel), count, sums.clicks,
                                    sums.unique_clicks, ratio(sums.clicks, count),
-                                   ratio(sums.clicks, programme.clicks)))
+                                   ratio(sums.clicks, programme.clicks), credited.leads, credited.customers,
+                                   credited.revenue))
     return Funnel(programme, by_campaign, channels, daily_series(f, active=active))
 

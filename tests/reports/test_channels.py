@@ -17,12 +17,12 @@ from django.db.models import Q, Sum
 
 from campaigns.models import Campaign
 from reports.filters import ReportFilter
-from reports.forms import ParamError
 from reports.periods import period_for
-from reports.selectors.channels import CHANNELS, channel_param, channel_split
+from reports.selectors.channels import CHANNELS, ChannelError, channel_param, channel_split
 from reports.selectors.roi import roi_list
 from tenancy.models import Organization
 from tenancy.scoping import tenant_scope
+from tests.support.responses import csv_rows
 from tracking.models import AttributionModel, Credit, DailyChannelClicks
 from tracking.selectors import active_version
 
@@ -122,7 +122,7 @@ def programme(org):
 def test_channel_param_accepts_the_vocabulary_and_refuses_anything_else():
     assert channel_param(None) is None and channel_param("") is None
     assert channel_param("linkedin") == "linkedin" and channel_param("unknown") == "unknown"
-    with pytest.raises(ParamError) as error:
+    with pytest.raises(ChannelError) as error:
         channel_param("myspace")
     assert error.value.field == "channel" and "linkedin" in error.value.message and "myspace" in error.value.message
 
@@ -178,3 +178,102 @@ def test_the_click_rollup_per_channel_follows_click_processing(programme):
         for channel, clicks in DailyChannelClicks.objects.values_list("channel", "clicks"):
             per_channel[channel] += clicks
     assert dict(per_channel) == {"linkedin": 2, "x": 2}
+
+
+# --- pages, CSV, API ---------------------------------------------------------------------------
+
+def _urls(org):
+    return (f"/o/{org.slug}/reports/roi/", f"/o/{org.slug}/reports/channels.csv",
+            f"/api/v1/o/{org.slug}/reports/channels/", f"/o/{org.slug}/reports/funnel/",
+            f"/o/{org.slug}/reports/funnel.csv", f"/api/v1/o/{org.slug}/reports/funnel/")
+
+
+@pytest.mark.django_db
+def test_the_roi_page_csv_and_api_show_the_same_split(programme, manager, login):
+    org = programme["org"]
+    client = login(manager)
+    page_url, csv_url, api_url, *_ = _urls(org)
+    query = {"period": "30d", "model": "linear"}
+
+    html = client.get(page_url, query).content.decode()
+    assert 'id="roi-channels"' in html and 'data-channel="linkedin"' in html
+    assert "ROI is worked out per campaign" in html  # why there is no ROI per channel
+    assert 'data-chart-spec="channel-split-data"' in html and 'id="channel-split-data"' in html  # the chart's JSON
+
+    data = client.get(api_url, query).json()
+    rows = {row["channel"]: row for row in data["channels"]}
+    assert rows["x"]["revenue"] == "200.00" and rows["x"]["leads"] == "1.5000" and rows["x"]["clicks"] == 2
+    assert rows["x"]["share_of_revenue"] == "0.5714" and rows["facebook"]["revenue_per_click"] is None
+    assert data["total"]["revenue"] == "350.00" and data["total"]["leads"] == "2.0000"
+    assert data["channel"] is None and data["currency"] == org.currency and "per campaign" in data["roi_note"]
+
+    exported = {row["channel"]: row for row in csv_rows(client.get(csv_url, query))}
+    assert exported["x"][f"revenue ({org.currency})"] == "200.00"
+    assert exported["x"]["leads (credited)"] == "1.5000"
+    assert exported["x"]["share_of_revenue (%)"] == "57.14"
+    assert exported["total"][f"revenue ({org.currency})"] == "350.00"
+
+    one = client.get(api_url, query | {"channel": "linkedin"}).json()
+    assert [row["channel"] for row in one["channels"]] == ["linkedin"] and one["total"]["revenue"] == "150.00"
+    assert [row["channel"] for row in csv_rows(client.get(csv_url, query | {"channel": "linkedin"}))] == [
+        "linkedin", "total"]
+    assert 'data-channel="facebook"' not in client.get(page_url, query | {"channel": "linkedin"}).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_funnel_page_csv_and_api_carry_conversions_per_channel(programme, manager, login):
+    org = programme["org"]
+    client = login(manager)
+    *_, page_url, csv_url, api_url = _urls(org)
+    query = {"period": "30d", "model": "linear"}
+    channels = {row["channel"]: row for row in client.get(api_url, query).json()["channels"]}
+    assert (channels["x"]["revenue"], channels["x"]["leads"]) == ("200.00", "1.5000")
+    assert (channels["linkedin"]["revenue"], channels["linkedin"]["customers"]) == ("150.00", "0.5000")
+    exported = {row["channel"]: row for row in csv_rows(client.get(csv_url, query | {"table": "channels"}))}
+    revenue = next(name for name in exported["x"] if name.split(" (")[0] == "revenue")
+    assert exported["x"][revenue] == "200.00"
+    html = client.get(page_url, query).content.decode()
+    assert "aren't recorded per channel" not in html
+
+
+@pytest.mark.django_db
+def test_an_unknown_channel_is_a_400_that_says_what_is_accepted(programme, manager, login):
+    org = programme["org"]
+    client = login(manager)
+    page_url, csv_url, api_url, *_ = _urls(org)
+    answer = client.get(api_url, {"channel": "myspace"})
+    assert answer.status_code == 400
+    assert "myspace" in answer.json()["channel"][0] and "linkedin" in answer.json()["channel"][0]
+    assert client.get(api_url, {"period": "forever"}).status_code == 400
+    exported = client.get(csv_url, {"channel": "<script>"})
+    assert exported.status_code == 400 and "Unknown channel" in exported.content.decode()
+    assert "<script>" not in exported.content.decode()
+    page = client.get(page_url, {"channel": "myspace"}).content.decode()
+    assert "Unknown channel" in page and 'id="channels-table"' not in page
+
+
+@pytest.mark.django_db
+def test_another_organisation_sees_nothing_of_this_split(programme, other_org, login):
+    """A manager of another organisation gets 404 on this organisation's split (page, CSV, API),
+    and its own split has nothing of this one's."""
+    from tenancy.models import Role
+    from tests.factories import member
+
+    org = programme["org"]
+    rival = member(other_org, Role.MANAGER, email="manager@rival.test")
+    client = login(rival)
+    for url in _urls(org):
+        assert client.get(url).status_code == 404, url
+    data = client.get(f"/api/v1/o/{other_org.slug}/reports/channels/").json()
+    assert data["total"]["clicks"] == 0 and data["total"]["revenue"] == "0.00"
+    exported = csv_rows(client.get(f"/o/{other_org.slug}/reports/channels.csv"))
+    assert {row[f"revenue ({other_org.currency})"] for row in exported} == {"0.00"}
+
+
+@pytest.mark.django_db
+def test_an_ambassador_may_not_see_the_split(programme, ambassador_user, login):
+    client = login(ambassador_user)
+    org = programme["org"]
+    page_url, csv_url, api_url, *_ = _urls(org)
+    assert client.get(csv_url).status_code in (403, 404)
+    assert client.get(api_url).status_code in (403, 404)
