@@ -4,7 +4,7 @@ the model comparison."""
 
 from django.urls import path
 
-from .api import channels, digest, leaderboard, roi
+from .api import ambassador, channels, digest, leaderboard, roi
 
 urlpatterns = [
     path("reports/digest/", digest.DigestSubscriptionsView.as_view(), name="api_report_digest"),
@@ -16,4 +16,6 @@ urlpatterns = [
     path("reports/channels/", channels.ChannelsView.as_view(), name="api_report_channels"),
     path("reports/funnel/", roi.FunnelView.as_view(), name="api_report_funnel"),
     path("reports/models/", roi.ModelsView.as_view(), name="api_report_models"),
+    path("ambassadors/<uuid:public_id>/performance/", ambassador.AmbassadorPerformanceView.as_view(),
+         name="api_ambassador_performance"),
 ]

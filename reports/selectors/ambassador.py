@@ -26,6 +26,7 @@ per-ambassador rollups, grouped by ambassador, as the leaderboard does."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -33,6 +34,7 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 
+from ambassadors.models import Ambassador
 from campaigns.channels import Channel
 from campaigns.models import Campaign, ShareEvent, TrackedLink
 from rewards.models import LIVE_STATUSES, EarningEntry, RewardUnit
@@ -155,6 +157,15 @@ class _Sums:
 
 def _credit(value) -> Decimal:
     return Decimal(value or 0).scaleb(-4)
+
+
+def ambassador_by_public_id(organization_id: int, public_id) -> Ambassador | None:
+    """The organisation's ambassador with this public id (a UUID or its text); None if there is none."""
+    try:
+        parsed = public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id))
+    except ValueError:
+        return None
+    return Ambassador.objects.filter(organization_id=organization_id, public_id=parsed).first()
 
 
 def ambassador_performance(f: ReportFilter, ambassador_id: int, *, grain: str | None = None) -> AmbassadorPerformance:

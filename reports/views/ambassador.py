@@ -7,12 +7,9 @@ ambassador is a 404 (the ambassador is looked up in the request's organisation o
 
 from __future__ import annotations
 
-import uuid
-
 from django.http import Http404
 from django.shortcuts import render
 
-from ambassadors.models import Ambassador
 from common.csv_export import csv_response
 from tenancy.models import Role
 from tenancy.roles import role_required
@@ -20,26 +17,22 @@ from tracking.models import AttributionModel
 
 from ..charts import chart_spec
 from ..forms import ParamError, ReportFilterForm, report_filter
-from ..selectors.ambassador import GRAINS, GrainError, ambassador_performance
+from ..selectors.ambassador import GRAINS, GrainError, ambassador_by_public_id, ambassador_performance
 
 TABLES = ("periods", "campaigns", "channels")
 CSV_FIELDS = ["shares", "clicks", "unique_clicks", "leads", "customers", "revenue", "points", "time_cost", "earned",
               "reward_points"]
 
 
-def ambassador_in_org(organization, public_id) -> Ambassador:
+def ambassador_in_org(organization, public_id):
     """The organisation's ambassador with this public id, or a 404 (never another organisation's)."""
-    try:
-        parsed = public_id if isinstance(public_id, uuid.UUID) else uuid.UUID(str(public_id))
-    except ValueError:
-        raise Http404("No such ambassador.") from None
-    ambassador = Ambassador.objects.filter(organization_id=organization.pk, public_id=parsed).first()
+    ambassador = ambassador_by_public_id(organization.pk, public_id)
     if ambassador is None:
         raise Http404("No such ambassador.")
     return ambassador
 
 
-def performance_for(request, ambassador: Ambassador):
+def performance_for(request, ambassador):
     """The selector's answer for the query string; ParamError for a bad parameter."""
     f = report_filter(request.organization, request.GET)
     try:

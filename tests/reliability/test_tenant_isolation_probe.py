@@ -120,6 +120,7 @@ PUBLIC_ID_OF = {
     "report_roi_detail": "campaign", "report_roi_detail_csv": "campaign",
     "report_pdf_download": "programme_report",
     "report_ambassador": "ambassador", "report_ambassador_csv": "ambassador",
+    "api_ambassador_performance": "ambassador",
     "api_key_conversion_import_detail": "conversion_import", "api_conversion_import_detail": "conversion_import",
     "api_report_roi_detail": "campaign",
     "points_redeem": "catalogue_item", "points_manage_item": "catalogue_item",

@@ -325,3 +325,53 @@ def test_list_shows_no_other_organisations_ambassadors(client, world):
     manager_client(client, world.org)
     response, names = list_rows(client, world.org, sort="-clicks")
     assert "Roger Rival" not in names and "Roger Rival" not in response.content.decode()
+
+
+# --- the API twin ----------------------------------------------------------------------------------
+
+def api_url(org, ambassador_id):
+    return f"/api/v1/o/{org.slug}/ambassadors/{ambassador_id}/performance/"
+
+
+@pytest.mark.django_db
+def test_api_gives_the_pages_figures_exactly(client, world):
+    manager_client(client, world.org)
+    response = client.get(api_url(world.org, world.ann.public_id), {**PARAMS, "grain": "week"})
+    assert response.status_code == 200, response.content
+    data = response.json()
+    assert (data["grain"], data["model"], data["currency"], data["ambassador"]["name"]) == (
+        "week", "linear", "EUR", "Ann")
+    assert data["period"] == {"key": "custom", "start": "2026-03-02", "end": "2026-03-15",
+                              "time_zone": "Europe/Paris"}
+    assert data["totals"] == {"shares": 3, "clicks": 20, "unique_clicks": 17, "leads": "0.5000",
+                              "customers": "0.5000", "revenue": "500.00", "points": "82.50", "time_cost": "20.00",
+                              "earned": "25.00", "reward_points": 30}
+    assert [(line["key"], line["figures"]["clicks"], line["figures"]["revenue"]) for line in data["periods"]] == [
+        ("2026-03-02", 14, "0.00"), ("2026-03-09", 6, "500.00")]
+    assert [line["label"] for line in data["campaigns"]] == ["Spring", "Summer"]
+    assert data["channels"][0]["key"] == "linkedin" and data["channels"][0]["figures"]["leads"] is None
+    assert data["other_currencies"] == {"USD": "7.00"}
+
+
+@pytest.mark.django_db
+def test_api_refuses_bad_parameters_and_other_organisations(client, world):
+    manager_client(client, world.org)
+    url = api_url(world.org, world.ann.public_id)
+    bad = client.get(url, {"grain": "year"})
+    assert bad.status_code == 400 and "Unknown grain" in bad.json()["grain"][0]
+    assert "model" in client.get(url, {"model": "nope"}).json()
+    rival = OrganizationFactory(name="Rival", slug="rival")
+    rival_ambassador = Scenario(rival).ambassador("Roger Rival")
+    missing = client.get(api_url(world.org, rival_ambassador.public_id))
+    assert missing.status_code == 404 and missing["Content-Type"].startswith("application/json")
+    assert client.get(api_url(rival, world.ann.public_id)).status_code == 404
+    client.force_login(member(world.org, Role.AMBASSADOR, ambassador=True))
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_api_is_in_the_schema(client):
+    schema = client.get("/api/schema/?format=json").json()
+    operation = schema["paths"]["/api/v1/o/{org_slug}/ambassadors/{public_id}/performance/"]["get"]
+    assert operation["operationId"] == "reports_ambassador_performance"
+    assert {p["name"] for p in operation["parameters"]} >= {"period", "start", "end", "model", "campaign", "grain"}
