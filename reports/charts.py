@@ -6,13 +6,17 @@
   draws it with Chart.js (MIT, from npm: package.json, served by staticfiles from node_modules/).
 * Geometry for server-rendered SVG charts, no script (e-mails, the PDF):
   hbars(): horizontal bars, one per (label, value) (templates/reports/_hbars.html);
-  daily_bars(): a vertical bar per day (the dashboard's, the funnel's and the portal's "my clicks")."""
+  daily_bars(): a vertical bar per day (the dashboard's, the funnel's and the portal's "my clicks");
+  line_chart(): lines over labelled steps with both axes, round y ticks and a marker (the PDF's revenue
+  against cost, reports/pdf.py)."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
 from decimal import Decimal
+
+from .figures import TWO_PLACES, format_number
 
 CHART_KINDS = ("line", "bar", "stacked-bar")
 SERIES_KINDS = ("line", "bar")
@@ -252,3 +256,48 @@ def ambassador_trend_spec(weeks, currency: str, *, chart_id: str = "my-trend") -
                                "kind": "line"}],
                       notes=["Clicks leave out bots and your own clicks; leads and revenue are what your links "
                              "were credited with (a lead shared with other ambassadors counts in part)."])
+
+
+def nice_step(top: Decimal, ticks: int = 4) -> Decimal:
+    """A round tick step (1, 2, 2.5 or 5 × 10^n) so that `ticks` steps reach at least `top`."""
+    if top <= 0:
+        return Decimal(1)
+    raw = top / ticks
+    power = Decimal(10) ** (raw.adjusted())
+    for factor in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
+        if factor * power >= raw:
+            return factor * power
+    return 10 * power  # pragma: no cover - the loop always returns
+
+
+def line_chart(labels: list[str], series: list[tuple[str, list[Decimal]]], *, width: int = 700, height: int = 240,
+               left: int = 70, bottom: int = 34, top: int = 12, right: int = 24, marker: int | None = None,
+               unit: str = "", locale=None) -> dict:
+    """Geometry of a line chart with axes: x labels (thinned to at most 12), y ticks at round
+    values with their labels (in `unit`), one polyline per series, an optional vertical marker at
+    the index `marker`. Drawing coordinates only (floats are fine here: nothing is summed)."""
+    peak = max((value for _, values in series for value in values), default=Decimal(0))
+    step = nice_step(Decimal(peak))
+    ticks = [step * n for n in range(5)]
+    y_max = ticks[-1]
+    plot_w, plot_h = width - left - right, height - top - bottom
+    count = max(len(labels), 1)
+
+    def x(index: int) -> float:
+        return round(left + (plot_w * index / (count - 1) if count > 1 else plot_w / 2), 1)
+
+    def y(value: Decimal) -> float:
+        return round(top + plot_h - float(max(Decimal(value), Decimal(0)) / y_max) * plot_h, 1)
+
+    every = max(1, -(-count // 12))
+    return {
+        "width": width, "height": height, "left": left, "top": top, "right": width - right,
+        "bottom": top + plot_h, "unit": unit,
+        "y_ticks": [{"y": y(tick), "label": format_number(tick, TWO_PLACES if step < 1 else None, locale=locale)}
+                    for tick in ticks],
+        "x_ticks": [{"x": x(i), "label": label} for i, label in enumerate(labels) if i % every == 0],
+        "lines": [{"name": name, "points": " ".join(f"{x(i)},{y(v)}" for i, v in enumerate(values)),
+                   "dots": [{"x": x(i), "y": y(v)} for i, v in enumerate(values)], "n": n}
+                  for n, (name, values) in enumerate(series)],
+        "marker": {"x": x(marker), "label": labels[marker], "end": marker > count / 2} if marker is not None else None,
+    }

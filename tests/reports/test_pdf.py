@@ -295,3 +295,21 @@ def test_the_overview_links_to_the_pdf_page_with_its_period(gotham, client):
     page = client.get(link).content.decode()
     assert '<option value="custom" selected>' in page
     assert f'value="{WEEK[0]}"' in page and f'value="{WEEK[1]}"' in page
+
+
+def test_the_line_charts_axes_cover_the_figures_at_round_ticks():
+    from decimal import Decimal
+
+    from reports.charts import line_chart, nice_step
+
+    assert [nice_step(Decimal(top)) for top in ("11666.31", "400", "0.3", "0")] == \
+        [Decimal(5000), Decimal(100), Decimal("0.1"), Decimal(1)]
+    revenue = [Decimal(0), Decimal("990.00"), Decimal("11666.31")]
+    cost = [Decimal("45.75"), Decimal("2809.42"), Decimal("4907.92")]
+    chart = line_chart(["w1", "w2", "w3"], [("Revenue so far", revenue), ("Cost so far", cost)], marker=2, unit="EUR")
+    assert [tick["label"] for tick in chart["y_ticks"]] == ["0", "5,000", "10,000", "15,000", "20,000"]
+    assert chart["y_ticks"][0]["y"] == chart["bottom"] and chart["y_ticks"][-1]["y"] == chart["top"]
+    revenue = chart["lines"][0]["dots"]
+    assert revenue[0] == {"x": chart["left"], "y": chart["bottom"]} and revenue[-1]["x"] == chart["right"]
+    assert chart["top"] < revenue[-1]["y"] < chart["bottom"]  # 11,666.31 of 20,000: inside the plot
+    assert chart["marker"] == {"x": chart["right"], "label": "w3", "end": True}
