@@ -29,6 +29,7 @@ from playwright.sync_api import expect
 from accounts.models import User
 from ambassadors.models import Ambassador
 from campaigns.models import Campaign, CampaignStatus
+from reports.models import ProgrammeReport, ReportStatus
 from tenancy.models import Organization
 from tenancy.scoping import tenant_scope
 from tests.factories import CostFactory
@@ -85,6 +86,14 @@ def programme(settings, tmp_path):
         someone = Ambassador.objects.filter(status="active").exclude(user=ambassador).order_by("pk").first()
         someone.display_name = LONG_AMBASSADOR
         someone.save(update_fields=["display_name"])
+        # The PDF page's list: a ready report and one that failed, with a long reason.
+        today = timezone.localdate()
+        ProgrammeReport.objects.create(organization=org, period_key="90d", period_start=today - timedelta(days=89),
+                                       period_end=today, status=ReportStatus.READY, file="reports/x.pdf",
+                                       size=1_234_567, requested_by=manager)
+        ProgrammeReport.objects.create(organization=org, period_key="30d", period_start=today - timedelta(days=29),
+                                       period_end=today, status=ReportStatus.FAILED, requested_by=manager,
+                                       failure="Could not be stored: StorageQuotaExceededErrorForTheOrganisationBucket")
     build_ledger(org, ambassador)  # My earnings: money in two currencies, points, a payout, a refund
     return Programme(org=org, manager=manager, ambassador=ambassador, campaign=campaign, someone=someone)
 
@@ -114,6 +123,9 @@ def manager_pages(p: Programme) -> dict[str, str]:
         "models": f"{base}/reports/models/?period=90d",
         "models-by-campaign": f"{base}/reports/models/?period=90d&by=campaign",
         "digest": f"{base}/reports/digest/",
+        "roi-channel": f"{base}/reports/roi/?period=90d&channel=linkedin",
+        "ambassador-performance": f"{base}/reports/ambassadors/{p.someone.public_id}/?period=90d",
+        "pdf": f"{base}/reports/pdf/",
         "dashboard": f"{base}/",
         "ambassadors": f"{base}/ambassadors/",
         "ambassador-detail": f"{base}/ambassadors/{p.someone.public_id}/",
@@ -125,6 +137,8 @@ def ambassador_pages(p: Programme) -> dict[str, str]:
     return {
         "portal": f"{base}/?period=90d",
         "my-campaigns": f"{base}/campaigns/",
+        "my-campaign": f"{base}/campaigns/{p.campaign.public_id}/",
+        "points-catalogue": f"{base}/rewards/catalogue/",
         "my-earnings": f"{base}/me/earnings/",
     }
 
