@@ -205,7 +205,7 @@ def _email_programme_report(event) -> None:
         if report is None or user is None or not user.email or not is_manager(event.organization_id, user):
             return
         organization = report.organization
-        period = Period(report.period_start, report.period_end, organization.tzinfo, report.period_key)
+        period = Period(report.period_start, report.period_end, organization.tzinfo)  # dates, not "this month"
         path = reverse("report_pdf_download", kwargs={"org_slug": organization.slug, "public_id": report.public_id})
         listing = reverse("report_pdfs", kwargs={"org_slug": organization.slug})
         context = {"organization": organization, "user": user, "report": report, "period_label": period.label,

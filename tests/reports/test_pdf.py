@@ -190,7 +190,8 @@ def test_the_requester_gets_an_email_with_the_download_link(gotham, client, sett
     assert [message.to for message in mail.outbox] == [["pat@gotham.test"]]
     message = mail.outbox[0]
     link = f"{settings.SITE_URL}/o/{gotham.slug}/reports/pdf/{report.public_id}.pdf"
-    assert "is ready" in message.subject and link in message.body
+    assert message.subject.endswith("Programme report 2 Mar 2026 – 8 Mar 2026 is ready"), message.subject
+    assert link in message.body
     assert link in message.alternatives[0][0]
     outbox.sweep()
     assert len(mail.outbox) == 1  # once
