@@ -220,7 +220,7 @@ def funnel_spec(programme, *, chart_id: str = "funnel-chart") -> dict:
                       labels=[names.get(step.key, step.label) for step in steps],
                       series=[{"label": "Number", "values": [step.value for step in steps]},
                               {"label": "Rate from the step before", "values": rates, "axis": "y2", "kind": "line"}],
-                      notes=notes)
+                      notes=notes, y_integer=True)
 
 
 def leaderboard_movement_spec(rows, metric_label: str, *, top: int = 10,
@@ -251,11 +251,12 @@ def ambassador_trend_spec(weeks, currency: str, *, chart_id: str = "my-trend") -
                       y_label="Clicks and leads", unit="count", y2_label="Revenue credited", y2_unit=currency,
                       labels=labels,
                       series=[{"label": "Clicks", "values": [week.clicks for week in weeks]},
-                              {"label": "Leads (credited)", "values": [week.leads for week in weeks]},
+                              {"label": "Leads credited", "values": [week.leads for week in weeks]},
                               {"label": "Revenue credited", "values": [week.revenue for week in weeks], "axis": "y2",
                                "kind": "line"}],
                       notes=["Clicks leave out bots and your own clicks; leads and revenue are what your links "
-                             "were credited with (a lead shared with other ambassadors counts in part)."])
+                             "were credited with (a lead shared with other ambassadors counts in part)."],
+                      y_integer=True)
 
 
 def nice_step(top: Decimal, ticks: int = 4) -> Decimal:

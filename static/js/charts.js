@@ -47,8 +47,14 @@
       ctx.stroke();
       ctx.setLineDash([]);
       ctx.font = "600 12px " + cssVar("--font", "sans-serif");
-      ctx.textAlign = x > (area.left + area.right) / 2 ? "right" : "left";
-      ctx.fillText(options.text, x + (ctx.textAlign === "right" ? -6 : 6), area.top + 14);
+      var right = x > (area.left + area.right) / 2;  // the label on the side with more room
+      var width = ctx.measureText(options.text).width;
+      var left = right ? x - 8 - width : x + 8;
+      ctx.fillStyle = options.background;  // a plate under the label, so bars don't hide it
+      ctx.fillRect(left - 4, area.top + 2, width + 8, 18);
+      ctx.fillStyle = options.color;
+      ctx.textAlign = "left";
+      ctx.fillText(options.text, left, area.top + 15);
       ctx.restore();
     }
   };
@@ -77,6 +83,7 @@
         dataset.borderWidth = 2;
         dataset.pointRadius = 3;
         dataset.tension = 0;
+        dataset.clip = false;  // a point on the edge of the area (rank 1) is drawn whole
         if (series.axis === "y2") { dataset.borderDash = [4, 3]; }
       }
       if (stacked && series.kind === "bar") { dataset.stack = "stack"; }
@@ -111,7 +118,7 @@
         animation: false,
         interaction: { mode: "index", intersect: false },
         plugins: {
-          legend: { display: true, position: "bottom", labels: { color: ink, sort: bySeries } },
+          legend: { display: true, position: "bottom", labels: { color: ink, sort: bySeries, boxWidth: 14, boxHeight: 14 } },
           title: { display: false },
           tooltip: {
             itemSort: bySeries,
@@ -121,7 +128,8 @@
               }
             }
           },
-          ambMarker: spec.marker ? { index: markerIndex, text: spec.marker.text, color: cssVar("--ok", "#1a7f37") } : {}
+          ambMarker: spec.marker ? { index: markerIndex, text: spec.marker.text, color: cssVar("--ok", "#1a7f37"),
+                                     background: cssVar("--card", "#fff") } : {}
         },
         scales: scales
       },

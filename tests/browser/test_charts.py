@@ -4,6 +4,7 @@ with its unit, the legend names the series, the data table holds the numbers of 
 reports no CSP violation (CspWatch)."""
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.http import HttpResponse
@@ -151,6 +152,7 @@ def programme(org):
     return {"ambassador": user, "manager": member(org, Role.MANAGER, email="manager@acme.test")}
 
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"  # for a person to look at
 PAGES = {  # page → (who, path after /o/<slug>/, the charts on it)
     "roi": ("manager", "reports/roi/?period=30d", ["roi-timeline"]),
     "overview": ("manager", "reports/?period=30d", ["overview-timeline"]),
@@ -185,6 +187,8 @@ def test_every_chart_is_drawn_with_units_on_its_axes_and_its_numbers_in_the_tabl
         table = [[table_number(cell) for cell in row[1:]] for row in rows]
         chart = [list(values) for values in zip(*drawn["data"], strict=True)]
         assert table == chart, f"{name}: the data table and the chart differ"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.locator(f"#{chart_id}").screenshot(path=str(ARTIFACTS / f"chart-{chart_id}-1280.png"))
     watch.assert_clean()
     if name == "roi":
         note = page.locator("#roi-timeline .chart-note").first.inner_text()
@@ -199,3 +203,10 @@ def test_every_chart_is_drawn_with_units_on_its_axes_and_its_numbers_in_the_tabl
     if name == "portal":
         assert sum(value or 0 for value in drawn["data"][0]) >= 1  # Ada's click
         assert "300" in " ".join(" ".join(row) for row in rows)  # her credited revenue, in the table
+        # Another period swaps "My figures" in with htmx: the new figure's chart is drawn too.
+        page.evaluate("() => document.querySelector('#my-trend').classList.add('old-one')")
+        page.locator(".period-switch a", has_text="7 days").click()
+        page.wait_for_function("() => { const f = document.querySelector('#my-trend');"
+                               " return f && !f.classList.contains('old-one')"
+                               " && Chart.getChart(f.querySelector('canvas')); }")
+        watch.assert_clean()
