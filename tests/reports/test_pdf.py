@@ -314,3 +314,26 @@ def test_the_line_charts_axes_cover_the_figures_at_round_ticks():
     assert revenue[0] == {"x": chart["left"], "y": chart["bottom"]} and revenue[-1]["x"] == chart["right"]
     assert chart["top"] < revenue[-1]["y"] < chart["bottom"]  # 11,666.31 of 20,000: inside the plot
     assert chart["marker"] == {"x": chart["right"], "label": "w3", "end": True}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_managers_asking_at_the_same_moment_get_one_report():
+    """Four managers ask for the same week at once (threads, connections of their own): one
+    report, one piece of work queued, and each of them on its e-mail list."""
+    from tests.support.concurrency import at_once
+
+    org = OrganizationFactory(name="Gotham Goods", slug="gotham", time_zone="America/New_York", currency="USD")
+    managers = [member(org, Role.MANAGER) for _ in range(4)]
+
+    def ask(i):
+        with tenant_scope(org):
+            report, created = services.request_programme_report(org, managers[i], week(), email=True)
+            return report.pk, created
+
+    results = at_once(ask, 4)
+    assert len({pk for pk, _ in results}) == 1
+    assert sorted(created for _, created in results) == [False, False, False, True]
+    with tenant_scope(org):
+        report = ProgrammeReport.objects.get()
+        assert sorted(report.email_user_ids) == sorted(manager.pk for manager in managers)
+        assert OutboxEvent.objects.filter(topic=services.REQUESTED_TOPIC).count() == 1
