@@ -534,10 +534,28 @@ elif STORAGE_BACKEND != "local":
     raise ImproperlyConfigured("STORAGE_BACKEND must be 'local' or 's3'.")
 WHITENOISE_USE_FINDERS = True  # embedded mode serves static files without collectstatic
 
+
+def _client_error_without_traceback(record) -> bool:
+    """A 4xx is an answer, not a fault: django.request logs a 403 (PermissionDenied) and a 400
+    with the exception's traceback; keep the one line (status and path), drop the traceback.
+    5xx keep theirs."""
+    if 400 <= getattr(record, "status_code", 0) < 500:
+        record.exc_info = record.exc_text = None
+    return True
+
+
+# Every record is written once, by the root's console handler. Django's own "django" logger has a
+# console handler of its own (DEBUG only) and propagates to the root as well, which printed each
+# 404 and 403 twice: it gets no handler here (ADMINS is empty, so its mail_admins did nothing).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"client_error_without_traceback": {"()": lambda: _client_error_without_traceback}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["client_error_without_traceback"]},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
