@@ -233,6 +233,9 @@ def walk(page, live_server, pages: dict[str, str], width: int) -> list[str]:
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         page.wait_for_load_state("networkidle")  # charts draw after the page's scripts ran
         page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+        text = page.locator("body").inner_text()
+        problems += [f"{name} at {width} px: template code shown: {text[text.index(mark):][:60]!r}"
+                     for mark in ("{#", "{%", "{{") if mark in text]
         stacked = STACKED.get(name, []) if width < 600 else []
         problems += [f"{name} at {width} px: {problem}" for problem in page.evaluate(LAYOUT_PROBLEMS, stacked)]
     return problems
