@@ -40,13 +40,20 @@ from campaigns.models import Campaign, ShareEvent, TrackedLink
 from rewards.models import LIVE_STATUSES, EarningEntry, RewardUnit
 from rewards.selectors.money import cents
 from tenancy.models import Organization
-from tracking.models import DailyAmbassadorClicks, DailyAmbassadorCredits, DailyClickRollup, DailyCreditRollup
+from tracking.models import (
+    DailyAmbassadorClicks,
+    DailyAmbassadorCredits,
+    DailyClickRollup,
+    DailyCreditRollup,
+    WeeklyAmbassadorClicks,
+    WeeklyAmbassadorCredits,
+)
 from tracking.selectors import active_version
 
 from ..figures import Activity
 from ..filters import ReportFilter
 from ..roi import ZERO, costs, money
-from .base import AmbassadorInfo, ambassadors
+from .base import AmbassadorInfo, _tiered_pair_rows, ambassadors
 from .points import points_for, points_rules
 
 GRAINS = {"day": "Day", "week": "Week", "month": "Month"}
@@ -341,29 +348,40 @@ class ListFigures:
 NO_FIGURES = ListFigures()
 
 
+def _tiered(daily, weekly, f: ReportFilter, names: tuple[str, ...]) -> dict[int, tuple[int, ...]]:
+    """{ambassador id: (sum of each name)} over f's period from a per-ambassador daily rollup and
+    its weekly twin (reports.selectors.base's tiered reading, with the whole period as "now")."""
+    rows = _tiered_pair_rows(daily, weekly, f, f.period.start, ("ambassador_id",), names)
+    return {row[0]: tuple(int(value or 0) for value in row[1::2]) for row in rows}
+
+
 def list_figures(f: ReportFilter, ambassador_ids: list[int] | None = None) -> dict[int, ListFigures]:
     """{ambassador id: figures in f's period} for every ambassador with anything (the others
     have NO_FIGURES), or only for `ambassador_ids`: creditable clicks, leads and revenue under
     f's model, activity points (the leaderboard's) and money earned in the organisation's
     currency (not canceled or refunded). f's period and model only (no campaign or group
-    filter). One grouped query per source over the per-ambassador rollups and the ledger, the
-    same sums as click_sums / credit_sums / share_counts by ambassador."""
+    filter). One grouped query per source (credits: per model) over the per-ambassador daily and
+    weekly rollups and the ledger: the same sums as click_sums / credit_sums / share_counts by
+    ambassador."""
     version, reporting_model = active_version(f.organization_id)
     model = f.model or reporting_model
-    org, start, end = f.organization_id, f.period.start, f.period.end
+    org = f.organization_id
 
     def mine(queryset, field_name="ambassador_id"):
         return queryset if ambassador_ids is None else queryset.filter(**{f"{field_name}__in": ambassador_ids})
 
-    clicks = {pk: (clicks or 0, unique or 0) for pk, clicks, unique in mine(
-        DailyAmbassadorClicks.objects.filter(organization_id=org, day__gte=start, day__lte=end))
-        .values_list("ambassador_id").order_by().annotate(Sum("clicks"), Sum("unique_clicks"))}
-    credits: dict[tuple[int, str], tuple[Decimal, Decimal]] = {
-        (pk, row_model): (_credit(leads), Decimal(revenue_cents or 0).scaleb(-2))
-        for pk, row_model, leads, revenue_cents in mine(DailyAmbassadorCredits.objects.filter(
-            organization_id=org, version=version, model__in={model, reporting_model}, day__gte=start,
-            day__lte=end)).values_list("ambassador_id", "model").order_by().annotate(Sum("leads"),
-                                                                                    Sum("revenue_cents"))}
+    # Whole weeks from the weekly rollups, the days at the edges from the daily ones (as the
+    # leaderboard reads them): about a fifth of the rows of a 90-day period.
+    clicks = _tiered(mine(DailyAmbassadorClicks.objects.filter(organization_id=org)),
+                     mine(WeeklyAmbassadorClicks.objects.filter(organization_id=org)), f,
+                     ("clicks", "unique_clicks"))
+    credits: dict[tuple[int, str], tuple[Decimal, Decimal]] = {}
+    for row_model in {model, reporting_model}:
+        of_model = {"organization_id": org, "version": version, "model": row_model}
+        for pk, (leads, revenue_cents) in _tiered(mine(DailyAmbassadorCredits.objects.filter(**of_model)),
+                                                  mine(WeeklyAmbassadorCredits.objects.filter(**of_model)), f,
+                                                  ("leads", "revenue_cents")).items():
+            credits[pk, row_model] = (_credit(leads), Decimal(revenue_cents).scaleb(-2))
     shares = dict(mine(ShareEvent.objects.filter(organization_id=org, shared_at__gte=f.period.start_at,
                                                  shared_at__lt=f.period.end_at))
                   .values_list("ambassador_id").order_by().annotate(Count("id")))

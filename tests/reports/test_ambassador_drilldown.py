@@ -265,6 +265,13 @@ def test_list_figures_and_sorts(client, world):
     assert (ann.clicks, ann.leads, ann.revenue, ann.points, ann.earned) == (
         20, Decimal("0.5000"), Decimal("500.00"), Decimal("82.50"), Decimal("25.00"))
     assert perf(world).totals.points == ann.points
+    # Whole weeks come from the weekly rollups, the edge days from the daily ones: with Sunday 1 March.
+    with tenant_scope(world.org):
+        wider = ReportFilter(world.org.pk, Period(date(2026, 3, 1), END, PARIS, "custom"))
+        assert list_figures(wider)[world.ann.pk].clicks == 20 + 99
+        assert perf(world).totals.clicks + 99 == ambassador_performance(wider, world.ann.pk).totals.clicks
+        only_bob = list_figures(flt(world), [world.bob.pk])
+    assert set(only_bob) == {world.bob.pk} and only_bob[world.bob.pk].clicks == 7
     Scenario(world.org).ambassador("Aaron")  # no activity: zeros, sorts last by clicks
     manager_client(client, world.org)
     _, names = list_rows(client, world.org)
