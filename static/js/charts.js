@@ -4,10 +4,15 @@
  * names each series, tooltips show the value with its unit; the data table in the figure has the same numbers.
  * Numbers arrive as strings (exact decimals) and become JS numbers only to draw.
  * No inline script or style attribute: Chart.js sizes the canvas through the CSSOM, which the CSP allows;
- * the size of the box comes from app.css (.chart-canvas). */
+ * the size of the box comes from app.css (.chart-canvas).
+ * base.html loads this small file on every page; the library itself (its address in this script's
+ * data-chartjs) is fetched only by a page that has a chart, from the site (script-src 'self'). Without it
+ * (no script, or it failed to load) the data tables remain. */
 (function () {
   "use strict";
-  if (typeof window.Chart === "undefined") { return; }  // the library did not load: the data tables remain
+  var me = document.currentScript;
+  var libraryUrl = me && me.getAttribute("data-chartjs");
+  var waiting = null;  // callbacks while the library loads
 
   var PALETTE = ["#0a58ca", "#c9202c", "#1a7f37", "#8a5a00", "#6f42c1", "#0f7b8a", "#d63384", "#57606a"];
   var locale = document.documentElement.lang || undefined;
@@ -137,7 +142,32 @@
     };
   }
 
+  // Calls back once window.Chart is there, loading the library the first time a page needs it.
+  function withLibrary(callback) {
+    if (window.Chart) { callback(); return; }
+    if (!libraryUrl) { return; }
+    if (waiting) { waiting.push(callback); return; }
+    waiting = [callback];
+    var script = document.createElement("script");
+    script.src = libraryUrl;
+    script.addEventListener("load", function () {
+      var callbacks = waiting;
+      waiting = null;
+      callbacks.forEach(function (call) { call(); });
+    });
+    script.addEventListener("error", function () {
+      waiting = null;
+      if (window.console) { window.console.error("charts: could not load " + libraryUrl + "; the data tables remain"); }
+    });
+    document.head.appendChild(script);
+  }
+
   function draw(root) {
+    if (!root.querySelector("figure[data-chart-spec]")) { return; }
+    withLibrary(function () { drawAll(root); });
+  }
+
+  function drawAll(root) {
     root.querySelectorAll("figure[data-chart-spec]").forEach(function (figure) {
       var canvas = figure.querySelector("canvas");
       if (!canvas || window.Chart.getChart(canvas)) { return; }

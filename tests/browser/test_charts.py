@@ -104,8 +104,15 @@ def test_chart_js_draws_under_the_csp_with_titled_axes_legend_and_a_matching_tab
 
 @pytest.mark.urls("tests.browser.test_charts")
 @pytest.mark.django_db(transaction=True)
-def test_the_library_is_served_by_the_site_itself(page, live_server):
+def test_the_library_is_served_by_the_site_itself_and_only_to_pages_with_a_chart(page, live_server):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{live_server.url}/accounts/login/")
+    assert page.evaluate("() => typeof window.Chart") == "undefined"
+    assert not [url for url in requested if "vendor/chartjs" in url]
+
     response = page.goto(f"{live_server.url}/chart-sample/")
+    page.wait_for_function("() => window.Chart && Chart.getChart(document.querySelector('#money canvas'))")
     scripts = page.eval_on_selector_all("script[src]", "els => els.map(e => e.src)")
     assert all(src.startswith(live_server.url) for src in scripts), scripts
     library = [src for src in scripts if "vendor/chartjs/" in src]
