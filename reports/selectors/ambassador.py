@@ -53,7 +53,7 @@ from tracking.selectors import active_version
 from ..figures import Activity
 from ..filters import ReportFilter
 from ..roi import ZERO, costs, money
-from .base import AmbassadorInfo, _tiered_pair_rows, ambassadors
+from .base import AmbassadorInfo, _tiered_pair_rows
 from .points import points_for, points_rules
 
 GRAINS = {"day": "Day", "week": "Week", "month": "Month"}
@@ -181,7 +181,9 @@ def ambassador_performance(f: ReportFilter, ambassador_id: int, *, grain: str | 
     channel (those with anything, most clicks first). f's campaign filter applies; its group and
     kind don't (the page is about one ambassador). Call inside the organisation's tenant scope."""
     grain = check_grain(grain, f.period.days)
-    person = ambassadors(ReportFilter(f.organization_id, f.period))[ambassador_id]
+    row = (Ambassador.objects.filter(organization_id=f.organization_id, pk=ambassador_id)
+           .values_list("id", "public_id", "display_name", "email", "kind", "status", "hourly_rate").get())
+    person = AmbassadorInfo(row[0], str(row[1]), *row[2:])
     version, reporting_model = active_version(f.organization_id)
     model = f.model or reporting_model
     # Only the campaigns the ambassador has a link in can have their clicks, shares and credits
