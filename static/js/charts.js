@@ -15,7 +15,6 @@
   var waiting = null;  // callbacks while the library loads
 
   var PALETTE = ["#0a58ca", "#c9202c", "#1a7f37", "#8a5a00", "#6f42c1", "#0f7b8a", "#d63384", "#57606a"];
-  var locale = document.documentElement.lang || undefined;
 
   function cssVar(name, fallback) {
     var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -26,7 +25,7 @@
     return value === null || value === undefined ? null : Number(value);
   }
 
-  function formatValue(value, unit) {
+  function formatValue(value, unit, locale) {
     if (value === null || value === undefined || isNaN(value)) { return "–"; }
     var text = new Intl.NumberFormat(locale, { maximumFractionDigits: 2 }).format(value);
     if (!unit) { return text; }
@@ -67,7 +66,7 @@
   // Legend and tooltip list the series in the spec's order (dataset `order` only puts lines over bars).
   function bySeries(a, b) { return a.datasetIndex - b.datasetIndex; }
 
-  function config(spec) {
+  function config(spec, locale) {
     var ink = cssVar("--ink", "#1b1f24");
     var grid = cssVar("--line", "#d0d7de");
     var stacked = spec.kind === "stacked-bar";
@@ -129,7 +128,8 @@
             itemSort: bySeries,
             callbacks: {
               label: function (item) {
-                return item.dataset.label.replace(/ \([^)]*\)$/, "") + ": " + formatValue(item.parsed.y, item.dataset.unit);
+                return item.dataset.label.replace(/ \([^)]*\)$/, "") + ": " +
+                  formatValue(item.parsed.y, item.dataset.unit, locale);
               }
             }
           },
@@ -174,7 +174,9 @@
       var source = document.getElementById(figure.getAttribute("data-chart-spec"));
       if (!source) { return; }
       try {
-        new window.Chart(canvas, config(JSON.parse(source.textContent)));
+        // Numbers in the organisation's locale (the data table's), else the page's language.
+        var locale = figure.getAttribute("data-locale") || document.documentElement.lang || undefined;
+        new window.Chart(canvas, config(JSON.parse(source.textContent), locale));
         figure.classList.add("chart-drawn");
       } catch (error) {
         figure.classList.add("chart-failed");  // the data table stays; the console says why

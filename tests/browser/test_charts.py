@@ -62,8 +62,8 @@ def read_chart(page, selector):
 
 
 def table_number(text):
-    """A data-table cell as a number (grouping commas dropped); "–" is a gap."""
-    return None if text == "–" else float(text.replace(",", ""))
+    """A data-table cell (English locale) as a number (grouping commas dropped); "–" is a gap."""
+    return None if text == "–" else float(text.replace(",", "").replace("\u2212", "-"))  # a real minus sign
 
 
 @pytest.mark.urls("tests.browser.test_charts")

@@ -68,7 +68,7 @@ def test_bad_input_is_refused_with_a_message_saying_what_is_wrong(overrides, mes
 def test_the_tag_renders_a_figure_with_canvas_json_and_the_same_numbers_as_a_table():
     made = spec(notes=["Break-even in 2026-02."])
     html = engines["django"].from_string("{% load charts %}{% chart s %}").render({"s": made})
-    assert '<figure class="chart chart-js card" id="roi-time" data-chart-spec="roi-time-data">' in html
+    assert '<figure class="chart chart-js card" id="roi-time" data-chart-spec="roi-time-data" data-locale="en">' in html
     assert "<canvas " in html
     assert '<script id="roi-time-data" type="application/json">' in html
     start = html.index('type="application/json">') + len('type="application/json">')
@@ -77,9 +77,18 @@ def test_the_tag_renders_a_figure_with_canvas_json_and_the_same_numbers_as_a_tab
     assert "<summary>Data table</summary>" in html
     assert '<th scope="col" class="num">Revenue (EUR)</th><th scope="col" class="num">ROI (%)</th>' in html
     assert '<th scope="row">2026-02</th><td class="num">1,234.5</td><td class="num">–</td>' in html
-    assert '<th scope="row">2026-01</th><td class="num">10.50</td><td class="num">-12.5</td>' in html
+    assert '<th scope="row">2026-01</th><td class="num">10.50</td><td class="num">\u221212.5</td>' in html
     assert "Break-even in 2026-02." in html
     assert "style=" not in html
+
+
+def test_the_table_speaks_the_organisations_locale():
+    from types import SimpleNamespace
+
+    german = SimpleNamespace(locale="de", currency="EUR")
+    html = engines["django"].from_string("{% load charts %}{% chart s %}").render({"s": spec(), "current_org": german})
+    assert 'data-locale="de"' in html
+    assert '<th scope="row">2026-02</th><td class="num">1.234,5</td>' in html
 
 
 def test_the_svg_charts_for_e_mails_and_the_pdf_still_work():
