@@ -196,6 +196,15 @@ def test_every_chart_is_drawn_with_units_on_its_axes_and_its_numbers_in_the_tabl
         assert table == chart, f"{name}: the data table and the chart differ"
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.locator(f"#{chart_id}").screenshot(path=str(ARTIFACTS / f"chart-{chart_id}-1280.png"))
+    # At a phone's width the charts shrink with the page: drawn again, nothing wider than the screen.
+    page.set_viewport_size({"width": 375, "height": 800})
+    for chart_id in charts:
+        page.wait_for_function("(sel) => { const c = Chart.getChart(document.querySelector(sel + ' canvas'));"
+                               " return c && c.width < 375; }", arg=f"#{chart_id}")
+        box = page.locator(f"#{chart_id}").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, box
+        page.locator(f"#{chart_id}").screenshot(path=str(ARTIFACTS / f"chart-{chart_id}-375.png"))
+    page.set_viewport_size({"width": 1280, "height": 900})
     watch.assert_clean()
     if name == "roi":
         note = page.locator("#roi-timeline .chart-note").first.inner_text()
