@@ -1,13 +1,15 @@
 """The reports' API, under /api/v1/o/<org_slug>/ (config/urls.py includes this module there):
-digest subscriptions, the leaderboard, fair view and points rules, campaign ROI, the funnel and
-the model comparison."""
+digest subscriptions, the programme report's PDF, the leaderboard, fair view and points rules,
+campaign ROI, the funnel and the model comparison."""
 
 from django.urls import path
 
-from .api import ambassador, channels, digest, leaderboard, roi
+from .api import ambassador, channels, digest, leaderboard, pdf, roi
 
 urlpatterns = [
     path("reports/digest/", digest.DigestSubscriptionsView.as_view(), name="api_report_digest"),
+    path("reports/pdf/", pdf.ProgrammeReportsView.as_view(), name="api_report_pdfs"),
+    path("reports/pdf/<uuid:public_id>/", pdf.ProgrammeReportView.as_view(), name="api_report_pdf_detail"),
     path("reports/leaderboard/", leaderboard.LeaderboardView.as_view(), name="api_report_leaderboard"),
     path("reports/leaderboard/fair/", leaderboard.FairView.as_view(), name="api_report_leaderboard_fair"),
     path("points-rules/", leaderboard.PointsRulesView.as_view(), name="api_points_rules"),

@@ -15,6 +15,7 @@ shape, and the import's upload documented as a URL string instead of a file."""
 import collections
 import uuid
 from contextlib import contextmanager
+from datetime import date
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
@@ -45,6 +46,7 @@ from campaigns.linkcache import link_cache
 from campaigns.models import CampaignStatus
 from campaigns.services.links import link_for
 from reports import digest
+from reports.models import ProgrammeReport
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tenancy.services import create_api_key
@@ -126,6 +128,8 @@ BASELINE = {
     "POST /api/v1/o/{org_slug}/payouts/": {"status": 400},
     "PATCH /api/v1/o/{org_slug}/points-rules/": {"body": {"per_share": "2.00"}},
     "POST /api/v1/o/{org_slug}/reports/digest/": {"body": {"frequency": "monthly"}},
+    "POST /api/v1/o/{org_slug}/reports/pdf/": {"body": {"period": "custom", "start": "2026-03-02",
+                                                        "end": "2026-03-08"}},
     "DELETE /api/v1/o/{org_slug}/reports/digest/": {"query": {"frequency": "weekly"}},
     "GET /api/v1/o/{org_slug}/links/{code}/qr.{fmt}": {"path": {"fmt": "png"}},
     "DELETE /api/v1/o/{org_slug}/campaigns/{public_id}/": {"path": {"public_id": "draft"}},  # one without links
@@ -134,7 +138,7 @@ BASELINE = {
 PUBLIC_ID_OF = {"ambassadors": "ambassador", "campaigns": "campaign", "messages": "message", "costs": "cost",
                 "domains": "domain", "imports": "conversion_import", "roi": "campaign", "reward-rules": "reward_rule",
                 "audit-log": "audit_entry", "fraud-cases": "fraud_case", "payouts": "payout_run",
-                "redemptions": "redemption"}
+                "redemptions": "redemption", "pdf": "programme_report"}
 
 TOTALS = collections.Counter()
 STATUSES = collections.Counter()
@@ -207,6 +211,8 @@ def world(db, settings):
         other_link = link_for(ambassador=other, campaign=campaign)
         domain = DomainFactory(organization=org)
         digest.subscribe(org, owner, "weekly")
+        programme_report = ProgrammeReport.objects.create(organization=org, period_start=date(2026, 3, 1),
+                                                          period_end=date(2026, 3, 31), requested_by=owner)
         reward_rule = RewardRuleFactory(organization=org)
         audit_entry = AuditEntryFactory(organization=org)
         fraud_case = FraudCaseFactory(ambassador=other)
@@ -235,7 +241,7 @@ def world(db, settings):
                     "domain": domain, "conversion_import": conversion_import, "reward_rule": reward_rule,
                     "audit_entry": audit_entry, "fraud_case": fraud_case, "payout_run": payout_run,
                     "redemption": redemption, "confirmed_run": confirmed_run, "item": item,
-                    "approved_redemption": approved_redemption},
+                    "approved_redemption": approved_redemption, "programme_report": programme_report},
         "path": {"org_slug": org.slug, "campaign_id": str(campaign.public_id), "code": link.code,
                  "id": str(group.pk), "fmt": "svg"},
         "session": {"headers": {"X-CSRFToken": CSRF},

@@ -118,7 +118,7 @@ PUBLIC_ID_OF = {
     "conversion_import_detail": "conversion_import",
     "conversion_import_rerun": "conversion_import", "conversion_import_rejected": "conversion_import",
     "report_roi_detail": "campaign", "report_roi_detail_csv": "campaign",
-    "report_pdf_download": "programme_report",
+    "report_pdf_download": "programme_report", "api_report_pdf_detail": "programme_report",
     "report_ambassador": "ambassador", "report_ambassador_csv": "ambassador",
     "api_ambassador_performance": "ambassador",
     "api_key_conversion_import_detail": "conversion_import", "api_conversion_import_detail": "conversion_import",
@@ -146,7 +146,7 @@ SCHEMA_PUBLIC_ID_OF = {"redemptions": "redemption",
                        "ambassadors": "ambassador", "campaigns": "campaign", "messages": "message",
                        "costs": "cost", "domains": "domain", "imports": "conversion_import", "roi": "campaign",
                        "payouts": "payout_run", "reward-rules": "reward_rule", "fraud-cases": "fraud_case",
-                       "audit-log": "audit_entry"}
+                       "audit-log": "audit_entry", "pdf": "programme_report"}
 
 
 def _public_id(world, route):
@@ -735,6 +735,9 @@ def test_b_ids_inside_a_requests_are_not_found(worlds):
     report_urls += [f"/o/{a.org.slug}/reports/{name}" for name in ("leaderboard/", "roi/", "funnel/", "models/",
                                                                    "leaderboard.csv", "roi.csv", "funnel.csv",
                                                                    "models.csv")]
+    report_urls += [f"/o/{a.org.slug}/reports/ambassadors/{a.me.public_id}/",  # the drill-down and the list
+                    f"/o/{a.org.slug}/reports/ambassadors/{a.me.public_id}.csv",
+                    f"{api}/ambassadors/{a.me.public_id}/performance/", f"/o/{a.org.slug}/ambassadors/"]
     for url in report_urls:
         for query in ({"campaign": str(b.campaign.public_id)}, {"group": str(b.group.pk)}):
             response = session.get(url, query)

@@ -337,3 +337,41 @@ def test_managers_asking_at_the_same_moment_get_one_report():
         report = ProgrammeReport.objects.get()
         assert sorted(report.email_user_ids) == sorted(manager.pk for manager in managers)
         assert OutboxEvent.objects.filter(topic=services.REQUESTED_TOPIC).count() == 1
+
+
+def test_the_api_asks_for_a_report_and_tells_its_status(gotham, client):
+    manager = member(gotham, Role.MANAGER)
+    client.force_login(manager)
+    api = f"/api/v1/o/{gotham.slug}/reports/pdf/"
+    response = client.post(api, {"period": "custom", "start": WEEK[0], "end": WEEK[1], "email": True},
+                           content_type="application/json")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "queued" and body["download_url"] is None
+    assert (body["period_start"], body["period_end"]) == WEEK
+    again = client.post(api, {"period": "custom", "start": WEEK[0], "end": WEEK[1]}, content_type="application/json")
+    assert again.status_code == 200 and again.json()["id"] == body["id"]  # joined, not a second one
+
+    with tenant_scope(gotham):
+        report = ProgrammeReport.objects.get(public_id=body["id"])
+        assert report.email_user_ids == [manager.pk]
+        assert produce(report)
+    detail = client.get(f"{api}{body['id']}/").json()
+    assert detail["status"] == "ready" and detail["size"] > 0
+    assert detail["download_url"] == f"/o/{gotham.slug}/reports/pdf/{body['id']}.pdf"
+    assert client.get(detail["download_url"]).status_code == 200
+    assert [item["id"] for item in client.get(api).json()] == [body["id"]]
+
+    bad = client.post(api, {"period": "custom", "start": "2026-03-09", "end": "2026-03-01"},
+                      content_type="application/json")
+    assert bad.status_code == 400 and bad.json() == {"period": ["The end date is before the start date."]}
+    bad = client.post(api, {"period": "fortnight"}, content_type="application/json")
+    assert bad.status_code == 400 and "period" in bad.json()
+
+    rival = OrganizationFactory(name="Rival", slug="rival")
+    with tenant_scope(rival):
+        theirs, _ = services.request_programme_report(rival, member(rival, Role.OWNER), week())
+    assert client.get(f"{api}{theirs.public_id}/").status_code == 404
+    assert client.get(f"/api/v1/o/{rival.slug}/reports/pdf/").status_code == 404
+    client.force_login(member(gotham, Role.AMBASSADOR, ambassador=True))
+    assert client.get(api).status_code == 403
