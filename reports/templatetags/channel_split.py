@@ -25,7 +25,7 @@ def channel_chart_spec(split, currency: str, *, chart_id: str = "channel-split")
     rows = split.rows
     return chart_spec(
         "bar", chart_id=chart_id, title="Clicks, leads and revenue per channel", x_label="Channel",
-        y_label="Clicks and leads", y2_label="Revenue", unit="", y2_unit=currency,
+        y_label="Clicks and leads", y2_label="Revenue", unit="count", y2_unit=currency,
         labels=[row.label for row in rows],
         series=[{"label": "Clicks", "values": [row.clicks for row in rows], "axis": "y", "unit": "clicks"},
                 {"label": "Leads (credited)", "values": [row.leads for row in rows], "axis": "y", "unit": "leads"},
