@@ -366,7 +366,10 @@ class Credit(TenantModel):
                                    name="credit_model_valid"),
         ]
         indexes = [models.Index(fields=["organization", "version", "model", "converted_at"],
-                                name="credit_org_version_model_time")]
+                                name="credit_org_version_model_time"),
+                   # One ambassador's credits of a period (the drill-down by channel: reports.selectors.channels).
+                   models.Index(fields=["organization", "ambassador_id", "version", "model", "converted_at"],
+                                name="credit_org_ambassador_time")]
 
     def __str__(self):
         return f"{self.kind} credit {self.model} → ambassador {self.ambassador_id}"

@@ -120,11 +120,14 @@ def channel_clicks(f: ReportFilter) -> dict[str, ClickTotals]:
                                         total=row["total"] or 0) for row in rows}
 
 
-def channel_credits(f: ReportFilter, *, active: tuple[int, str] | None = None) -> dict[str, CreditTotals]:
-    """Leads, customers and revenue credited per channel in f's period (report model, active version)."""
+def channel_credits(f: ReportFilter, *, active: tuple[int, str] | None = None,
+                    ambassador_id: int | None = None) -> dict[str, CreditTotals]:
+    """Leads, customers and revenue credited per channel in f's period (report model, active
+    version); `ambassador_id`: one ambassador's (the drill-down), read from their Credit rows
+    through the index credit_org_ambassador_time."""
     version, reporting_model = active or active_version(f.organization_id)
     model = f.model or reporting_model
-    if not f.filters_ambassadors:
+    if not f.filters_ambassadors and ambassador_id is None:
         queryset = _scoped(DailyChannelCredits.objects.filter(
             organization_id=f.organization_id, version=version, model=model, day__gte=f.period.start,
             day__lte=f.period.end), f)
@@ -136,6 +139,8 @@ def channel_credits(f: ReportFilter, *, active: tuple[int, str] | None = None) -
     # A group or kind of ambassador: the credits themselves (the channel rollup has no ambassador).
     queryset = _scoped(Credit.objects.filter(organization_id=f.organization_id, version=version, model=model,
                                              converted_at__gte=f.period.start_at, converted_at__lt=f.period.end_at), f)
+    if ambassador_id is not None:
+        queryset = queryset.filter(ambassador_id=ambassador_id)
     rows = (queryset.values("channel").order_by()
             .annotate(leads=Sum("lead_share", filter=Q(kind=CreditKind.LEAD)),
                       customers=Sum("lead_share", filter=Q(kind=CreditKind.CUSTOMER)),

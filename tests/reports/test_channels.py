@@ -277,3 +277,17 @@ def test_an_ambassador_may_not_see_the_split(programme, ambassador_user, login):
     page_url, csv_url, api_url, *_ = _urls(org)
     assert client.get(csv_url).status_code in (403, 404)
     assert client.get(api_url).status_code in (403, 404)
+
+
+@pytest.mark.django_db
+def test_one_ambassadors_credits_per_channel_for_the_drill_down(programme):
+    from reports.selectors.channels import channel_credits
+
+    org = programme["org"]
+    f = ReportFilter(org.pk, period_for("30d", org.tzinfo), model="linear")
+    with tenant_scope(org):
+        anna = channel_credits(f, ambassador_id=programme["anna"].pk)
+        ben = channel_credits(f, ambassador_id=programme["ben"].pk)
+    assert {key: value.revenue for key, value in anna.items()} == {"linkedin": Decimal("150.00"),
+                                                                   "x": Decimal("150.00")}
+    assert {key: value.leads for key, value in ben.items()} == {"x": Decimal("1.0000")}
