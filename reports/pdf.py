@@ -66,10 +66,12 @@ def report_context(organization: Organization, period: Period) -> dict:
     steps = timeline(f)  # the ROI page's revenue against cost: weeks or months, running totals, break-even
     points = steps.points
     labels = [f"{point.start:%-d %b}" if steps.grain == "week" else f"{point.start:%b %Y}" for point in points]
-    chart = line_chart(labels, [("Revenue so far", [point.cumulative_revenue for point in points]),
-                                ("Cost so far", [point.cumulative_cost for point in points])],
-                       marker=points.index(steps.break_even) if steps.break_even else None,
-                       unit=organization.currency, locale=locale_of(organization))
+    chart = None  # one week or month: no line to draw, the period's revenue and cost as two bars instead
+    if len(points) > 1:
+        chart = line_chart(labels, [("Revenue so far", [point.cumulative_revenue for point in points]),
+                                    ("Cost so far", [point.cumulative_cost for point in points])],
+                           marker=points.index(steps.break_even) if steps.break_even else None,
+                           unit=organization.currency, locale=locale_of(organization))
     model = active_version(organization.pk)[1]
     last = points[-1] if points else None
     return {
@@ -88,6 +90,7 @@ def report_context(organization: Organization, period: Period) -> dict:
         "timeline": steps,
         "timeline_rows": list(zip(labels, points, strict=True)),
         "timeline_chart": chart,
+        "period_bars": hbars([("Revenue", current.revenue), ("Cost", current.cost)], width=700, row=28, label_w=120),
         "break_even": steps.break_even,
         "final_roi": last.cumulative_roi if last else None,
         "model_label": AttributionModel(model).label,

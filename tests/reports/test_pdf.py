@@ -116,6 +116,7 @@ def test_the_demo_programmes_pdf_carries_the_overview_pages_key_figures(demo, cl
     assert f"Page 1 of {len(reader.pages)}" in text
     assert "Northwind" in text and "Ambassador programme report" in text
     assert "How ROI is worked out" in text and "Revenue against cost" in text
+    assert "Revenue so far (EUR) Cost so far (EUR) · per week" in text  # 90 days: a line per week
     assert "Top ambassadors" in text and "Campaigns" in text
     with tenant_scope(demo):
         from reports.filters import ReportFilter
@@ -154,6 +155,7 @@ def test_the_pdf_of_a_known_week_shows_its_figures_and_how_roi_is_worked_out(got
     assert text.index("Ada Lovelace") < text.index("Ben Franklin")
     assert "Spring" in text
     assert "The programme paid for itself by" in text  # 300.00 of revenue against 124.00 of cost
+    assert "too short for a line over time" in text  # one week: the period's revenue and cost as two bars
 
 
 def test_asking_again_for_a_period_being_produced_joins_it(gotham, client):
