@@ -192,3 +192,17 @@ def test_the_movement_chart_puts_rank_one_on_top():
     assert spec["labels"] == ["Previous period", "This period"]
     assert [(s["label"], s["values"]) for s in spec["series"]] == [("Ada", [3, 1]), ("Ben", [1, 2]), ("Cy", [None, 3])]
     assert spec["notes"][1] == "Biggest climb: Ada, from 3 to 1."
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fields", [{"kind": "internal"}, {"kind": "external"}, {"model": "first_touch"},
+                                    {"campaign": True}])
+def test_the_running_totals_end_on_the_roi_pages_total_under_every_filter(org, pays_off, fields):
+    if fields.pop("campaign", False):
+        fields["campaign_ids"] = (pays_off.pk,)
+    with tenant_scope(org):
+        result = timeline(march(org, **fields), grain="month")
+        total = roi_list(march(org, **fields))[-1].figures
+    assert len(result.points) == 1
+    assert (result.total.revenue, result.total.cost, result.total.roi, result.total.shares) == (
+        total.revenue, total.cost, total.roi, total.shares)
