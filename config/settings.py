@@ -289,6 +289,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=15),
         "options": {"expires": 14 * 60},
     },
+    "fail-stale-programme-reports": {  # PDFs whose worker died while making them: failed, so they can be re-asked
+        "task": "reports.tasks.fail_stale_programme_reports",
+        "schedule": timedelta(minutes=5),
+        "options": {"expires": 4 * 60},
+    },
     "sweep-outbox": {  # outbox events whose post-commit task was lost (broker down) or that back off
         "task": "common.tasks.sweep_outbox",
         "schedule": timedelta(seconds=5),

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from common import outbox
 from tenancy.models import Organization
-from tenancy.scoping import tenant_scope
+from tenancy.scoping import scopes_disabled, tenant_scope
 
 from .models import PENDING_STATUSES, PointsRules, ProgrammeReport, ReportStatus
 from .periods import Period
@@ -113,14 +113,23 @@ def _join(report: ProgrammeReport, user, email: bool) -> ProgrammeReport:
     return report
 
 
-def fail_stale_reports(organization_id: int, now=None) -> int:
+def fail_stale_reports(organization_id: int | None = None, now=None) -> int:
     """Mark failed the reports whose production started more than STALE_AFTER ago and never
-    finished (the worker died under them), so the period can be asked for again."""
+    finished (the worker died under them), so the period can be asked for again: those of one
+    organisation (in its scope), or of every organisation (None: the beat's sweep)."""
     now = now or timezone.now()
-    return (ProgrammeReport.objects
-            .filter(organization_id=organization_id, status=ReportStatus.RUNNING, started_at__lt=now - STALE_AFTER)
-            .update(status=ReportStatus.FAILED, finished_at=now,
-                    failure="Production stopped before it finished (the worker was restarted); ask for it again."))
+    stale = {"status": ReportStatus.RUNNING, "started_at__lt": now - STALE_AFTER}
+    if organization_id is None:
+        with scopes_disabled():
+            queryset = ProgrammeReport.objects.filter(**stale)
+            return _fail_stale(queryset, now)
+    return _fail_stale(ProgrammeReport.objects.filter(organization_id=organization_id, **stale), now)
+
+
+def _fail_stale(queryset, now) -> int:
+    return queryset.update(status=ReportStatus.FAILED, finished_at=now,
+                           failure="Production stopped before it finished (the worker was restarted); "
+                                   "ask for it again.")
 
 
 @outbox.register(REQUESTED_TOPIC)

@@ -233,6 +233,25 @@ def test_a_report_whose_worker_died_is_failed_when_asked_for_again(gotham):
     assert report.status == ReportStatus.FAILED and "ask for it again" in report.failure
 
 
+def test_the_beat_fails_reports_whose_worker_died_in_every_organisation(gotham):
+    from reports.tasks import fail_stale_programme_reports
+
+    rival = OrganizationFactory(name="Rival", slug="rival")
+    reports = {}
+    for org, minutes in ((gotham, 20), (rival, 16), (gotham, 2)):
+        with tenant_scope(org):
+            reports[org.slug, minutes] = services.request_programme_report(org, member(org, Role.MANAGER), Period(
+                week().start, week().end - timedelta(days=minutes % 7), NEW_YORK))[0]
+    with scopes_disabled():
+        for (_, minutes), report in reports.items():
+            ProgrammeReport.objects.filter(pk=report.pk).update(
+                status=ReportStatus.RUNNING, started_at=timezone.now() - timedelta(minutes=minutes))
+    assert fail_stale_programme_reports.apply().get() == 2
+    with scopes_disabled():
+        statuses = {key: ProgrammeReport.objects.get(pk=report.pk).status for key, report in reports.items()}
+    assert statuses == {("gotham", 20): "failed", ("rival", 16): "failed", ("gotham", 2): "running"}
+
+
 def test_a_bad_period_is_a_400_saying_why(gotham, client):
     client.force_login(member(gotham, Role.MANAGER))
     response = client.post(f"/o/{gotham.slug}/reports/pdf/", {"period": "custom", "start": "2026-03-09",
