@@ -382,3 +382,13 @@ def test_api_is_in_the_schema(client):
     operation = schema["paths"]["/api/v1/o/{org_slug}/ambassadors/{public_id}/performance/"]["get"]
     assert operation["operationId"] == "reports_ambassador_performance"
     assert {p["name"] for p in operation["parameters"]} >= {"period", "start", "end", "model", "campaign", "grain"}
+
+
+@pytest.mark.django_db
+def test_leaderboard_and_campaign_roi_link_to_the_drilldown(client, world):
+    manager_client(client, world.org)
+    drilldown = reverse("report_ambassador", args=[world.org.slug, world.ann.public_id])
+    board = client.get(reverse("report_leaderboard", args=[world.org.slug]), PARAMS).content.decode()
+    assert f'href="{drilldown}?period=custom&amp;start=2026-03-02&amp;end=2026-03-15">Ann</a>' in board
+    roi = client.get(reverse("report_roi_detail", args=[world.org.slug, world.spring.public_id]), PARAMS)
+    assert f'href="{drilldown}?period=custom&amp;start=2026-03-02&amp;end=2026-03-15">Ann</a>' in roi.content.decode()
