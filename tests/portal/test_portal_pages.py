@@ -168,7 +168,9 @@ def test_my_row_follows_the_top_ten_when_i_am_not_in_it(world, login):
     assert body.count('<tr class="me"') == 1
     assert body.index('class="gap"') < body.index('<tr class="me"')
     assert re.search(rf'<tr class="me" aria-current="true">\s*<td[^>]*>{mine.rank}</td>\s*<th scope="row">Zed ', body)
-    assert f'{mine.rank}<span class="muted"> of {len(rows)}</span>' in html
+    # Zed has done nothing yet: his card says so instead of "Rank 14 of 14" (he is only tied last).
+    assert f'{mine.rank}<span class="muted"> of {len(rows)}</span>' not in html
+    assert '<span class="unranked">Unranked</span>' in html
 
 
 def test_daily_clicks_chart_is_an_accessible_svg(world, login):
