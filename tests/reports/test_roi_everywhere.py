@@ -7,10 +7,15 @@ Where ROI shows (grep -rn "roi" templates/ reports/ portal/ notifications/):
 * Campaign ROI (templates/reports/roi.html): each campaign's row and the programme's total;
 * a campaign's ROI page (roi_detail.html): the "ROI = (revenue − cost) ÷ cost" line;
 * the overview (reports/index.html): the ROI card, with and without the campaign filter;
+* the revenue-against-cost chart on Campaign ROI and the overview ({% revenue_cost_chart %}): its data
+  table's "Cumulative ROI (%)" at the end of the period (exact, like the CSV);
 * the e-mail digest (reports/email/digest.html and .txt): the ROI card, programme only;
 * the API: reports/roi/ (campaigns and total) and reports/roi/<id>/: `roi_percent` (and `roi`, the
   ratio kept for existing clients, whose × 100 must be the same number);
-* the CSVs: roi.csv ("roi (%)" per campaign and the total) and roi/<id>.csv?table=figures.
+* the CSVs: roi.csv ("roi (%)" per campaign and the total) and roi/<id>.csv?table=figures;
+* the board PDF's HTML (reports.pdf.render_html, what WeasyPrint prints): the ROI card, the campaign
+  table's rows and total, and the cumulative ROI at the end of the period (revenue against cost
+  over the whole period is the programme's ROI).
 
 Pages and the digest round to one decimal ("110.9 %"); CSV and API are exact (2 places); a page's
 figure must be the exact one rounded half up, and the text must carry the "%" unit."""
@@ -23,6 +28,7 @@ import pytest
 
 from reports.digest import build_digest
 from reports.models import ReportSubscription
+from reports.pdf import render_html
 from reports.periods import Period
 from tenancy.scoping import tenant_scope
 from tests.support.responses import content, csv_rows
@@ -73,6 +79,14 @@ def row_roi(html: str, marker: str) -> str:
     return re.search(r'class="num roi"[^>]*>([^<]*)<', row).group(1)
 
 
+def final_cumulative_roi(html: str) -> str:
+    """The last row's "Cumulative ROI (%)" in the revenue-against-cost chart's data table."""
+    start = html.index("Cumulative ROI (%)")
+    table = html[start:html.index("</tbody>", start)]
+    last_row = table[table.rindex("<tr"):]
+    return re.findall(r'<td class="num">([^<]*)</td>', last_row)[-1].replace("\u2212", "-").replace(",", "")
+
+
 def card_roi(html: str) -> str:
     """The overview's (or the digest's) ROI card value."""
     start = html.index('data-figure="roi"')
@@ -114,6 +128,7 @@ def test_every_page_csv_api_field_and_the_digest_show_the_same_roi_in_percent(pr
     assert shown_percent(row_roi(roi_page, f'data-campaign="{autumn.public_id}"')) == rounded(exact["autumn"])
     assert shown_percent(row_roi(roi_page, "data-total")) == rounded(exact["programme"])
     assert "110.9 %" in roi_page and "\u2212100.0 %" in roi_page  # a real minus sign
+    assert final_cumulative_roi(roi_page) == exact["programme"]  # the chart's table: exact, the header says %
 
     # Each campaign's ROI page.
     for name, campaign in (("spring", spring), ("autumn", autumn)):
@@ -124,6 +139,7 @@ def test_every_page_csv_api_field_and_the_digest_show_the_same_roi_in_percent(pr
     # The overview: the programme, and one campaign through its filter.
     overview = content(client.get(f"{base}/", MARCH))
     assert shown_percent(card_roi(overview)) == rounded(exact["programme"])
+    assert final_cumulative_roi(overview) == exact["programme"]
     only_spring = content(client.get(f"{base}/", MARCH | {"campaign": str(spring.public_id)}))
     assert shown_percent(card_roi(only_spring)) == rounded(exact["spring"])
 
@@ -134,6 +150,19 @@ def test_every_page_csv_api_field_and_the_digest_show_the_same_roi_in_percent(pr
     (html, _), = message.alternatives
     assert shown_percent(re.search(r'data-figure="roi">([^<]*)<', html).group(1)) == rounded(exact["programme"])
     assert shown_percent(re.search(r"^\s*ROI: ([^(]*) \(", message.body, re.M).group(1)) == rounded(exact["programme"])
+
+    # The board PDF of the same period, read in the HTML it is printed from.
+    with tenant_scope(org):
+        printed = render_html(org, period)
+    card = re.search(r'<div class="label">ROI</div>\s*<div class="value">([^<]*)<', printed).group(1)
+    assert shown_percent(card) == rounded(exact["programme"])
+    markers = {"spring": "<tr><td>Spring ", "autumn": "<tr><td>Autumn ", "programme": "<th>Programme</th>"}
+    for name, marker in markers.items():
+        start = printed.index(marker)
+        cells = re.findall(r'<td class="num">([^<]*)</td>', printed[start:printed.index("</tr>", start)])
+        assert shown_percent(cells[5]) == rounded(exact[name]), name  # revenue, spend, rewards, time, cost, ROI
+    final = re.search(r"Cumulative ROI at the end of the period: <strong>([^<]*)<", printed).group(1)
+    assert shown_percent(final) == rounded(exact["programme"])
 
 
 @pytest.mark.django_db
