@@ -3,7 +3,8 @@
  * CSS shows every row as a block of "column name … value" lines. For the other tables (and tables added later
  * without labels), this script gives each body cell the name of its column (from the header rows, colspans and
  * two-row headers included) and, on a narrow screen, marks a table "stack" when it is wider than its box.
- * Without script such a table scrolls inside its own box (app.css, app.js). No inline code: CSP script-src 'self'. */
+ * Without script such a table scrolls inside its own box (app.css, app.js). A header over a column of numbers is
+ * marked data-num (aligned right, like the numbers). No inline code: CSP script-src 'self'. */
 (function () {
   "use strict";
   var narrow = window.matchMedia("(max-width: 47.99rem)");
@@ -45,6 +46,23 @@
     });
   }
 
+  // A header over a column of numbers lines up with them (right), like th.num does where a template says so.
+  function alignHeaders(table) {
+    var head = table.tHead;
+    var body = table.tBodies[0];
+    if (!head || head.rows.length !== 1 || !body || !body.rows.length) { return; }
+    Array.prototype.forEach.call(head.rows[0].cells, function (th, col) {
+      if (th.colSpan !== 1 || th.classList.contains("num")) { return; }
+      var cells = Array.prototype.map.call(body.rows, function (row) { return row.cells[col]; });
+      var numbers = cells.every(function (cell) {
+        return cell && (cell.colSpan > 1 || cell.classList.contains("num") || !cell.textContent.trim());
+      });
+      if (numbers && cells.some(function (cell) { return cell && cell.classList.contains("num"); })) {
+        th.setAttribute("data-num", "");
+      }
+    });
+  }
+
   function tooWide(table) {
     var box = table.closest(".table-wrap, .table-scroll") || table.parentElement;
     return table.offsetWidth > box.clientWidth + 1 || box.scrollWidth > box.clientWidth + 1;
@@ -52,6 +70,7 @@
 
   function fit(root) {
     root.querySelectorAll("main table").forEach(function (table) {
+      if (!table.dataset.aligned) { table.dataset.aligned = "1"; alignHeaders(table); }
       if (table.classList.contains("stack")) { return; }
       if (narrow.matches && table.tHead && table.offsetWidth && tooWide(table)) {
         label(table);
