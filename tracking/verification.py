@@ -12,7 +12,8 @@ set; conversions still waiting are the beat's work, not a violation):
   one without such a touch, or a self-referral, has none;
 * a paying customer's customer credits add up to 1.0000 per model and point at a paid sale;
 * every credit's (ambassador, link) is a creditable touch of the lead's visitor inside its
-  window: never a touch outside it, a bot, HEAD or self click;
+  window: never a touch outside it, a bot, HEAD or self click; and its channel is the channel of
+  such a touch of that link (or "unknown": credits from before credits kept their channel);
 * no duplicate rows.
 
 Customers are read in bounded batches (id order); on PostgreSQL each batch reads one
@@ -34,7 +35,7 @@ from django_scopes import scopes_disabled
 
 from ambassadors.models import Ambassador
 from tenancy.scoping import tenant_scope
-from tracking.models import AttributionSettings, Click, Credit, CreditKind, Customer, Sale, SaleStatus
+from tracking.models import AttributionSettings, Click, Credit, CreditChannel, CreditKind, Customer, Sale, SaleStatus
 from tracking.services.conversions import email_hash
 
 BATCH = 2_000
@@ -68,6 +69,7 @@ class TouchFact:
     is_bot: bool
     is_self: bool
     is_head: bool
+    channel: str = ""
 
     @property
     def creditable(self) -> bool:
@@ -139,6 +141,14 @@ def check_customer(facts: CustomerFacts, window: timedelta) -> list[Violation]:
                                                 "of this organisation", model)
         elif (ambassador_id, link_id) not in creditable:
             violation("credit_without_touch", _why_not_creditable(facts, in_window, ambassador_id, link_id), model)
+    channels = {(t.ambassador_id, t.link_id, t.channel) for t in in_window if t.creditable}
+    for ambassador_id, link_id, channel, model in sorted({(g.ambassador_id, g.link_id, g.channel, g.model)
+                                                         for g in facts.credits}):
+        if (channel != CreditChannel.UNKNOWN and (ambassador_id, link_id) in creditable
+                and (ambassador_id, link_id, channel) not in channels):
+            violation("credit_on_wrong_channel", f"credit of ambassador {ambassador_id}, link {link_id} on channel "
+                                                 f"{channel}, through which no creditable touch of that link came",
+                      model)
 
     lead_shares: dict[str, Decimal] = defaultdict(Decimal)
     customer_shares: dict[str, Decimal] = defaultdict(Decimal)
@@ -283,7 +293,8 @@ def _read_batch(organization_id: int, version: int, window: timedelta, ambassado
         by_visitor: dict[str, list[TouchFact]] = defaultdict(list)
         clicks = (Click.objects.filter(organization_id=organization_id, visitor_id__in=sorted(set(visitor_of.values())),
                                        clicked_at__gte=start, clicked_at__lte=end)
-                  .values_list("visitor_id", "ambassador_id", "link_id", "clicked_at", "is_bot", "is_self", "is_head"))
+                  .values_list("visitor_id", "ambassador_id", "link_id", "clicked_at", "is_bot", "is_self", "is_head",
+                               "channel"))
         for visitor_id, *touch in clicks:
             by_visitor[visitor_id].append(TouchFact(*touch))
         for pk, visitor in visitor_of.items():

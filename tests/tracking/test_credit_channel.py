@@ -201,3 +201,20 @@ def test_the_migration_backfills_the_channel_of_the_latest_touch_and_rebuilds_th
     assert {(row[3], row[4]) for row in credit_rows(org)} == {
         (first.pk, "email"), (second.pk, "facebook"), (third.pk, "unknown")}
     assert_channel_rollup_matches_credits(org)
+
+
+@pytest.mark.django_db
+def test_verify_credits_finds_a_credit_on_a_channel_its_link_was_not_reached_through(org, link):
+    visitor = new_visitor_id()
+    touch(link, visitor, NOW - timedelta(days=2), Channel.LINKEDIN)
+    lead(org, visitor, at=NOW)
+    attribute_all(org)
+    assert verify_organization(org.pk).violations == []
+    with tenant_scope(org):
+        Credit.objects.filter(model="linear").update(channel="unknown")  # as backfilled without its click
+    assert verify_organization(org.pk).violations == []
+    with tenant_scope(org):
+        Credit.objects.filter(model="linear").update(channel="facebook")
+    found = verify_organization(org.pk).violations
+    assert [(v.check, v.model) for v in found] == [("credit_on_wrong_channel", "linear")]
+    assert "facebook" in found[0].message
