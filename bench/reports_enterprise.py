@@ -28,7 +28,9 @@ Baselines in the same run: the leaderboard and the ROI list computed from the ra
 (tracking_click, tracking_credit, campaigns_shareevent: bench/reports.py's naive_leaderboard and
 naive_roi_list), checked to give exactly the selectors' answers; the channel split's clicks,
 leads, customers and revenue per channel summed from the raw tables, checked against the
-selector's totals per channel where the selector's rows can be read. Each report's queries are
+selector's totals per channel where the selector's rows can be read; the drill-down's totals
+(shares, clicks, unique clicks, leads, customers, revenue) summed from the raw tables for that
+ambassador. Each report's queries are
 listed (count, slowest); a report that misses (or with --profile) gets its slowest queries run
 again under EXPLAIN (ANALYZE, BUFFERS).
 
@@ -255,6 +257,43 @@ def compare_channels(label: str, naive: dict, mine: dict | None) -> bool | None:
     return True
 
 
+def naive_drilldown_totals(f, ambassador_id: int) -> dict[str, object]:
+    """One ambassador's shares, creditable and unique clicks, leads, customers and revenue in f's
+    period, from the raw tables (as bench/reports.py's naive leaderboard, for one ambassador)."""
+    from django.db import connection
+
+    from tracking.selectors import active_version
+
+    version, reporting_model = active_version(f.organization_id)
+    org, start, end = f.organization_id, f.period.start_at, f.period.end_at
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), count(*) FILTER (WHERE is_unique) FROM tracking_click "
+                       "WHERE organization_id = %s AND ambassador_id = %s AND clicked_at >= %s AND clicked_at < %s "
+                       "AND NOT is_bot AND NOT is_self", [org, ambassador_id, start, end])
+        clicks, unique = cursor.fetchone()
+        cursor.execute("SELECT coalesce(sum(lead_share) FILTER (WHERE kind = 'lead'), 0), "
+                       "coalesce(sum(lead_share) FILTER (WHERE kind = 'customer'), 0), "
+                       "coalesce(sum(amount) FILTER (WHERE kind = 'sale'), 0) FROM tracking_credit "
+                       "WHERE organization_id = %s AND ambassador_id = %s AND version = %s AND model = %s "
+                       "AND converted_at >= %s AND converted_at < %s",
+                       [org, ambassador_id, version, f.model or reporting_model, start, end])
+        leads, customers, revenue = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM campaigns_shareevent WHERE organization_id = %s AND ambassador_id = %s "
+                       "AND shared_at >= %s AND shared_at < %s", [org, ambassador_id, start, end])
+        shares = cursor.fetchone()[0]
+    return {"shares": shares, "clicks": clicks, "unique_clicks": unique, "leads": leads, "customers": customers,
+            "revenue": revenue}
+
+
+def compare_drilldown(label: str, naive: dict, totals) -> bool:
+    mine = {name: getattr(totals, name) for name in naive}
+    if all(mine[name] == naive[name] for name in naive):
+        print(f"check {label}: the drill-down's totals == sums over the raw tables ({', '.join(naive)}) → OK")
+        return True
+    print(f"!!! check {label}: MISMATCH: drill-down {mine}, raw tables {naive} !!!")
+    return False
+
+
 def drilldown_subjects(org_id: int, tz) -> tuple[int, int, int, int]:
     """(busiest ambassador, its clicks, median ambassador, its clicks) by creditable clicks in the
     last 90 days, among those with any."""
@@ -441,8 +480,10 @@ def run(args, url: str) -> int:
             if channel_split is not None:
                 jobs["channels"] = (lambda f=f: channel_split(f), lambda f=f: naive_channel_totals(f), None)
             if subjects:
-                jobs["drilldown_busy"] = (lambda f=f: performance(f, subjects[0]), None, None)
-                jobs["drilldown_median"] = (lambda f=f: performance(f, subjects[2]), None, None)
+                jobs["drilldown_busy"] = (lambda f=f: performance(f, subjects[0]),
+                                          lambda f=f: naive_drilldown_totals(f, subjects[0]), None)
+                jobs["drilldown_median"] = (lambda f=f: performance(f, subjects[2]),
+                                            lambda f=f: naive_drilldown_totals(f, subjects[2]), None)
             if list_figures is not None:
                 def ambassadors_list(f=f):  # the managers' list sorted by revenue (portal/ambassadors.py)
                     names = list(Ambassador.objects.filter(organization_id=org_id).values_list("id", "display_name"))
@@ -480,6 +521,8 @@ def run(args, url: str) -> int:
                 elif label == "channels":
                     checked = compare_channels(name, naive_answer, channel_totals(answer))
                     ok &= checked is not False
+                elif label.startswith("drilldown"):
+                    ok &= compare_drilldown(name, naive_answer, answer.totals)
                 elif shape is not None:
                     ok &= base.compare(name, naive_answer, shape(answer))
                 if label == "drilldown_busy" and dataclasses.is_dataclass(answer):
