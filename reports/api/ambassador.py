@@ -47,7 +47,7 @@ class PerformanceLineSerializer(serializers.Serializer):
     figures = PerformanceFiguresSerializer()
 
 
-class AmbassadorRefSerializer(serializers.Serializer):
+class PerformanceAmbassadorSerializer(serializers.Serializer):
     id = serializers.CharField(source="public_id")
     name = serializers.CharField()
     kind = serializers.CharField()
@@ -61,7 +61,7 @@ class PerformanceSerializer(serializers.Serializer):
     reporting_model = serializers.CharField(help_text="The model points follow.")
     currency = serializers.CharField()
     grain = serializers.ChoiceField(choices=list(GRAINS))
-    ambassador = AmbassadorRefSerializer()
+    ambassador = PerformanceAmbassadorSerializer()
     totals = PerformanceFiguresSerializer()
     periods = PerformanceLineSerializer(many=True, source="by_period",
                                         help_text="Every bucket of the period, zero-filled.")
