@@ -102,6 +102,7 @@ def test_the_svg_charts_for_e_mails_and_the_pdf_still_work():
 def test_the_site_serves_chart_js_itself_in_production_mode():
     """`make run` serves with DEBUG off through WhiteNoise (finders: no collectstatic needed)."""
     response = Client().get("/static/vendor/chartjs/chart.umd.min.js")
-    assert response.status_code == 200, "Chart.js is not installed: `make static-deps` (npm ci) puts it in node_modules/"
+    assert response.status_code == 200, ("Chart.js is not installed: `make static-deps` (npm ci) puts it in "
+                                          "node_modules/")
     body = b"".join(response.streaming_content) if response.streaming else response.content
     assert b"Chart" in body[:2000] and len(body) > 100_000

@@ -169,6 +169,7 @@ def test_revenue_follows_the_chosen_model_but_counts_do_not(small, org, manager,
 @pytest.mark.django_db
 def test_the_page_draws_the_funnel_and_the_channel_split(org, manager, login):
     page = login(manager).get(reverse("report_funnel", args=[org.slug])).content.decode()
-    assert 'id="funnel-chart" data-chart-spec="funnel-chart-data"' in page  # drawn by Chart.js (tests/browser/test_charts.py)
+    # Drawn by Chart.js (tests/browser/test_charts.py).
+    assert 'id="funnel-chart" data-chart-spec="funnel-chart-data"' in page
     assert '<title id="channels-chart-title">Clicks per channel</title>' in page
     assert page.count("<rect") >= 6  # six channels (plus the daily bars)
