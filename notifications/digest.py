@@ -37,6 +37,7 @@ from django.utils import timezone
 from ambassadors.models import Ambassador
 from ambassadors.models import Status as AmbassadorStatus
 from campaigns.models import Campaign, CampaignStatus, TrackedLink
+from reports.figures import format_credited
 from reports.filters import ReportFilter
 from reports.periods import Period
 from reports.selectors.leaderboard import LeaderRow, leaderboard
@@ -160,8 +161,12 @@ class DigestFigures:
 def digest_figures(row: LeaderRow | None, ranked: int) -> DigestFigures:
     if row is None:
         return DigestFigures(0, "0", "0", None, ranked, "", None)
-    return DigestFigures(clicks=row.clicks, leads=figure(row.leads), points=figure(row.points), rank=row.rank,
-                         ranked=ranked, change=rank_change(row), movement=row.movement)
+    # Leads read as on every page (reports.figures: one decimal, a third of a lead is "0.3"); no rank for
+    # someone who did nothing that week: "Rank 4 of 6" would only mean "tied last".
+    active = row.has_activity or bool(row.points)
+    return DigestFigures(clicks=row.clicks, leads=format_credited(row.leads), points=figure(row.points),
+                         rank=row.rank if active else None, ranked=ranked, change=rank_change(row) if active else "",
+                         movement=row.movement if active else None)
 
 
 # --- The producer (the beat) ---------------------------------------------------------------------
