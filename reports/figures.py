@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from functools import lru_cache
 from operator import attrgetter
 
 FOUR_PLACES = Decimal("0.0000")  # leads and customers: fractional under the split models
@@ -156,15 +157,26 @@ CREDIT_EXPLANATION = ("Leads and customers are credited: when a visitor clicked 
 def locale_of(organization=None):
     """The Babel locale figures are formatted for: the organisation's `locale` when it has one,
     else the site's language (settings.LANGUAGE_CODE)."""
-    from babel import Locale
     from django.conf import settings
+
+    return _locale(getattr(organization, "locale", "") or settings.LANGUAGE_CODE)
+
+
+@lru_cache(maxsize=64)
+def _locale(code: str):
+    from babel import Locale
     from django.utils.translation import to_locale
 
-    code = getattr(organization, "locale", "") or settings.LANGUAGE_CODE
     try:
         return Locale.parse(to_locale(code))
     except (ValueError, LookupError):
         return Locale.parse("en")
+
+
+@lru_cache(maxsize=16)
+def _pattern(pattern: str):
+    from babel.numbers import parse_pattern
+    return parse_pattern(pattern)
 
 
 def _signed(text: str) -> str:
@@ -185,7 +197,6 @@ def roi_percent(ratio) -> Decimal | None:
 
 def format_number(value, places: Decimal | None = None, *, locale=None) -> str:
     """A plain number in the locale: 1234 → "1,234"; with `places` rounded half up to them."""
-    from babel.numbers import format_decimal
     if value is None or value == "":
         return NONE
     value = Decimal(value)
@@ -195,7 +206,7 @@ def format_number(value, places: Decimal | None = None, *, locale=None) -> str:
         value = _quantize(value, places)
         digits = -places.as_tuple().exponent
         pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-    return _signed(format_decimal(value, format=pattern, locale=locale or locale_of()))
+    return _signed(_pattern(pattern).apply(value, locale or locale_of()))
 
 
 def format_percent(ratio, *, locale=None) -> str:
@@ -211,12 +222,12 @@ format_roi = format_percent  # ROI = (revenue − cost) / cost, shown as a perce
 def format_money(amount, currency: str = "", *, locale=None) -> str:
     """Money with its currency in the locale: 1234.5 EUR → "€1,234.50" (en), "1.234,50 €" (de);
     JPY without cents; a negative amount with a real minus sign. None → "—"."""
-    from babel.numbers import format_currency
     if amount is None or amount == "":
         return NONE
     if not currency:
         return format_number(amount, TWO_PLACES, locale=locale)
-    text = format_currency(Decimal(amount), currency, locale=locale or locale_of())
+    locale = locale or locale_of()
+    text = locale.currency_formats["standard"].apply(Decimal(amount), locale, currency=currency)
     # CLDR writes "SEK1,234.50" in English: a letter code stuck to the number reads badly.
     for index, char in enumerate(text):
         if char.isdigit():
