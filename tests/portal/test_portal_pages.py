@@ -167,7 +167,9 @@ def test_my_row_follows_the_top_ten_when_i_am_not_in_it(world, login):
     body = html[html.index('<table class="leaderboard'):html.index("</table>")]
     assert body.count('<tr class="me"') == 1
     assert body.index('class="gap"') < body.index('<tr class="me"')
-    assert re.search(rf'<tr class="me" aria-current="true">\s*<td[^>]*>{mine.rank}</td>\s*<th scope="row">Zed ', body)
+    # Zed did nothing yet: tied last, so his row has no rank number ("–"), nor has his card ("Unranked").
+    assert re.search(r'<tr class="me" aria-current="true">\s*<td[^>]*><span class="muted" title="No activity in '
+                     r'this period">–</span></td>\s*<th scope="row">Zed ', body)
     # Zed has done nothing yet: his card says so instead of "Rank 14 of 14" (he is only tied last).
     assert f'{mine.rank}<span class="muted"> of {len(rows)}</span>' not in html
     assert '<span class="unranked">Unranked</span>' in html
