@@ -5,6 +5,7 @@ a 404 and a 403 are logged once, in one line, without a traceback."""
 
 import io
 import logging
+import re
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -27,7 +28,7 @@ from reports.figures import (
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
 from tests.factories import OrganizationFactory, member
-from tests.support.responses import content
+from tests.support.responses import content, csv_rows
 from tests.support.scenario import Scenario
 
 MARCH = {"period": "custom", "start": "2026-03-01", "end": "2026-03-31"}
@@ -220,3 +221,24 @@ def test_a_server_error_keeps_its_traceback(settings, console):
     except RuntimeError:
         logger.error("Internal Server Error: /x/", exc_info=True, extra={"status_code": 500})
     assert "Traceback" in console.getvalue() and "RuntimeError: boom" in console.getvalue()
+
+
+@pytest.mark.django_db
+def test_funnel_rates_are_the_same_percentages_on_the_page_in_the_csv_and_the_api(split_lead, org, manager, login):
+    """Shares → clicks is a multiplier ("per share"); every later step's rate is a percentage: one
+    decimal on the page, exact in the CSV ("rate_unit" says %), a ratio in the API (× 100 the same)."""
+    client = login(manager)
+    period = {"period": "30d"}
+    api = client.get(f"/api/v1/o/{org.slug}/reports/funnel/", period).json()["programme"]["rates"]
+    exported = {row["step"]: row for row in csv_rows(client.get(f"/o/{org.slug}/reports/funnel.csv", period))}
+    html = content(client.get(f"/o/{org.slug}/reports/funnel/", period))
+    for step in ("unique", "leads", "customers"):
+        row = html[html.index(f'data-step="{step}"'):]
+        shown = re.findall(r'<td[^>]*class="num"[^>]*>([^<]*)</td>', row[:row.index("</tr>")])[1]
+        assert shown.endswith(" %"), (step, shown)
+        exact = Decimal(exported[step]["rate_from_previous"])
+        assert exported[step]["rate_unit"] == "%"
+        assert exact == Decimal(api[step]) * 100, step
+        assert Decimal(shown[:-2]) == exact.quantize(Decimal("0.1")), step
+    assert exported["clicks"]["rate_unit"] == "clicks per share"  # no share here: "—" on the page, empty in CSV
+    assert exported["clicks"]["rate_from_previous"] == "" and api["clicks"] is None
