@@ -32,7 +32,7 @@ from common.models import OutboxEvent
 from notifications.models import Delivery, DeliveryChannel, NotificationSettings, Preference
 from notifications.models import Frequency as NotifyFrequency
 from notifications.models import Kind as NotifyKind
-from reports.models import Frequency, PointsRules, ReportSubscription
+from reports.models import Frequency, PointsRules, ProgrammeReport, ReportSubscription
 from rewards.models import (
     AuditEntry,
     CaseStatus,
@@ -65,6 +65,8 @@ from tracking.models import (
     DailyAmbassadorClicks,
     DailyAmbassadorCredits,
     DailyCampaignCredits,
+    DailyChannelClicks,
+    DailyChannelCredits,
     DailyClickRollup,
     DailyCreditRollup,
     DailySalt,
@@ -565,6 +567,37 @@ class DailyCreditRollupFactory(_CreditSumsFactory):
     day = factory.LazyFunction(lambda: timezone.now().date())
 
 
+class DailyChannelClicksFactory(TenantFactory):
+    """Clicks per organisation × day × campaign × channel (tracking's channel split summary)."""
+
+    class Meta:
+        model = DailyChannelClicks
+
+    class Params:
+        campaign = factory.SubFactory(CampaignFactory)
+
+    organization = factory.LazyAttribute(lambda o: o.campaign.organization)
+    campaign_id = factory.LazyAttribute(lambda o: o.campaign.pk)
+    channel = "linkedin"
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    total = 1
+    clicks = 1
+    unique_clicks = 1
+
+
+class DailyChannelCreditsFactory(_CreditSumsFactory):
+    class Meta:
+        model = DailyChannelCredits
+
+    class Params:
+        campaign = factory.SubFactory(CampaignFactory)
+
+    organization = factory.LazyAttribute(lambda o: o.campaign.organization)
+    campaign_id = factory.LazyAttribute(lambda o: o.campaign.pk)
+    channel = "linkedin"
+    day = factory.LazyFunction(lambda: timezone.now().date())
+
+
 class DailyAmbassadorCreditsFactory(_CreditSumsFactory):
     class Meta:
         model = DailyAmbassadorCredits
@@ -620,6 +653,18 @@ class ReportSubscriptionFactory(TenantFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.LazyAttribute(lambda o: member(o.organization, Role.MANAGER))
     frequency = Frequency.WEEKLY
+
+
+class ProgrammeReportFactory(TenantFactory):
+    """A queued board report of the last 30 days."""
+
+    class Meta:
+        model = ProgrammeReport
+
+    organization = factory.SubFactory(OrganizationFactory)
+    period_key = "30d"
+    period_start = factory.LazyFunction(lambda: timezone.now().date() - timedelta(days=29))
+    period_end = factory.LazyFunction(lambda: timezone.now().date())
 
 
 class OutboxEventFactory(factory.django.DjangoModelFactory):
