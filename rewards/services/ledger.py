@@ -86,10 +86,10 @@ def _move(organization_id: int, ids: list[int], *, from_statuses, to_status, at:
 
 def _due(organization_id: int, now: datetime) -> QuerySet[EarningEntry]:
     """The pending entries whose holding is over, read by approve_after from the cursor's floor."""
-    cursor, _ = EarningsCursor.objects.get_or_create(organization_id=organization_id)
+    cursor = EarningsCursor.objects.filter(organization_id=organization_id).first()
     due = EarningEntry.objects.filter(organization_id=organization_id, approve_after__lte=now,
                                       status=EntryStatus.PENDING)
-    floor = cursor.pending_floor(now)
+    floor = cursor.pending_floor(now) if cursor is not None else None
     return due if floor is None else due.filter(approve_after__gt=floor)
 
 
@@ -106,6 +106,7 @@ def approve_due(organization_id: int, now: datetime | None = None, *, batch: int
     now = now or timezone.now()
     approved = 0
     with tenant_scope(organization_id):
+        EarningsCursor.objects.get_or_create(organization_id=organization_id)  # approved_through is kept there
         due = _due(organization_id, now)
         after: tuple[datetime, int] | None = None
         while True:
