@@ -263,10 +263,12 @@ def naive_roi_list(f) -> list[tuple]:
         spend = dict(cursor.fetchall())
     zero = Decimal("0")
     time_by, shares_by = {}, {}
+    rated = {}  # Σ shares × rate per campaign, exact; × minutes / 60 once (no sum of cut quotients)
     for campaign_id, ambassador_id, count in shares:
-        time_by[campaign_id] = time_by.get(campaign_id, zero) + time_cost(count, campaigns[campaign_id][1],
-                                                                          rates[ambassador_id])
+        rated[campaign_id] = rated.get(campaign_id, zero) + count * rates[ambassador_id]
         shares_by[campaign_id] = shares_by.get(campaign_id, 0) + count
+    for campaign_id, rate_sum in rated.items():
+        time_by[campaign_id] = time_cost(1, campaigns[campaign_id][1], rate_sum)
     rows, totals = [], {"revenue": zero, "spend": zero, "time": zero, "leads": zero, "customers": zero, "shares": 0}
     for campaign_id, (name, _) in campaigns.items():
         leads, customers, revenue = credits.get(campaign_id, (zero, zero, zero))

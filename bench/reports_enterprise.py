@@ -13,8 +13,10 @@ channel rollups (DailyChannelClicks, DailyChannelCredits) are filled when they e
 
 Timed, inside the organisation's tenant scope, --repeat calls each after a warm-up, over the last
 30 and the last 90 days:
-* leaderboard: reports.selectors.leaderboard.leaderboard(f, metric="revenue") and its totals, what
-  the ranking page computes (it lists every row);
+* leaderboard: reports.selectors.leaderboard.leaderboard_page(f, metric="revenue"), what the
+  ranking page and the API compute: the whole ranking in the database, the first page of 50
+  rows and the whole board's totals (the check compares every row of leaderboard(), the CSV's,
+  with the raw tables, and the page with its first rows);
 * roi_list: reports.selectors.roi.roi_list(f);
 * channels: the channel split (reports.selectors.channels), if it exists in the tree;
 * drilldown_busy / drilldown_median: reports.selectors.ambassador.ambassador_performance(f, id) for
@@ -468,12 +470,21 @@ def run(args, url: str) -> int:
             f = ReportFilter(organization_id=org_id, period=period_for(key, tz))
 
             def leaderboard_page(f=f):
-                rows = leaderboard_module.leaderboard(f, metric="revenue")
-                return rows, leaderboard_module.leaderboard_totals(rows)
+                page = leaderboard_module.leaderboard_page(f, metric="revenue")
+                return page.rows, page.totals
+
+            def whole_ranking(answer, f=f):
+                """The check: every row of the ranking (leaderboard(): the CSV's) against the raw
+                tables, and the timed page = its first rows."""
+                rows = base.selector_leaderboard_rows(leaderboard_module.leaderboard(f, metric="revenue"))
+                page = base.selector_leaderboard_rows(answer[0])
+                if rows[:len(page)] != page or answer[1].ambassadors != len(rows):
+                    print("!!! the page's rows or its board size differ from the whole ranking's !!!")
+                    return []
+                return rows
 
             jobs = {
-                "leaderboard": (leaderboard_page, lambda f=f: base.naive_leaderboard(f, "revenue"),
-                                lambda answer: base.selector_leaderboard_rows(answer[0])),
+                "leaderboard": (leaderboard_page, lambda f=f: base.naive_leaderboard(f, "revenue"), whole_ranking),
                 "roi_list": (lambda f=f: roi_module.roi_list(f), lambda f=f: base.naive_roi_list(f),
                              base.selector_roi_rows),
             }
@@ -507,7 +518,7 @@ def run(args, url: str) -> int:
                         f"over {len(times)} calls, {len(profiles[name])} queries (of a call's {wall:.0f} ms, "
                         f"{database:.0f} ms waiting for the database, {wall - database:.0f} ms in Python)")
                 if label == "leaderboard":
-                    line += f" ({len(answer[0]):,} rows)"
+                    line += f" (a page of {len(answer[0]):,} rows of {answer[1].ambassadors:,})"
                 elif label == "drilldown_busy" or label == "drilldown_median":
                     line += f" (grain {answer.grain}, {len(answer.by_period)} periods, {len(answer.by_campaign)} " \
                             f"campaigns, {len(answer.by_channel)} channels)"

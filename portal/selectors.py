@@ -23,7 +23,7 @@ from campaigns.models import ShareEvent
 from campaigns.share import share_options, short_url
 from reports.filters import ReportFilter
 from reports.periods import Period, PeriodError, period_for
-from reports.selectors.leaderboard import Figures, LeaderRow, leaderboard
+from reports.selectors.leaderboard import Figures, LeaderRow, top_and_mine
 from reports.selectors.points import points_rules
 from tracking.models import DailyAmbassadorClicks
 
@@ -64,12 +64,9 @@ class Standing:
 
 def standing(f: ReportFilter, ambassador_id: int) -> Standing:
     """My figures and rank on the points leaderboard (the organisation's reporting model),
-    and the top ten rows."""
-    rows = leaderboard(f, "points")
-    mine = next((row for row in rows if row.ambassador_id == ambassador_id), None)
-    figures = (MyFigures(ranked=len(rows)) if mine is None
-               else MyFigures.like(mine, rank=mine.rank, ranked=len(rows)))
-    top = rows[:TOP]
+    and the top ten rows: one ranking query, whatever the size of the programme."""
+    top, mine, ranked = top_and_mine(f, "points", TOP, ambassador_id)
+    figures = MyFigures(ranked=ranked) if mine is None else MyFigures.like(mine, rank=mine.rank, ranked=ranked)
     outside = mine if mine is not None and all(row.ambassador_id != ambassador_id for row in top) else None
     return Standing(figures=figures, top=top, me=outside, my_id=ambassador_id)
 

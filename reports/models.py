@@ -106,3 +106,66 @@ class ProgrammeReport(TenantModel):
     @property
     def is_pending(self) -> bool:
         return self.status in PENDING_STATUSES
+
+
+class RankingSnapshot(TenantModel):
+    """Each ambassador's sums over the closed days of a leaderboard's two periods (the period up
+    to yesterday and the period before it), so that a leaderboard of tens of thousands of
+    ambassadors adds today's rows to them instead of summing months of rollups on every view.
+
+    A cache, never a source: it is keyed by everything its sums depend on (the credits
+    version and model, the days, and the organisation's history generation, which every change
+    to a closed day raises: tracking.services.history), so a stale one is never read; built when
+    first needed (reports.selectors.snapshots), old ones deleted then."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
+    version = models.PositiveIntegerField()
+    model = models.CharField(max_length=20)
+    before_start = models.DateField()
+    now_start = models.DateField()
+    closed_end = models.DateField(help_text="The last day summed (the day before the snapshot was built, or the "
+                                            "period's end if that is earlier).")
+    time_zone = models.CharField(max_length=64, help_text="Of the days (shares are counted by their local day).")
+    history_generation = models.BigIntegerField()
+    ambassadors = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "version", "model", "before_start", "now_start",
+                                            "closed_end", "time_zone", "history_generation"],
+                                    name="one_ranking_snapshot_per_key"),
+            models.CheckConstraint(condition=models.Q(before_start__lt=models.F("now_start"))
+                                   & models.Q(now_start__lte=models.F("closed_end")),
+                                   name="ranking_snapshot_days_in_order"),
+        ]
+
+    def __str__(self):
+        return f"{self.model} v{self.version}: {self.before_start}…{self.now_start}…{self.closed_end}"
+
+
+class RankingSnapshotRow(models.Model):
+    """One ambassador's sums in a RankingSnapshot (leads and customers in 1/10,000, revenue in
+    cents, as the rollups keep them)."""
+
+    snapshot = models.ForeignKey(RankingSnapshot, on_delete=models.CASCADE, related_name="rows")
+    ambassador_id = models.BigIntegerField()
+    shares_now = models.BigIntegerField(default=0)
+    shares_before = models.BigIntegerField(default=0)
+    clicks_now = models.BigIntegerField(default=0)
+    clicks_before = models.BigIntegerField(default=0)
+    unique_clicks_now = models.BigIntegerField(default=0)
+    unique_clicks_before = models.BigIntegerField(default=0)
+    leads_now = models.BigIntegerField(default=0)
+    leads_before = models.BigIntegerField(default=0)
+    customers_now = models.BigIntegerField(default=0)
+    customers_before = models.BigIntegerField(default=0)
+    revenue_cents_now = models.BigIntegerField(default=0)
+    revenue_cents_before = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["snapshot", "ambassador_id"],
+                                               name="one_snapshot_row_per_ambassador")]
+
+    def __str__(self):
+        return f"ambassador {self.ambassador_id} in {self.snapshot_id}"

@@ -78,24 +78,47 @@ class Costs:
                 for key in [*self.time, *(key for key in self.rewards if key not in self.time)]}
 
 
-def costs(*, minutes: Mapping[int, Decimal], rates: Mapping[int, Decimal], shares: Mapping[tuple[int, int], int],
-          spend: Mapping[int, Decimal], rewards: Mapping[tuple[int, int], Decimal]) -> Costs:
+def costs(*, minutes: Mapping[int, Decimal], spend: Mapping[int, Decimal], rewards: Mapping[tuple[int, int], Decimal],
+          rates: Mapping[int, Decimal] | None = None, shares: Mapping[tuple[int, int], int] | None = None,
+          rated_shares: Mapping[int, Decimal] | None = None) -> Costs:
     """The one cost function. `minutes`: campaign id → minutes per share, for the campaigns
-    reported on; `rates`: ambassador id → hourly rate, for the ambassadors reported on; `shares`
-    and `rewards` by (campaign id, ambassador id); `spend` by campaign id. A campaign costs its
-    spend plus, for each of its ambassadors, their rewards and their time (time_cost); shares and
-    rewards of campaigns or ambassadors the report leaves out cost nothing here. Sums are exact;
-    roi_of() rounds them once. (Plain Decimals in the loops: a programme has thousands of pairs.)"""
+    reported on; `rewards` by (campaign id, ambassador id); `spend` by campaign id. A campaign
+    costs its spend plus, for each of its ambassadors, their rewards and their time (time_cost).
+    The time comes from one of two inputs:
+
+    * `shares` by (campaign id, ambassador id) and `rates` (ambassador id → hourly rate, for
+      the ambassadors reported on): each pair's time is known (Costs.time), for the pages that
+      list ambassadors; shares and rewards of ambassadors not in `rates` cost nothing here;
+    * `rated_shares`: campaign id → Σ over the campaign's shares of the sharer's hourly rate
+      (the database sums it, the filter already chose the ambassadors): a campaign's time is
+      that sum × minutes / 60, the same amount without a row per ambassador (Costs.time empty).
+
+    Sums are exact; roi_of() rounds them once. (Plain Decimals in the loops: a programme has
+    thousands of pairs.)"""
+    if (shares is None) == (rated_shares is None) or (shares is not None and rates is None):
+        raise TypeError("costs() takes shares with rates, or rated_shares")
+    covered = rates.__contains__ if rates is not None else (lambda ambassador_id: True)
     time: dict[tuple[int, int], Decimal] = {}
     campaign_time = dict.fromkeys(minutes, ZERO)
-    for (campaign_id, ambassador_id), count in shares.items():
-        if campaign_id in minutes and ambassador_id in rates:
-            value = time[campaign_id, ambassador_id] = time_cost(count, minutes[campaign_id], rates[ambassador_id])
-            campaign_time[campaign_id] += value
+    if rated_shares is not None:
+        for campaign_id, rate_sum in rated_shares.items():
+            if campaign_id in minutes:
+                campaign_time[campaign_id] = time_cost(1, minutes[campaign_id], rate_sum)
+    else:
+        # A campaign's time is its Σ shares × rate (exact) × minutes / 60, divided once: a sum of
+        # per-ambassador quotients (each cut at Decimal's 28 digits) can fall a hair short of a
+        # half cent and round the other way than the database's exact sum (rated_shares) does.
+        rated = dict.fromkeys(minutes, ZERO)
+        for (campaign_id, ambassador_id), count in shares.items():
+            if campaign_id in minutes and ambassador_id in rates:
+                time[campaign_id, ambassador_id] = time_cost(count, minutes[campaign_id], rates[ambassador_id])
+                rated[campaign_id] += count * rates[ambassador_id]
+        for campaign_id, rate_sum in rated.items():
+            campaign_time[campaign_id] = time_cost(1, minutes[campaign_id], rate_sum)
     earned: dict[tuple[int, int], Decimal] = {}
     campaign_rewards = dict.fromkeys(minutes, ZERO)
     for (campaign_id, ambassador_id), amount in rewards.items():
-        if campaign_id in minutes and ambassador_id in rates:
+        if campaign_id in minutes and covered(ambassador_id):
             earned[campaign_id, ambassador_id] = earned.get((campaign_id, ambassador_id), ZERO) + amount
             campaign_rewards[campaign_id] += amount
     by_campaign = {campaign_id: Cost(spend.get(campaign_id, ZERO), campaign_rewards[campaign_id],

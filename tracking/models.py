@@ -565,3 +565,15 @@ class ConversionImport(TenantModel):
 
     def __str__(self):
         return f"{self.get_kind_display()} import {self.file_name or self.public_id}"
+
+
+class HistoryGeneration(TenantModel):
+    """A counter per organisation, raised by every write that changes the sums of a closed day
+    (a local day before today): a click processed after midnight, a backdated conversion or
+    share, a rebuilt rollup. Caches of closed days' sums (reports.models.RankingSnapshot) are
+    keyed by it, so a change to the past retires them in the same transaction that makes it."""
+
+    organization = models.OneToOneField("tenancy.Organization", on_delete=models.CASCADE, primary_key=True,
+                                        related_name="+")
+    generation = models.BigIntegerField(default=0)
+    changed_at = models.DateTimeField(null=True, blank=True)

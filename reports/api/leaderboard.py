@@ -22,7 +22,7 @@ from tracking.models import AttributionModel
 
 from ..forms import ParamError, metric_param, report_filter
 from ..periods import PRESETS
-from ..selectors.leaderboard import METRICS, fair_view, leaderboard, leaderboard_totals
+from ..selectors.leaderboard import METRICS, fair_view, leaderboard_page
 from ..selectors.points import points_model, points_rules
 from ..services import RulesError, update_points_rules
 
@@ -44,6 +44,9 @@ FILTER_PARAMETERS = [
 CREDITED = ("Credited under the model, exact (4 places): multi-touch attribution divides one conversion between "
             "ambassadors, so this can be a fraction; the pages round it to one decimal.")
 REVENUE = "Credited revenue in the organisation's currency (the ROI API's `currency`), exact to the cent."
+
+
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
 
 
 class LeaderboardPeriodSerializer(serializers.Serializer):
@@ -86,8 +89,17 @@ class LeaderboardSerializer(serializers.Serializer):
     period = LeaderboardPeriodSerializer()
     model = serializers.CharField(help_text="The attribution model of leads, customers and revenue.")
     metric = serializers.ChoiceField(choices=list(METRICS.items()))
-    rows = LeaderRowSerializer(many=True)
-    totals = LeaderboardTotalsSerializer()
+    page = serializers.IntegerField(source="page.number", help_text="This page, from 1.")
+    page_size = serializers.IntegerField(source="page.per_page")
+    pages = serializers.IntegerField(source="page.pages", help_text="Pages of page_size rows (at least 1).")
+    count = serializers.IntegerField(source="page.count", help_text="Rows on the whole leaderboard.")
+    rows = LeaderRowSerializer(many=True, source="page.rows", help_text="This page's rows, best first.")
+    totals = LeaderboardTotalsSerializer(source="page.totals", help_text="The whole leaderboard's, every page.")
+
+
+class PageParamsSerializer(serializers.Serializer):
+    page = serializers.IntegerField(min_value=1, default=1)
+    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE)
 
 
 class FairGroupRowSerializer(serializers.Serializer):
@@ -142,13 +154,20 @@ class LeaderboardView(APIView):
     permission_classes = [MinimumRole(Role.MANAGER)]
 
     @extend_schema(parameters=[*FILTER_PARAMETERS, OpenApiParameter("metric", OpenApiTypes.STR, enum=list(METRICS),
-                                                                    description="Default points.")],
+                                                                    description="Default points."),
+                               OpenApiParameter("page", OpenApiTypes.INT, description="From 1 (default 1); past the "
+                                                "last page, the last page is served."),
+                               OpenApiParameter("page_size", OpenApiTypes.INT,
+                                                description=f"Rows per page, 1–{MAX_PAGE_SIZE} "
+                                                            f"(default {DEFAULT_PAGE_SIZE}).")],
                    responses={200: LeaderboardSerializer, 400: FIELD_ERRORS})
     def get(self, request, org_slug):
         f, metric = _filter(request, with_metric=True)
-        rows = leaderboard(f, metric)
-        data = {"period": _period(f), "model": f.model or points_model(f), "metric": metric, "rows": rows,
-                "totals": leaderboard_totals(rows)}
+        paging = PageParamsSerializer(data={name: request.query_params[name] for name in ("page", "page_size")
+                                            if name in request.query_params})
+        paging.is_valid(raise_exception=True)
+        page = leaderboard_page(f, metric, paging.validated_data["page"], paging.validated_data["page_size"])
+        data = {"period": _period(f), "model": f.model or points_model(f), "metric": metric, "page": page}
         return Response(LeaderboardSerializer(data).data)
 
 

@@ -53,7 +53,7 @@ from tracking.selectors import active_version
 from ..figures import Activity
 from ..filters import ReportFilter
 from ..roi import ZERO, costs, money
-from .base import AmbassadorInfo, _tiered_pair_rows
+from .base import AmbassadorInfo, _fetch, _tiered_pair_sql
 from .points import points_for, points_rules
 
 GRAINS = {"day": "Day", "week": "Week", "month": "Month"}
@@ -353,7 +353,7 @@ NO_FIGURES = ListFigures()
 def _tiered(daily, weekly, f: ReportFilter, names: tuple[str, ...]) -> dict[int, tuple[int, ...]]:
     """{ambassador id: (sum of each name)} over f's period from a per-ambassador daily rollup and
     its weekly twin (reports.selectors.base's tiered reading, with the whole period as "now")."""
-    rows = _tiered_pair_rows(daily, weekly, f, f.period.start, ("ambassador_id",), names)
+    rows = _fetch(_tiered_pair_sql(daily, weekly, f, f.period.start, ("ambassador_id",), names))
     return {row[0]: tuple(int(value or 0) for value in row[1::2]) for row in rows}
 
 

@@ -162,6 +162,16 @@ def share_counts(f: ReportFilter, by: tuple[str, ...] = ("ambassador_id",)) -> d
     return {tuple(row[field] for field in by): row["shares"] for row in rows}
 
 
+def rated_share_sums(f: ReportFilter, by: tuple[str, ...] = ("campaign_id",)) -> dict[tuple, tuple[int, Decimal]]:
+    """Shares in the period and the sum of their sharers' hourly rates, by `by`: (shares,
+    Σ shares × rate). The cost of an ambassador's time is shares × minutes × rate, so a
+    campaign's is this sum × its minutes: one row per campaign, not one per ambassador."""
+    queryset = _scoped(ShareEvent.objects.filter(organization_id=f.organization_id, shared_at__gte=f.period.start_at,
+                                                 shared_at__lt=f.period.end_at), f)
+    rows = _group(queryset, by, shares=Count("id"), rate_sum=Sum("ambassador__hourly_rate"))
+    return {tuple(row[field] for field in by): (row["shares"], row["rate_sum"] or Decimal("0.00")) for row in rows}
+
+
 # --- a period and the one before it, in one query per source (leaderboards rank both) -------------
 
 def _union(now: ReportFilter, before: ReportFilter) -> ReportFilter:
@@ -170,10 +180,9 @@ def _union(now: ReportFilter, before: ReportFilter) -> ReportFilter:
     return now.with_period(Period(before.period.start, now.period.end, now.period.tz, now.period.key))
 
 
-def _pair_rows(queryset, by: tuple[str, ...], names: tuple[str, ...], aggregate, in_now: Q) -> list[tuple]:
-    """GROUP BY `by` with each name summed twice, inside and outside `in_now`; plain tuples
-    straight from the cursor (a leaderboard has thousands of rows, and the ORM's per-row
-    conversions cost more than the query)."""
+def _pair_sql(queryset, by: tuple[str, ...], names: tuple[str, ...], aggregate, in_now: Q) -> tuple[str, list]:
+    """GROUP BY `by` with each name summed twice, inside and outside `in_now`, as SQL: columns
+    `by`…, then `{name}__now`, `{name}__before` for each name."""
     if not by:
         raise ValueError("group by at least one field")
     columns = {}
@@ -183,8 +192,14 @@ def _pair_rows(queryset, by: tuple[str, ...], names: tuple[str, ...], aggregate,
         columns[f"{name}__before"] = Cast(aggregate(name, filter=~in_now), BigIntegerField())
     sql, params = (queryset.values(*by).order_by().annotate(**columns).values_list(*by, *columns)
                    .query.sql_with_params())
+    return sql, list(params)
+
+
+def _fetch(statement: tuple[str, list]) -> list[tuple]:
+    """Plain tuples straight from the cursor (a leaderboard has thousands of rows, and the ORM's
+    per-row conversions cost more than the query)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(*statement)
         return cursor.fetchall()
 
 
@@ -205,9 +220,9 @@ def _count(value) -> int:
     return int(value or 0)
 
 
-def _tiered_pair_rows(daily, weekly, f: ReportFilter, now_start, by: tuple[str, ...],
-                      names: tuple[str, ...]) -> list[tuple]:
-    """As _pair_rows over a per-ambassador rollup, reading whole weeks from its weekly twin
+def _tiered_pair_sql(daily, weekly, f: ReportFilter, now_start, by: tuple[str, ...],
+                     names: tuple[str, ...]) -> tuple[str, list]:
+    """As _pair_sql over a per-ambassador rollup, reading whole weeks from its weekly twin
     and only the days at the edges from the daily one (week_tiers: no week straddles the two
     periods' boundary), about a third of the rows for a month and the month before."""
     tiers = week_tiers(f.period.start, f.period.end, split=now_start)
@@ -228,14 +243,12 @@ def _tiered_pair_rows(daily, weekly, f: ReportFilter, now_start, by: tuple[str, 
     split = connection.ops.adapt_datefield_value(now_start)
     sums, sum_params = [], []
     for name in names:
-        sums.append(f"CAST(SUM({name}) FILTER (WHERE d >= %s) AS bigint), "
-                    f"CAST(SUM({name}) FILTER (WHERE d < %s) AS bigint)")
+        sums.append(f"CAST(SUM({name}) FILTER (WHERE d >= %s) AS bigint) AS {name}__now, "
+                    f"CAST(SUM({name}) FILTER (WHERE d < %s) AS bigint) AS {name}__before")
         sum_params.extend([split, split])
     keys = ", ".join(by)
     sql = f"SELECT {keys}, {', '.join(sums)} FROM ({sources}) AS tiers GROUP BY {keys}"  # noqa: S608 - field names
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*sum_params, *params])
-        return cursor.fetchall()
+    return sql, [*sum_params, *params]
 
 
 def _ambassador_tiers(f: ReportFilter, by: tuple[str, ...]) -> bool:
@@ -243,22 +256,26 @@ def _ambassador_tiers(f: ReportFilter, by: tuple[str, ...]) -> bool:
     return f.campaign_ids is None and by == ("ambassador_id",)
 
 
+def click_pair_sql(now: ReportFilter, before: ReportFilter, by: tuple[str, ...] = ("ambassador_id",), *,
+                   fields: tuple[str, ...] = CLICK_FIELDS) -> tuple[str, list]:
+    """The SQL of click_sums_pair: columns `by`…, `{field}__now`, `{field}__before` per field."""
+    f = _union(now, before)
+    if _ambassador_tiers(f, by):
+        return _tiered_pair_sql(_scoped(DailyAmbassadorClicks.objects.filter(organization_id=f.organization_id), f),
+                                _scoped(WeeklyAmbassadorClicks.objects.filter(organization_id=f.organization_id), f),
+                                f, now.period.start, by, fields)
+    table = (DailyAmbassadorClicks if f.campaign_ids is None and set(by) <= AMBASSADOR_CLICK_KEYS
+             else DailyClickRollup)
+    queryset = _scoped(table.objects.filter(organization_id=f.organization_id, day__gte=f.period.start,
+                                            day__lte=f.period.end), f)
+    return _pair_sql(queryset, by, fields, Sum, Q(day__gte=now.period.start))
+
+
 def click_sums_pair(now: ReportFilter, before: ReportFilter, by: tuple[str, ...] = ("ambassador_id",), *,
                     fields: tuple[str, ...] = CLICK_FIELDS) -> tuple[dict, dict]:
     """click_sums(now, by) and click_sums(before, by) in one query (only `fields`); `before` is
     the period just before."""
-    f = _union(now, before)
-    if _ambassador_tiers(f, by):
-        rows = _tiered_pair_rows(_scoped(DailyAmbassadorClicks.objects.filter(organization_id=f.organization_id), f),
-                                 _scoped(WeeklyAmbassadorClicks.objects.filter(organization_id=f.organization_id), f),
-                                 f, now.period.start, by, fields)
-    else:
-        table = (DailyAmbassadorClicks if f.campaign_ids is None and set(by) <= AMBASSADOR_CLICK_KEYS
-                 else DailyClickRollup)
-        queryset = _scoped(table.objects.filter(organization_id=f.organization_id, day__gte=f.period.start,
-                                                day__lte=f.period.end), f)
-        rows = _pair_rows(queryset, by, fields, Sum, Q(day__gte=now.period.start))
-
+    rows = _fetch(click_pair_sql(now, before, by, fields=fields))
     if fields == CLICK_FIELDS[:len(fields)]:  # the usual case, positional: thousands of rows
         def make(*values) -> ClickTotals:
             return ClickTotals(*[int(value or 0) for value in values])
@@ -268,37 +285,76 @@ def click_sums_pair(now: ReportFilter, before: ReportFilter, by: tuple[str, ...]
     return _split(rows, by, fields, make)
 
 
-_CREDIT_COLUMNS = ("leads", "customers", "revenue_cents")
+CREDIT_COLUMNS = ("leads", "customers", "revenue_cents")
+
+
+def credit_pair_sql(now: ReportFilter, before: ReportFilter, by: tuple[str, ...] = ("ambassador_id",), *,
+                    active: tuple[int, str] | None = None) -> tuple[str, list]:
+    """The SQL of credit_sums_pair: columns `by`…, then `{name}__now`, `{name}__before` for leads,
+    customers (both in 1/10,000) and revenue_cents."""
+    f = _union(now, before)
+    version, reporting_model = active or active_version(f.organization_id)
+    of_model = {"organization_id": f.organization_id, "version": version, "model": f.model or reporting_model}
+    if _ambassador_tiers(f, by):
+        return _tiered_pair_sql(_scoped(DailyAmbassadorCredits.objects.filter(**of_model), f),
+                                _scoped(WeeklyAmbassadorCredits.objects.filter(**of_model), f),
+                                f, now.period.start, by, CREDIT_COLUMNS)
+    table = _credit_table(f, by)
+    queryset = _scoped(table.objects.filter(**of_model, day__gte=f.period.start, day__lte=f.period.end), f)
+    return _pair_sql(queryset, by, CREDIT_COLUMNS, Sum, Q(day__gte=now.period.start))
 
 
 def credit_sums_pair(now: ReportFilter, before: ReportFilter, by: tuple[str, ...] = ("ambassador_id",), *,
                      active: tuple[int, str] | None = None) -> tuple[dict, dict]:
     """credit_sums(now, by) and credit_sums(before, by) in one query."""
+    return _split(_fetch(credit_pair_sql(now, before, by, active=active)), by, CREDIT_COLUMNS, _credits)
+
+
+def share_pair_sql(now: ReportFilter, before: ReportFilter,
+                   by: tuple[str, ...] = ("ambassador_id",)) -> tuple[str, list]:
+    """The SQL of share_counts_pair: columns `by`…, `id__now`, `id__before` (counts, 0 for none)."""
     f = _union(now, before)
-    version, reporting_model = active or active_version(f.organization_id)
-    of_model = {"organization_id": f.organization_id, "version": version, "model": f.model or reporting_model}
-    if _ambassador_tiers(f, by):
-        rows = _tiered_pair_rows(_scoped(DailyAmbassadorCredits.objects.filter(**of_model), f),
-                                 _scoped(WeeklyAmbassadorCredits.objects.filter(**of_model), f),
-                                 f, now.period.start, by, _CREDIT_COLUMNS)
-    else:
-        table = _credit_table(f, by)
-        queryset = _scoped(table.objects.filter(**of_model, day__gte=f.period.start, day__lte=f.period.end), f)
-        rows = _pair_rows(queryset, by, _CREDIT_COLUMNS, Sum, Q(day__gte=now.period.start))
-    return _split(rows, by, _CREDIT_COLUMNS, _credits)
+    queryset = _scoped(ShareEvent.objects.filter(organization_id=f.organization_id, shared_at__gte=f.period.start_at,
+                                                 shared_at__lt=f.period.end_at), f)
+    return _pair_sql(queryset, by, ("id",), Count, Q(shared_at__gte=now.period.start_at))
 
 
 def share_counts_pair(now: ReportFilter, before: ReportFilter,
                       by: tuple[str, ...] = ("ambassador_id",)) -> tuple[dict, dict]:
     """share_counts(now, by) and share_counts(before, by) in one query."""
-    f = _union(now, before)
+    parts = _split(_fetch(share_pair_sql(now, before, by)), by, ("id",), _count)
+    # COUNT is 0, not NULL, for a period without rows: keep the keys that have shares.
+    return tuple({key: value for key, value in part.items() if value} for part in parts)
+
+
+# --- one period, per ambassador, as SQL (the open days a ranking snapshot doesn't hold) ---------
+
+def _period_sql(queryset, names: tuple[str, ...], aggregate) -> tuple[str, list]:
+    """GROUP BY ambassador_id with each name summed as `{name}__now` (the pair SQL's columns)."""
+    columns = {f"{name}__now": Cast(aggregate(name), BigIntegerField()) for name in names}
+    sql, params = (queryset.values("ambassador_id").order_by().annotate(**columns)
+                   .values_list("ambassador_id", *columns).query.sql_with_params())
+    return sql, list(params)
+
+
+def click_period_sql(f: ReportFilter, fields: tuple[str, ...] = CLICK_FIELDS) -> tuple[str, list]:
+    queryset = _scoped(DailyAmbassadorClicks.objects.filter(organization_id=f.organization_id, day__gte=f.period.start,
+                                                            day__lte=f.period.end), f)
+    return _period_sql(queryset, fields, Sum)
+
+
+def credit_period_sql(f: ReportFilter, *, active: tuple[int, str] | None = None) -> tuple[str, list]:
+    version, reporting_model = active or active_version(f.organization_id)
+    queryset = _scoped(DailyAmbassadorCredits.objects.filter(
+        organization_id=f.organization_id, version=version, model=f.model or reporting_model,
+        day__gte=f.period.start, day__lte=f.period.end), f)
+    return _period_sql(queryset, CREDIT_COLUMNS, Sum)
+
+
+def share_period_sql(f: ReportFilter) -> tuple[str, list]:
     queryset = _scoped(ShareEvent.objects.filter(organization_id=f.organization_id, shared_at__gte=f.period.start_at,
                                                  shared_at__lt=f.period.end_at), f)
-    rows = _pair_rows(queryset, by, ("id",), Count,
-                      Q(shared_at__gte=now.period.start_at))
-    # COUNT is 0, not NULL, for a period without rows: keep the keys that have shares.
-    parts = _split(rows, by, ("id",), _count)
-    return tuple({key: value for key, value in part.items() if value} for part in parts)
+    return _period_sql(queryset, ("id",), Count)
 
 
 def spend_sums(f: ReportFilter, by: tuple[str, ...] = ("campaign_id",)) -> dict[tuple, Decimal]:

@@ -33,7 +33,16 @@ from tenancy.models import Organization
 from ..figures import CreditTotals
 from ..filters import ReportFilter
 from ..roi import ZERO, Cost, Costs, RoiFigures, costs, money, roi_of
-from .base import AmbassadorInfo, _scoped, ambassadors, campaigns, credit_sums, share_counts, spend_sums
+from .base import (
+    AmbassadorInfo,
+    _scoped,
+    ambassadors,
+    campaigns,
+    credit_sums,
+    rated_share_sums,
+    share_counts,
+    spend_sums,
+)
 
 # Sums over several campaigns or ambassadors start from a plain 0 (shown "0" when nothing is
 # added, as the exports always had it); one campaign's or ambassador's missing credits are 0.0000.
@@ -122,39 +131,42 @@ def reward_sums(f: ReportFilter) -> dict[tuple[int, int], Decimal]:
 
 def costs_of(f: ReportFilter, *, shares: dict[tuple[int, int], int] | None = None,
              people: dict[int, AmbassadorInfo] | None = None,
-             the_campaigns: dict[int, Campaign] | None = None) -> Costs:
+             the_campaigns: dict[int, Campaign] | None = None,
+             rated_shares: dict[int, Decimal] | None = None) -> Costs:
     """The cost of f's campaigns in f's period (reports.roi.costs), read here for every page,
     the API, the CSV exports and the digest. What the caller has already read of the same
     filter may be passed: shares (share_counts(f, ("campaign_id", "ambassador_id"))), people
-    (ambassadors(f)), the_campaigns (campaigns(f))."""
+    (ambassadors(f)), the_campaigns (campaigns(f)); or, when no page needs each ambassador's
+    part, rated_shares (campaign id → Σ hourly rate over its shares: rated_share_sums), which
+    costs the same without reading an ambassador."""
+    if the_campaigns is None:
+        the_campaigns = campaigns(f)
+    common = {"minutes": {pk: campaign.minutes_per_share for pk, campaign in the_campaigns.items()},
+              "spend": {key[0]: amount for key, amount in spend_sums(f, ("campaign_id",)).items()},
+              "rewards": reward_sums(f)}
+    if rated_shares is not None:
+        return costs(**common, rated_shares=rated_shares)
     if shares is None:
         shares = share_counts(f, ("campaign_id", "ambassador_id"))
     if people is None:
         people = ambassadors(f)
-    if the_campaigns is None:
-        the_campaigns = campaigns(f)
-    return costs(minutes={pk: campaign.minutes_per_share for pk, campaign in the_campaigns.items()},
-                 rates={pk: person.hourly_rate for pk, person in people.items()}, shares=shares,
-                 spend={key[0]: amount for key, amount in spend_sums(f, ("campaign_id",)).items()},
-                 rewards=reward_sums(f))
+    return costs(**common, rates={pk: person.hourly_rate for pk, person in people.items()}, shares=shares)
 
 
 def roi_list(f: ReportFilter) -> list[RoiRow]:
     """One row per campaign of the filter (highest revenue first, then name), then the
-    programme's total row (its time summed exactly over every campaign, rounded once)."""
+    programme's total row (its time summed exactly over every campaign, rounded once).
+    A fixed handful of grouped queries, whatever the number of ambassadors."""
     the_campaigns = campaigns(f)
-    shares = share_counts(f, ("campaign_id", "ambassador_id"))
+    rated = {key[0]: value for key, value in rated_share_sums(f, ("campaign_id",)).items()}
     credits = credit_sums(f, ("campaign_id",))
-    cost = costs_of(f, shares=shares, the_campaigns=the_campaigns)
-    shares_per_campaign: dict[int, int] = {}
-    for (campaign_id, _), count in shares.items():
-        shares_per_campaign[campaign_id] = shares_per_campaign.get(campaign_id, 0) + count
+    cost = costs_of(f, the_campaigns=the_campaigns, rated_shares={pk: rate_sum for pk, (_, rate_sum) in rated.items()})
 
     rows = []
     total_credits, total_shares = NO_CREDITS, 0
     for pk, campaign in the_campaigns.items():
         credit = credits.get((pk,), CreditTotals.zero())
-        count = shares_per_campaign.get(pk, 0)
+        count = rated.get(pk, (0, ZERO))[0]
         total_credits, total_shares = total_credits + credit, total_shares + count
         rows.append(RoiRow(campaign, roi_of(cost.by_campaign[pk], credit, count)))
     rows.sort(key=lambda row: (-row.figures.revenue, row.campaign.name.lower(), row.campaign.pk))

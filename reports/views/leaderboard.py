@@ -14,7 +14,7 @@ from tracking.selectors import active_version
 
 from ..figures import csv_header
 from ..forms import LeaderboardFilterForm, ParamError, PointsRulesForm, metric_param, report_filter
-from ..selectors.leaderboard import METRICS, fair_view, leaderboard, leaderboard_totals
+from ..selectors.leaderboard import METRICS, fair_view, leaderboard, leaderboard_page
 from ..selectors.points import points_rules
 from ..services import RulesError, update_points_rules
 
@@ -46,6 +46,16 @@ def fair_csv_row(row) -> list:
             row.revenue, row.points, row.avg_shares, row.avg_clicks, row.avg_leads, row.avg_revenue, row.avg_points]
 
 
+def _page_number(value: str | None) -> int:
+    """The page asked for: a bad or missing number is the first page, as Django's get_page does
+    (the selector serves the last page for a number past it)."""
+    try:
+        number = int(value or 1)
+    except ValueError:
+        return 1
+    return number if number >= 1 else 1
+
+
 @role_required(Role.MANAGER)
 def report_leaderboard(request, org_slug):
     organization = request.organization
@@ -65,10 +75,11 @@ def report_leaderboard(request, org_slug):
         if view == "fair":
             context["fair"] = fair_view(f)
         else:
-            rows = leaderboard(f, metric)
-            context.update(rows=rows, totals=leaderboard_totals(rows))
+            page = leaderboard_page(f, metric, _page_number(request.GET.get("page")))
+            context.update(rows=page.rows, totals=page.totals, page=page)
     query = request.GET.copy()
     query.pop("view", None)
+    query.pop("page", None)  # a page number belongs to one view, metric and filter
     base = reverse("report_leaderboard", args=[org_slug])
     fair_query, ranking_query = query.copy(), query.copy()
     fair_query["view"] = "fair"
@@ -76,6 +87,7 @@ def report_leaderboard(request, org_slug):
         form=form, metric=metric, metric_label=METRICS.get(metric, metric), view=view,
         reporting_model=reporting_model, rules=points_rules(organization.pk),
         ranking_url=f"{base}?{ranking_query.urlencode()}", fair_url=f"{base}?{fair_query.urlencode()}",
+        query_without_page=ranking_query.urlencode(),
         csv_url=f"{reverse('report_leaderboard_csv', args=[org_slug])}?{request.GET.urlencode()}")
     return render(request, "reports/leaderboard.html", context, status=status)
 

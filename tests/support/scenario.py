@@ -37,6 +37,7 @@ from tests.factories import (
 )
 from tracking.capture import ClickRecord, insert_rows
 from tracking.ids import new_click_id, new_visitor_id
+from tracking.services import history
 from tracking.services.attribution import attribute_pending
 from tracking.services.click_processing import process_pending
 from tracking.services.conversions import record_lead, record_sale
@@ -79,9 +80,11 @@ class Scenario:
     def shares(self, link, at: datetime, *, channel: str = "linkedin", times: int = 1) -> list:
         """The link's ambassador shared it `times` times at `at` (what their time costs is counted from shares)."""
         with tenant_scope(self.org):
-            return ShareEvent.objects.bulk_create([
+            events = ShareEvent.objects.bulk_create([
                 ShareEvent(organization=self.org, link=link, campaign_id=link.campaign_id,
                            ambassador_id=link.ambassador_id, channel=channel, shared_at=at) for _ in range(times)])
+            history.note_moments(self.org.pk, [at])  # bulk_create sends no post_save (tracking.signals)
+            return events
 
     def click_counts(self, campaign, ambassador, day, *, clicks: int = 0, unique: int = 0, bots: int = 0,
                      selfs: int = 0, channel: str = "linkedin"):

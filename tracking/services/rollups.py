@@ -54,6 +54,7 @@ from tracking.models import (
     WeeklyAmbassadorClicks,
     WeeklyAmbassadorCredits,
 )
+from tracking.services import history
 
 # --- the rows rollups count -------------------------------------------------------------------
 
@@ -261,15 +262,24 @@ def _summed(deltas: Iterable[tuple[Key, Sequence[int]]], project: Callable[[Key]
 
 
 def add_summaries(table: Table, organization_id: int, deltas: Deltas, *, cursor=None) -> None:
-    """Add deltas keyed like the detailed `table`'s to each of its summaries."""
+    """Add deltas keyed like the detailed `table`'s to each of its summaries (and raise the
+    history generation if a closed day changed: tracking.services.history)."""
     for summary in table.summaries:
         upsert(summary, organization_id, _summed(deltas.items(), summary.project), cursor=cursor)
+    _note_days(table, organization_id, deltas)
+
+
+def _note_days(table: Table, organization_id: int, deltas: Deltas) -> None:
+    position = table.key.index("day")
+    history.note_days(organization_id, {key[position] for key, counts in deltas.items() if any(counts)})
 
 
 def _add(table: Table, organization_id: int, deltas: Deltas, cursor=None) -> None:
     # The summaries first, then the detailed table: every writer in the same order.
     add_summaries(table, organization_id, deltas, cursor=cursor)
     upsert(table, organization_id, deltas, cursor=cursor)
+    if not table.summaries:  # add_summaries noted the days already otherwise
+        _note_days(table, organization_id, deltas)
 
 
 # --- clicks -----------------------------------------------------------------------------------
@@ -357,6 +367,7 @@ def delete_stale_versions(organization_id: int, live: list[int]) -> None:
     """Delete the credit rollups of every version not in `live` (their credits are gone)."""
     for table in (DAILY_CREDITS, *DAILY_CREDITS.summaries, DAILY_CHANNEL_CREDITS):
         table.model.objects.filter(organization_id=organization_id).exclude(version__in=live).delete()
+    history.raise_generation(organization_id)
 
 
 # --- rebuilding -------------------------------------------------------------------------------
@@ -364,6 +375,7 @@ def delete_stale_versions(organization_id: int, live: list[int]) -> None:
 
 def rebuild(organization_id: int) -> None:
     """Recompute the summary tables of one organisation from the detailed rollups."""
+    history.raise_generation(organization_id)
     for table in (DAILY_CLICKS, DAILY_CREDITS):
         for summary in table.summaries:
             summary.model.objects.filter(organization_id=organization_id).delete()
@@ -376,6 +388,7 @@ def rebuild(organization_id: int) -> None:
 
 def rebuild_channel_credits(organization_id: int, tz: tzinfo) -> None:
     """Recompute DailyChannelCredits of one organisation from its Credit rows (every version)."""
+    history.raise_generation(organization_id)
     DAILY_CHANNEL_CREDITS.model.objects.filter(organization_id=organization_id).delete()
     rows = Credit.objects.filter(organization_id=organization_id).values_list(*CREDIT_COLUMNS)
     upsert(DAILY_CHANNEL_CREDITS, organization_id,
