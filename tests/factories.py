@@ -32,7 +32,14 @@ from common.models import OutboxEvent
 from notifications.models import Delivery, DeliveryChannel, NotificationSettings, Preference
 from notifications.models import Frequency as NotifyFrequency
 from notifications.models import Kind as NotifyKind
-from reports.models import Frequency, PointsRules, ProgrammeReport, ReportSubscription
+from reports.models import (
+    Frequency,
+    PointsRules,
+    ProgrammeReport,
+    RankingSnapshot,
+    RankingSnapshotRow,
+    ReportSubscription,
+)
 from rewards.models import (
     AuditEntry,
     CaseStatus,
@@ -70,6 +77,7 @@ from tracking.models import (
     DailyClickRollup,
     DailyCreditRollup,
     DailySalt,
+    HistoryGeneration,
     ImportKind,
     PortalVisitor,
     RawClick,
@@ -665,6 +673,40 @@ class ProgrammeReportFactory(TenantFactory):
     period_key = "30d"
     period_start = factory.LazyFunction(lambda: timezone.now().date() - timedelta(days=29))
     period_end = factory.LazyFunction(lambda: timezone.now().date())
+
+
+class HistoryGenerationFactory(TenantFactory):
+    class Meta:
+        model = HistoryGeneration
+
+    organization = factory.SubFactory(OrganizationFactory)
+    generation = 1
+
+
+class RankingSnapshotFactory(TenantFactory):
+    """The closed days of "last 30 days" and the 30 days before, under the linear model."""
+
+    class Meta:
+        model = RankingSnapshot
+
+    organization = factory.SubFactory(OrganizationFactory)
+    version = 1
+    model = "linear"
+    before_start = factory.LazyFunction(lambda: timezone.now().date() - timedelta(days=59))
+    now_start = factory.LazyFunction(lambda: timezone.now().date() - timedelta(days=29))
+    closed_end = factory.LazyFunction(lambda: timezone.now().date() - timedelta(days=1))
+    time_zone = "UTC"
+    history_generation = 0
+
+
+class RankingSnapshotRowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RankingSnapshotRow
+
+    snapshot = factory.SubFactory(RankingSnapshotFactory)
+    ambassador_id = factory.Sequence(lambda n: n + 1)
+    clicks_now = 3
+    unique_clicks_now = 2
 
 
 class OutboxEventFactory(factory.django.DjangoModelFactory):

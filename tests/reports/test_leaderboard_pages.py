@@ -160,3 +160,25 @@ def test_today_is_added_live_to_the_snapshot_of_the_closed_days(org, board):
     assert first[people[1].pk] == 2 and second[people[1].pk] == 6
     if history.horizon(tz) == today:  # not in the last minutes before midnight: the snapshot was reused
         assert reused
+
+
+@pytest.mark.django_db
+def test_the_page_and_the_api_serve_pages_and_refuse_a_bad_page_size(org, board, manager, login):
+    client = login(manager)
+    params = {"period": "custom", "start": "2026-03-01", "end": "2026-03-07", "metric": "clicks"}
+    with tenant_scope(org):
+        whole = leaderboard(f_of(org), "clicks")
+    api = f"/api/v1/o/{org.slug}/reports/leaderboard/"
+    second = client.get(api, {**params, "page": 2, "page_size": 10}).json()
+    assert (second["page"], second["page_size"], second["pages"], second["count"]) == (2, 10, 4, 36)
+    assert [row["ambassador_id"] for row in second["rows"]] == [str(r.public_id) for r in whole[10:20]]
+    assert second["totals"]["clicks"] == sum(r.clicks for r in whole)  # every page's, not this page's
+    for bad in ({"page": 0}, {"page": "two"}, {"page_size": 0}, {"page_size": 1001}):
+        response = client.get(api, {**params, **bad})
+        assert response.status_code == 400, bad
+        assert set(response.json()) == set(bad)  # names the bad parameter
+    page = client.get(f"/o/{org.slug}/reports/leaderboard/", {**params, "page": 2})  # past the last: the last
+    assert page.status_code == 200 and page.context["page"].number == 1
+    assert [r.ambassador_id for r in page.context["rows"]] == [r.ambassador_id for r in whole]
+    assert 'aria-label="Pages of the ranking"' not in page.content.decode()  # 36 rows: one page of 50
+    assert client.get(f"/o/{org.slug}/reports/leaderboard/", {**params, "page": "x"}).status_code == 200
