@@ -146,6 +146,7 @@ INSTALLED_APPS = [
     "rewards",
     "reports",
     "notifications",
+    "integrations",
     "portal",
     "demo",
 ]
