@@ -20,7 +20,8 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 # The apps with routes, lowest layer first (their patterns are tried in this order).
-APPS = ("tenancy", "ambassadors", "campaigns", "tracking", "rewards", "reports", "notifications", "portal")
+APPS = ("tenancy", "ambassadors", "campaigns", "tracking", "rewards", "reports", "notifications", "integrations",
+        "portal")
 
 
 def app_patterns(module: str, name: str) -> list:

@@ -1,0 +1,2 @@
+connection_urlpatterns = []
+hook_urlpatterns = []

@@ -1,0 +1,1 @@
+webhook_api_urlpatterns = []
