@@ -194,6 +194,15 @@ class PortalVisitor(models.Model):
 
 # --- Conversions (server-side tracking API: tracking.services.conversions) -------------------
 
+class LeadTrackingMode(models.TextChoices):
+    """How a lead's click id reached the organisation's site (amb.js sends it as `amb_mode`):
+    the organisation's tracking mode (TrackingSettings.mode), or unknown when nobody said."""
+    FULL = "full", "Full (first-party cookie)"
+    CONSENT = "consent", "After consent"
+    COOKIELESS = "cookieless", "Cookieless (URL and form fields)"
+    UNKNOWN = "unknown", "Unknown"
+
+
 class Customer(TenantModel):
     """One person of one organisation, created by their first lead; later leads update it,
     never duplicate it. There is no separate lead row: the customer *is* the lead.
@@ -223,16 +232,24 @@ class Customer(TenantModel):
     updated_at = models.DateTimeField(auto_now=True)
     attributed_at = models.DateTimeField(null=True, blank=True,
                                          help_text="Set by attribution once the lead's credits are stored.")
+    tracking_mode = models.CharField(max_length=10, choices=LeadTrackingMode.choices, default=LeadTrackingMode.UNKNOWN,
+                                     db_default=LeadTrackingMode.UNKNOWN,
+                                     help_text="How the first lead's click id came: full, consent, cookieless "
+                                               "(amb.js's amb_mode), or unknown.")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "external_id"],
                                     condition=models.Q(external_id__isnull=False),
                                     name="customer_external_id_unique"),
+            models.CheckConstraint(condition=models.Q(tracking_mode__in=[m.value for m in LeadTrackingMode]),
+                                   name="customer_tracking_mode_valid"),
         ]
         indexes = [
             models.Index(fields=["organization", "email_hash"], name="customer_org_email"),
             models.Index(fields=["organization", "visitor_id"], name="customer_org_visitor"),
+            # The share of leads per mode in a period (reports.selectors.lead_modes): read from the index alone.
+            models.Index(fields=["organization", "first_lead_at", "tracking_mode"], name="customer_org_lead_mode"),
         ]
 
     def __str__(self):
@@ -517,6 +534,44 @@ class AttributionSettings(TenantModel):
     @property
     def recomputing(self) -> bool:
         return self.pending_version is not None
+
+
+# --- How visitors are tracked on the organisation's own site (tracking.services.tracking_settings) ---
+
+class TrackingMode(models.TextChoices):
+    FULL = "full", "Full: a first-party cookie keeps the click id"
+    CONSENT = "consent", "Consent: nothing is stored until the visitor consents"
+    COOKIELESS = "cookieless", "Cookieless: the click id only travels in links and form fields"
+
+
+COOKIE_DAYS_MIN, COOKIE_DAYS_MAX = 1, 395  # 13 months: the longest lifetime European regulators accept
+
+
+class TrackingSettings(TenantModel):
+    """How the organisation tracks visitors: the mode of the snippet on its own site (amb.js reads it
+    from /js/amb.js?org=<slug>), the lifetime of the snippet's cookie, and whether the redirect sets
+    its visitor cookie `amb_vid` (without it, a visitor is a daily-salted hash of address and user
+    agent: the same person on another day is another visitor)."""
+
+    organization = models.OneToOneField("tenancy.Organization", on_delete=models.CASCADE,
+                                        related_name="tracking_settings")
+    mode = models.CharField(max_length=10, choices=TrackingMode.choices, default=TrackingMode.FULL)
+    cookie_days = models.PositiveSmallIntegerField(default=30)
+    visitor_cookie = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "tracking settings"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(mode__in=[m.value for m in TrackingMode]),
+                                   name="tracking_mode_valid"),
+            models.CheckConstraint(condition=models.Q(cookie_days__gte=COOKIE_DAYS_MIN,
+                                                      cookie_days__lte=COOKIE_DAYS_MAX),
+                                   name="tracking_cookie_days_range"),
+        ]
+
+    def __str__(self):
+        return f"Tracking settings of organisation {self.organization_id}"
 
 
 # --- CSV import of leads and sales (tracking.services.imports) -------------------------------
