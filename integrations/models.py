@@ -39,6 +39,10 @@ class WebhookEndpoint(TenantModel):
     previous_secret = models.CharField(max_length=100, blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    # While the endpoint fails, nothing is sent to it before this time but its next retry (the
+    # delivery engine's circuit breaker: an outage costs one failed attempt per retry step, not
+    # one per pending event, so a busy endpoint down for a minute is not disabled for it).
+    paused_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -90,6 +94,8 @@ class WebhookDelivery(TenantModel):
     next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    next_trigger = models.CharField(max_length=10, default="schedule", editable=False,
+                                    help_text="What the next attempt is logged as: schedule | replay.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
