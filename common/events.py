@@ -9,7 +9,7 @@ Event types (the Standard Webhooks `type`): see EVENT_TYPES. `data` is plain JSO
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.utils import timezone
 
@@ -34,6 +34,6 @@ def publish(event_type: str, *, organization_id: int, cause: str, data: dict,
     for its type (e.g. the sale's public id): the same cause twice is one event."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {event_type!r}")
-    moment = (occurred_at or timezone.now()).astimezone(timezone.UTC)
+    moment = (occurred_at or timezone.now()).astimezone(UTC)
     outbox.emit(EVENT_TOPIC, key=f"event:{event_type}:{cause}", organization_id=organization_id,
                 payload={"type": event_type, "timestamp": moment.isoformat().replace("+00:00", "Z"), "data": data})
