@@ -20,12 +20,13 @@ a refund or re-post locks the sale's customer, then the sale. So none of them ca
 between attribution's read of a customer's conversions and its commit."""
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from common.events import publish
 from tenancy.scoping import tenant_scope
 from tracking.models import Click, Customer, RawClick, Sale, SaleStatus
 
@@ -154,6 +155,9 @@ def _record_lead(organization, *, click_id, visitor_id, hashed, domain, external
         with transaction.atomic():
             customer.save(force_insert=True)
         _link_pending_sales(customer)
+        # Once per customer (the cause is the customer): a retried request finds it and says nothing.
+        publish("lead.created", organization_id=organization.pk, cause=str(customer.public_id),
+                occurred_at=occurred_at, data={"customer": _customer_data(customer)})
         return customer, True
 
     if occurred_at < customer.first_lead_at:
@@ -224,6 +228,8 @@ def record_sale(organization, *, customer_external_id: str, amount: Decimal, cur
                 if customer is not None:
                     sale.customer = customer
                     Sale.objects.filter(pk=sale.pk).update(customer=customer)
+                publish("sale.created", organization_id=organization.pk, cause=str(sale.public_id),
+                        occurred_at=occurred_at, data={"sale": sale_data(sale)})
                 return sale, True
         sale = _locked_sale(organization, invoice_id)
         if sale is None:
@@ -234,7 +240,27 @@ def record_sale(organization, *, customer_external_id: str, amount: Decimal, cur
             sale.refunded_at = occurred_at
             sale.attributed_at = None  # attribution removes its credits on the next run
             sale.save(update_fields=["status", "refunded_at", "attributed_at"])
+            publish("sale.refunded", organization_id=organization.pk, cause=str(sale.public_id),
+                    occurred_at=occurred_at, data={"sale": sale_data(sale)})
         return sale, False
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _customer_data(customer: Customer) -> dict:
+    """A customer as domain events show it (common.events): public id, never the database's."""
+    return {"id": str(customer.public_id), "external_id": customer.external_id, "name": customer.name,
+            "click_id": customer.first_click_id, "first_lead_at": _iso(customer.first_lead_at)}
+
+
+def sale_data(sale: Sale) -> dict:
+    """A sale as domain events show it: money as a string with its currency, times in UTC."""
+    return {"id": str(sale.public_id), "invoice_id": sale.invoice_id, "amount": f"{sale.amount:.2f}",
+            "currency": sale.currency, "status": sale.status, "occurred_at": _iso(sale.occurred_at),
+            "refunded_at": _iso(sale.refunded_at), "customer_external_id": sale.customer_external_id,
+            "customer_id": str(sale.customer.public_id) if sale.customer_id else None}
 
 
 def _locked_sale(organization, invoice_id: str) -> Sale | None:
