@@ -330,6 +330,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    "deliver-due-webhooks": {  # webhook retries come due, deliveries whose queued task was lost (broker down)
+        "task": "integrations.tasks.deliver_due",
+        "schedule": timedelta(seconds=5),
+        "options": {"expires": 10},
+    },
+    "prune-webhook-log": {  # delivery attempts are kept 30 days
+        "task": "integrations.tasks.prune_delivery_log",
+        "schedule": crontab(hour=2, minute=53),
+        "options": {"expires": 6 * 3600},
+    },
     "release-stale-fraud-cases": {  # fraud cases with no new signal for 30 days release themselves
         "task": "rewards.tasks.dispatch_stale_fraud_cases",
         "schedule": crontab(hour=4, minute=41),
@@ -409,6 +419,19 @@ PAYOUT_DETAILS_KEYS = env_list("PAYOUT_DETAILS_KEYS")
 # allow http(s)://127.0.0.1 / localhost receivers with this switch. Never on in production.
 NOTIFY_WEBHOOK_ALLOW_LOOPBACK = env_bool("NOTIFY_WEBHOOK_ALLOW_LOOPBACK")
 NOTIFY_WEBHOOK_TIMEOUT = float(os.environ.get("NOTIFY_WEBHOOK_TIMEOUT", "5"))  # seconds per POST (≤ 5)
+
+# --- Outbound webhooks (integrations/services/delivery.py, integrations/ssrf.py) -----------------
+# Hosts exempt from the SSRF guard (http allowed, any address, e.g. a receiver on the private
+# network when self-hosting; tests allow 127.0.0.1). Everyone else: https to public addresses only.
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS")
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "15"))  # seconds per POST, all in
+# Seconds before each retry (± 10 % jitter); after the last failure a delivery has failed.
+WEBHOOK_RETRY_SCHEDULE = tuple(int(value) for value in env_list(
+    "WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,50400,72000,86400"))
+WEBHOOK_BATCH_SIZE = int(os.environ.get("WEBHOOK_BATCH_SIZE", "200"))  # deliveries claimed at once
+WEBHOOK_LEASE_SECONDS = int(os.environ.get("WEBHOOK_LEASE_SECONDS", "120"))  # a claimed batch is a worker's this long
+WEBHOOK_PARALLEL = int(os.environ.get("WEBHOOK_PARALLEL", "8"))  # endpoints sent to at once per worker
+WEBHOOK_SEND_BUDGET_SECONDS = float(os.environ.get("WEBHOOK_SEND_BUDGET_SECONDS", "50"))  # one task's run
 
 # --- Rate limits (common/ratelimits.py; django-ratelimit counters in the cache: Redis when
 # REDIS_URL is set, else per process). "N/s|m|h|d"; empty switches a limit off. Keys are hashes,
