@@ -2,4 +2,9 @@ from django.apps import AppConfig
 
 
 class IntegrationsConfig(AppConfig):
+    """Outbound webhooks (Standard Webhooks) and conversions in from Stripe and HubSpot."""
+
     name = "integrations"
+
+    def ready(self):
+        from . import handlers  # noqa: F401 - registers this app's outbox topics
