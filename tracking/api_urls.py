@@ -8,6 +8,7 @@ from .api import imports, settings, track
 
 urlpatterns = [
     path("attribution-settings/", settings.AttributionSettingsView.as_view(), name="api_attribution_settings"),
+    path("tracking-settings/", settings.TrackingSettingsView.as_view(), name="api_tracking_settings"),
     path("imports/", imports.ImportListCreateView.as_view(), name="api_conversion_imports"),
     path("imports/<uuid:public_id>/", imports.ImportDetailView.as_view(), name="api_conversion_import_detail"),
 ]

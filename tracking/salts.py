@@ -6,6 +6,7 @@ deleted once its day has been over for 24 hours, so at most 48 hours after it wa
 hash belongs to an address. Each process keeps today's salt in memory: one query per
 process per day."""
 
+import base64
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,18 @@ def salt_for(day) -> bytes:
 def hash_ip(ip: str, now: float) -> str:
     day = datetime.fromtimestamp(now, UTC).date()
     return hashlib.sha256(salt_for(day) + ip.encode()).hexdigest()[:32]
+
+
+def hash_visitor(organization_id: int, ip: str, user_agent: str, now: float) -> str:
+    """A visitor id for a redirect without the visitor cookie (TrackingSettings.visitor_cookie
+    off), shaped like a cookie's (22 URL-safe characters): the day's random salt, the organisation,
+    the address and the user agent, hashed, as privacy-first analytics count visitors. The same
+    browser on the same address is one visitor for the UTC day, and another one the next day; the
+    organisation is in the hash so no two tenants can match their visitors; once the salt is
+    deleted nobody can tell which address a visitor id was."""
+    day = datetime.fromtimestamp(now, UTC).date()
+    material = b"%s\0visitor\0%d\0%s\0%s" % (salt_for(day), organization_id, ip.encode(), user_agent.encode())
+    return base64.urlsafe_b64encode(hashlib.sha256(material).digest()[:16])[:22].decode()
 
 
 def delete_old_salts(now: datetime | None = None) -> int:

@@ -15,7 +15,7 @@ from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
-from ..models import AttributionModel, ImportKind, SaleStatus
+from ..models import COOKIE_DAYS_MAX, COOKIE_DAYS_MIN, AttributionModel, ImportKind, SaleStatus, TrackingMode
 from ..services import conversion_input
 from ..services.attribution_settings import MAX_DAYS, MIN_DAYS
 
@@ -236,3 +236,28 @@ class AttributionSettingsSerializer(serializers.Serializer):
     @extend_schema_field(RecomputeSerializer(allow_null=True))
     def get_recompute(self, settings) -> dict | None:
         return RecomputeSerializer(settings).data if settings.recomputing else None
+
+
+class TrackingSettingsSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(
+        choices=TrackingMode.choices, required=False,
+        help_text="The snippet's mode: full (first-party cookie), consent (nothing stored until the visitor "
+                  "consents), cookieless (the click id only travels in links and form fields).")
+    cookie_days = serializers.IntegerField(min_value=COOKIE_DAYS_MIN, max_value=COOKIE_DAYS_MAX, required=False,
+                                           help_text="The lifetime of the snippet's cookie, in days.")
+    visitor_cookie = serializers.BooleanField(
+        required=False, help_text="Whether short links set the visitor cookie amb_vid; without it a visitor is a "
+                                  "daily-salted hash of address and user agent.")
+    snippet_url = serializers.SerializerMethodField(help_text="The snippet's address for this organisation.")
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    def get_snippet_url(self, settings) -> str:
+        request = self.context.get("request")
+        path = reverse("amb_js") + f"?org={settings.organization.slug}"
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, Mapping) else []
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return attrs

@@ -3,7 +3,11 @@ click id, write one durable record, answer 302. Everything else happens in Celer
 
 Rate limit (RATELIMIT_REDIRECT, per visitor address hash): over it the answer is 429 with a
 short plain-text message and Retry-After, and no click is recorded; a 302 always means a
-recorded click, never the other way round."""
+recorded click, never the other way round.
+
+The visitor is the `amb_vid` cookie, or, for an organisation that turned it off
+(TrackingSettings.visitor_cookie, read from process memory: tracking.visitor_cookies), a hash of
+the day's random salt, the organisation, the address and the user agent (salts.hash_visitor)."""
 
 import time
 
@@ -21,7 +25,8 @@ from common import ratelimits
 from .. import capture
 from ..ids import is_valid_id, new_click_id, new_visitor_id
 from ..models import REFERRER_HOST_MAX, UA_MAX
-from ..salts import hash_ip
+from ..salts import hash_ip, hash_visitor
+from ..visitor_cookies import visitor_cookie_policy
 
 VISITOR_COOKIE = "amb_vid"
 VISITOR_COOKIE_AGE = 365 * 24 * 3600
@@ -79,15 +84,21 @@ def redirect(request, code, suffix=None):
     if not target.is_live(now):
         return inactive(request, target)
 
-    visitor_id = request.COOKIES.get(VISITOR_COOKIE, "")
-    new_visitor = not is_valid_id(visitor_id)
-    if new_visitor:
-        visitor_id = new_visitor_id()
     ip = client_ip(request)
     ip_hash = hash_ip(ip, now)
     wait = None if ratelimits.exempt(ip) else over_click_limit(ip_hash, now)
     if wait is not None:
         return ratelimits.too_many_text(wait, TOO_MANY_CLICKS)
+    user_agent = capture.clean_text(request.META.get("HTTP_USER_AGENT", ""), UA_MAX)
+    new_visitor = False
+    if visitor_cookie_policy.uses_cookie(target.organization_id):
+        visitor_id = request.COOKIES.get(VISITOR_COOKIE, "")
+        new_visitor = not is_valid_id(visitor_id)
+        if new_visitor:
+            visitor_id = new_visitor_id()
+    else:
+        # The organisation keeps no cookie: neither set nor read; one visitor per browser, address and day.
+        visitor_id = hash_visitor(target.organization_id, ip, user_agent, now)
     referrer = referrer_host(request)
     click_id = new_click_id(now)
     capture.record(capture.ClickRecord(
@@ -97,7 +108,7 @@ def redirect(request, code, suffix=None):
         clicked_at=now,
         visitor_id=visitor_id,
         ip_hash=ip_hash,
-        user_agent=capture.clean_text(request.META.get("HTTP_USER_AGENT", ""), UA_MAX),
+        user_agent=user_agent,
         referrer_host=referrer,
         channel_hint=channel_hint,
         is_head=request.method == "HEAD",
