@@ -23,6 +23,7 @@ from ..models import Ambassador, Invitation, Kind, Status
 from .groups import set_groups
 from .invitation_emails import TOKEN_SALT, send_invitation
 from .invitation_emails import make_token as make_token  # re-exported: callers make links from here
+from .programme import announce_joined
 
 
 class InvitationError(Exception):
@@ -151,6 +152,7 @@ def accept(*, token: str, user) -> Acceptance:
         ambassador.status = Status.ACTIVE
         ambassador.joined_at = ambassador.status_changed_at = now
         ambassador.save(update_fields=["user", "status", "joined_at", "status_changed_at"])
+        announce_joined(ambassador)
         locked.accepted_at, locked.accepted_by = now, user
         locked.save(update_fields=["accepted_at", "accepted_by"])
         ensure_membership(organization=organization, user=user, role=Role.AMBASSADOR)

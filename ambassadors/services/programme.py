@@ -1,8 +1,11 @@
 """Joining through the public page, and the changes admins make (status, profile, groups)."""
 
+from datetime import UTC
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from common.events import publish
 from common.service_errors import ServiceError
 from tenancy.models import Role
 from tenancy.services import ensure_membership
@@ -25,6 +28,16 @@ class TransitionError(ServiceError):
 
     def __init__(self, message: str):
         super().__init__("status", message)
+
+
+def announce_joined(ambassador: Ambassador) -> None:
+    """The domain event ambassador.joined, in the caller's transaction: once per ambassador ever
+    (its cause is the ambassador), however it became active (joined, approved, invitation accepted)."""
+    publish("ambassador.joined", organization_id=ambassador.organization_id, cause=str(ambassador.public_id),
+            occurred_at=ambassador.joined_at, data={"ambassador": {
+                "id": str(ambassador.public_id), "display_name": ambassador.display_name, "email": ambassador.email,
+                "kind": ambassador.kind, "status": ambassador.status,
+                "joined_at": ambassador.joined_at.astimezone(UTC).isoformat().replace("+00:00", "Z")}})
 
 
 def join_page_of(organization) -> JoinPage:
@@ -52,6 +65,7 @@ def apply(*, organization, user, display_name: str, kind: str | None = None, tit
                 ambassador.user, ambassador.status = user, Status.ACTIVE
                 ambassador.joined_at = ambassador.status_changed_at = now
                 ambassador.save()
+                announce_joined(ambassador)
             else:
                 ambassador = Ambassador.objects.create(
                     organization=organization, user=user, email=user.email.lower(),
@@ -60,6 +74,8 @@ def apply(*, organization, user, display_name: str, kind: str | None = None, tit
                     joined_at=now if status == Status.ACTIVE else None, status_changed_at=now,
                 )
                 set_groups(ambassador, page.default_groups.all())
+                if ambassador.status == Status.ACTIVE:
+                    announce_joined(ambassador)
             ensure_membership(organization=organization, user=user, role=Role.AMBASSADOR)
     except IntegrityError:  # a double submit raced us
         return Ambassador.objects.get(organization=organization, user=user)
@@ -79,9 +95,13 @@ def set_status(ambassador: Ambassador, status: str) -> Ambassador:
     now = timezone.now()
     ambassador.status = status
     ambassador.status_changed_at = now
-    if status == Status.ACTIVE and ambassador.joined_at is None:
+    joins = status == Status.ACTIVE and ambassador.joined_at is None
+    if joins:
         ambassador.joined_at = now
-    ambassador.save(update_fields=["status", "status_changed_at", "joined_at"])
+    with transaction.atomic():
+        ambassador.save(update_fields=["status", "status_changed_at", "joined_at"])
+        if joins:
+            announce_joined(ambassador)
     return ambassador
 
 
