@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from common.events import publish
 from tenancy.scoping import tenant_scope
-from tracking.models import Click, Customer, RawClick, Sale, SaleStatus
+from tracking.models import Click, Customer, LeadTrackingMode, RawClick, Sale, SaleStatus
 
 
 class ConversionError(ValueError):
@@ -89,7 +89,8 @@ def _link_pending_sales(customer: Customer) -> int:
 
 def record_lead(organization, *, click_id: str | None = None, visitor_id: str | None = None,
                 email: str | None = None, customer_external_id: str | None = None, name: str = "",
-                occurred_at: datetime | None = None, metadata: dict | None = None) -> tuple[Customer, bool]:
+                occurred_at: datetime | None = None, metadata: dict | None = None,
+                tracking_mode: str | None = None) -> tuple[Customer, bool]:
     """Create the customer of a first lead, or update the customer a later lead is for.
 
     The customer is found by external id, else by e-mail hash; a lead with neither (only a
@@ -99,7 +100,11 @@ def record_lead(organization, *, click_id: str | None = None, visitor_id: str | 
     earlier time becomes the first lead, and the customer is queued for attribution again
     (its lead and sale credits are rewritten together, in one transaction). Every lead
     updates name, metadata (replaced when given), last_lead_at, and fills an external id or
-    e-mail the customer lacked."""
+    e-mail the customer lacked. `tracking_mode` (LeadTrackingMode: how the click id reached the
+    site, amb.js's amb_mode) belongs to the first lead, like its click; None is unknown."""
+    if tracking_mode is not None and tracking_mode not in LeadTrackingMode.values:
+        raise ConversionError("tracking_mode", f"Unknown tracking mode {tracking_mode!r}; choose one of "
+                                               f"{', '.join(LeadTrackingMode.values)}.")
     if not (click_id or visitor_id or email or customer_external_id):
         raise ConversionError("non_field_errors",
                               "Send at least one of click_id, visitor_id, email or customer_external_id.")
@@ -113,7 +118,7 @@ def record_lead(organization, *, click_id: str | None = None, visitor_id: str | 
             with tenant_scope(organization), transaction.atomic():
                 return _record_lead(organization, click_id=click_id, visitor_id=visitor_id, hashed=hashed,
                                     domain=domain, external_id=customer_external_id, name=name, occurred_at=occurred_at,
-                                    metadata=metadata)
+                                    metadata=metadata, tracking_mode=tracking_mode)
         except IntegrityError:
             # Another request created this external id between our read and our write:
             # the next attempt finds it.
@@ -122,7 +127,8 @@ def record_lead(organization, *, click_id: str | None = None, visitor_id: str | 
     raise AssertionError("unreachable")
 
 
-def _record_lead(organization, *, click_id, visitor_id, hashed, domain, external_id, name, occurred_at, metadata):
+def _record_lead(organization, *, click_id, visitor_id, hashed, domain, external_id, name, occurred_at, metadata,
+                 tracking_mode=None):
     keys = [f"ext:{external_id}"] if external_id else []
     if hashed:
         keys.append(f"email:{hashed}")
@@ -151,7 +157,7 @@ def _record_lead(organization, *, click_id, visitor_id, hashed, domain, external
         customer = Customer(organization=organization, external_id=external_id or None, email_hash=hashed,
                             email_domain=domain, name=name or "", visitor_id=visitor_id or None,
                             first_click_id=click_id or None, first_lead_at=occurred_at, last_lead_at=occurred_at,
-                            metadata=metadata or {})
+                            metadata=metadata or {}, tracking_mode=tracking_mode or LeadTrackingMode.UNKNOWN)
         with transaction.atomic():
             customer.save(force_insert=True)
         _link_pending_sales(customer)
@@ -161,7 +167,8 @@ def _record_lead(organization, *, click_id, visitor_id, hashed, domain, external
         return customer, True
 
     if occurred_at < customer.first_lead_at:
-        _become_first_lead(customer, occurred_at=occurred_at, click_id=click_id, visitor_id=visitor_id)
+        _become_first_lead(customer, occurred_at=occurred_at, click_id=click_id, visitor_id=visitor_id,
+                           tracking_mode=tracking_mode)
     gained_external_id = False
     if external_id and not customer.external_id:
         customer.external_id = external_id
@@ -183,7 +190,7 @@ def _record_lead(organization, *, click_id, visitor_id, hashed, domain, external
 
 
 def _become_first_lead(customer: Customer, *, occurred_at: datetime, click_id: str | None,
-                       visitor_id: str | None) -> None:
+                       visitor_id: str | None, tracking_mode: str | None = None) -> None:
     """An earlier lead than the customer's first: its time fixes the window from now on, and
     its click and visitor too when it brings them (a CRM lead with only an e-mail keeps the
     visitor the customer is known by: the same person's browser). Attribution runs again."""
@@ -194,6 +201,8 @@ def _become_first_lead(customer: Customer, *, occurred_at: datetime, click_id: s
     elif visitor_id:
         customer.first_click_id = None
         customer.visitor_id = visitor_id
+    if click_id or visitor_id:  # the mode goes with the click it describes
+        customer.tracking_mode = tracking_mode or LeadTrackingMode.UNKNOWN
     customer.attributed_at = None
 
 
