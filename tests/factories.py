@@ -83,6 +83,8 @@ from tracking.models import (
     RawClick,
     Sale,
     SaleStatus,
+    TrackingMode,
+    TrackingSettings,
     WeeklyAmbassadorClicks,
     WeeklyAmbassadorCredits,
 )
@@ -470,6 +472,16 @@ class AttributionSettingsFactory(OrganizationRowFactory):
     reporting_model = AttributionModel.LINEAR
     window_days = 30
     half_life_days = 7
+
+
+class TrackingSettingsFactory(OrganizationRowFactory):
+    class Meta:
+        model = TrackingSettings
+
+    organization = factory.SubFactory(OrganizationFactory)
+    mode = TrackingMode.FULL
+    cookie_days = 30
+    visitor_cookie = True
 
 
 IMPORT_FILES = {
