@@ -10,12 +10,15 @@ that writes the "campaign.live" event to the outbox (common.outbox), so the even
 when the mark does; the event's key (campaign.live:<pk>) makes a second writer's event a no-op.
 Campaigns are below notifications: the outbox is how they cause the e-mails without importing them."""
 
+from datetime import UTC
+
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from common import outbox
+from common.events import publish
 from tenancy.scoping import tenant_scope
 
 from ..models import Campaign, CampaignStatus
@@ -39,8 +42,21 @@ def announce_if_live(campaign: Campaign, *, now=None) -> bool:
             return False  # announced meanwhile by someone else
         outbox.emit(TOPIC, key=announcement_key(campaign.pk), organization_id=campaign.organization_id,
                     payload={"campaign_id": campaign.pk})
+        # The same moment, for the organisation's systems (webhooks): campaign.published, once ever.
+        publish("campaign.published", organization_id=campaign.organization_id, cause=str(campaign.public_id),
+                occurred_at=now, data={"campaign": _campaign_data(campaign, now)})
     campaign.announced_at = now
     return True
+
+
+def _iso(moment):
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _campaign_data(campaign: Campaign, published_at) -> dict:
+    return {"id": str(campaign.public_id), "name": campaign.name, "slug": campaign.slug,
+            "destination_url": campaign.destination_url, "starts_at": _iso(campaign.starts_at),
+            "ends_at": _iso(campaign.ends_at), "published_at": _iso(published_at)}
 
 
 def live_unannounced(now):
