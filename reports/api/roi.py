@@ -25,6 +25,7 @@ from ..periods import PRESETS
 from ..selectors.base import campaign_by_public_id
 from ..selectors.comparison import BY, model_comparison
 from ..selectors.funnel import funnel
+from ..selectors.lead_modes import lead_modes
 from ..selectors.roi import campaign_roi, roi_list
 
 
@@ -197,6 +198,14 @@ class DaySerializer(serializers.Serializer):
     revenue = Money()
 
 
+class LeadModeSerializer(serializers.Serializer):
+    mode = serializers.CharField(help_text="full, consent, cookieless or unknown (the lead didn't say).")
+    label = serializers.CharField()
+    leads = serializers.IntegerField(help_text="Leads (customers whose first lead is in the period) that came "
+                                               "through this mode, whatever their campaign.")
+    share = Ratio(help_text="Of all the period's leads, a ratio (4 places): 0.25 means 25 %; null without leads.")
+
+
 class FunnelSerializer(serializers.Serializer):
     period = PeriodSerializer()
     model = serializers.CharField()
@@ -205,6 +214,9 @@ class FunnelSerializer(serializers.Serializer):
     campaigns = CampaignFunnelSerializer(many=True, source="by_campaign")
     channels = ChannelSerializer(many=True)
     daily = DaySerializer(many=True, help_text="Every local day of the period, zero-filled.")
+    lead_modes = LeadModeSerializer(many=True, help_text="The share of the period's leads per tracking mode (all "
+                                                         "leads, not only credited ones; filters other than the "
+                                                         "period don't apply).")
 
 
 class ModelFiguresSerializer(serializers.Serializer):
@@ -303,7 +315,7 @@ class FunnelView(_ReportView):
             "programme": _funnel_figures(result.programme),
             "by_campaign": [{"campaign": row.campaign, "figures": _funnel_figures(row.figures)}
                             for row in result.by_campaign],
-            "channels": result.channels, "daily": result.daily}
+            "channels": result.channels, "daily": result.daily, "lead_modes": lead_modes(f)}
         return Response(FunnelSerializer(data).data)
 
 

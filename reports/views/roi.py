@@ -25,9 +25,10 @@ from ..forms import ParamError, ReportFilterForm, by_param, report_filter
 from ..selectors.base import campaign_by_public_id
 from ..selectors.comparison import MODELS, ComparisonError, model_comparison
 from ..selectors.funnel import STEPS, funnel
+from ..selectors.lead_modes import lead_modes
 from ..selectors.roi import campaign_roi, roi_list
 
-FUNNEL_TABLES = ("steps", "campaigns", "channels", "daily")
+FUNNEL_TABLES = ("steps", "campaigns", "channels", "daily", "modes")
 DETAIL_TABLES = ("figures", "split", "ambassadors")
 
 
@@ -218,7 +219,8 @@ def funnel_page(request, org_slug):
         return {"funnel": result, "chart": daily_bars([(day.day, day.clicks) for day in result.daily], width=720,
                                                       height=120, name="clicks", label="Clicks"),
                 "steps_chart": hbars([(s.label, s.value) for s in counted]),
-                "channels_chart": hbars([(c.label, c.clicks) for c in result.channels])}
+                "channels_chart": hbars([(c.label, c.clicks) for c in result.channels]),
+                "lead_modes": lead_modes(f)}
     return _page(request, "reports/funnel.html", build)
 
 
@@ -230,6 +232,10 @@ def funnel_csv(request, org_slug):
     f, bad = _csv_filter(request)
     if bad:
         return bad
+    if table == "modes":  # the leads' tracking modes: not from the funnel's figures
+        header = ["mode", "label", "leads (all, not only credited)", "share_of_leads (%)"]
+        rows = [[m.mode, m.label, m.leads, percent_of(m.share)] for m in lead_modes(f)]
+        return csv_response(f"funnel-{table}-{_stamp(f)}.csv", header, rows)
     header, rows = funnel_csv_table(funnel(f), table, request.organization.currency)
     return csv_response(f"funnel-{table}-{_stamp(f)}.csv", header, rows)
 

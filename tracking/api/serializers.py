@@ -15,7 +15,15 @@ from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
-from ..models import COOKIE_DAYS_MAX, COOKIE_DAYS_MIN, AttributionModel, ImportKind, SaleStatus, TrackingMode
+from ..models import (
+    COOKIE_DAYS_MAX,
+    COOKIE_DAYS_MIN,
+    AttributionModel,
+    ImportKind,
+    LeadTrackingMode,
+    SaleStatus,
+    TrackingMode,
+)
 from ..services import conversion_input
 from ..services.attribution_settings import MAX_DAYS, MIN_DAYS
 
@@ -90,6 +98,10 @@ class LeadRequestSerializer(ConversionInputSerializer):
     occurred_at = OccurredAtField()
     metadata = serializers.JSONField(required=False, allow_null=True,
                                      help_text="A JSON object, at most 8 kB serialised. Replaces the stored one.")
+    tracking_mode = serializers.ChoiceField(
+        choices=LeadTrackingMode.choices, required=False, allow_null=True, allow_blank=True,
+        help_text="How the click id reached your site: the amb_mode form field amb.js fills (full, consent, "
+                  "cookieless); left out, null or blank: unknown. Kept from the customer's first lead.")
 
     def check(self, values):
         return conversion_input.lead_input(values)
@@ -104,6 +116,7 @@ class CustomerSerializer(serializers.Serializer):
     first_lead_at = serializers.DateTimeField()
     last_lead_at = serializers.DateTimeField()
     metadata = serializers.JSONField()
+    tracking_mode = serializers.CharField()
     created_at = serializers.DateTimeField()
 
 

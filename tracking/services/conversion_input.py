@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tracking.ids import is_valid_id
-from tracking.models import SaleStatus
+from tracking.models import LeadTrackingMode, SaleStatus
 
 NON_FIELD = NON_FIELD_ERRORS  # the key of a problem of the whole input
 MAX_METADATA_BYTES = 8 * 1024
@@ -262,6 +262,15 @@ class _Choice(_Field):
             _refuse(f'"{value}" is not a valid choice.', "invalid_choice")
 
 
+class _OptionalChoice(_Choice):
+    """A choice that may be left out, null or blank (a CSV's empty cell): None."""
+
+    def clean(self, value):
+        if value is None or (value is not MISSING and str(value).strip() == ""):
+            return None
+        return super().clean(value)
+
+
 class _Json(_Field):
     def to_internal(self, value):
         try:
@@ -312,6 +321,7 @@ LEAD_FIELDS = (
     ("name", _Text(required=False, allow_blank=True, max_length=NAME_MAX, default="")),
     ("occurred_at", _OccurredAt()),
     ("metadata", _Json(required=False, allow_null=True)),
+    ("tracking_mode", _OptionalChoice(LeadTrackingMode.values, required=False)),
 )
 SALE_FIELDS = (
     ("customer_external_id", _Text(max_length=EXTERNAL_ID_MAX)),
