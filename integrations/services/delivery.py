@@ -33,7 +33,7 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from django.conf import settings
@@ -103,7 +103,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         if moment is None:
             return None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.UTC)
+            moment = moment.replace(tzinfo=UTC)
         seconds = (moment - now).total_seconds()
     return min(max(seconds, 1.0), MAX_RETRY_AFTER)
 
@@ -414,7 +414,7 @@ def send_test(endpoint: WebhookEndpoint) -> DeliveryAttempt:
     from .fanout import new_msg_id
 
     now = timezone.now()
-    timestamp = now.astimezone(timezone.UTC).isoformat().replace("+00:00", "Z")
+    timestamp = now.astimezone(UTC).isoformat().replace("+00:00", "Z")
     with tenant_scope(endpoint.organization_id):
         message = WebhookMessage.objects.create(
             organization_id=endpoint.organization_id, msg_id=new_msg_id(), event_type=TEST_EVENT_TYPE,
