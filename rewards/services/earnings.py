@@ -583,6 +583,7 @@ def _apply(ctx: Context, events: Events, result: Result) -> None:
         result.refunded += ledger.mark_refunded(ctx.organization_id, plan.refund_ids, now=ctx.now,
                                                 reason="sale refunded")
     _insert(plan.new)
+    ledger.publish_entry_events("earning.created", ctx.organization_id, [entry.pk for entry in plan.new], at=ctx.now)
     result.created += len(plan.new) - plan.corrections
     result.corrections += plan.corrections
     if plan.new:

@@ -12,13 +12,15 @@ log says "system" then."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import transaction
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from common.events import publish
 from tenancy.scoping import tenant_scope
+from tracking.models import Customer, Sale
 
 from ..models import EarningEntry, EarningsCursor, EntryStatus, FraudCase
 from . import RewardError
@@ -33,10 +35,12 @@ __all__ = [
     "cancel",
     "hold",
     "mark_refunded",
+    "publish_entry_events",
     "release",
 ]
 
 APPROVE_BATCH = 5000
+EVENT_CHUNK = 1000  # entries read per query when their domain events are written
 UNPAID = (EntryStatus.PENDING, EntryStatus.APPROVED, EntryStatus.HELD)
 CANCELABLE = UNPAID
 HOLDABLE = (EntryStatus.PENDING, EntryStatus.APPROVED)
@@ -68,6 +72,38 @@ def _batch_audit(organization_id: int, actor, action: str, ids: list[int], befor
            after={**after, "entries": public_ids}, at=at)
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def publish_entry_events(event_type: str, organization_id: int, ids: list[int], *, at: datetime) -> None:
+    """The domain events (common.events) of entries just written ("earning.created": once per
+    entry) or moved ("earning.updated": once per entry, status and moment), in the caller's
+    transaction. Their data names everything by public id; money is a string with its currency."""
+    for start in range(0, len(ids), EVENT_CHUNK):
+        rows = list(EarningEntry.objects.filter(organization_id=organization_id, pk__in=ids[start:start + EVENT_CHUNK])
+                    .order_by("pk").values("public_id", "status", "event", "unit", "amount", "currency", "earned_at",
+                                           "approve_after", "ambassador__public_id", "rule__public_id",
+                                           "campaign__public_id", "adjusts__public_id", "sale_id", "customer_id"))
+        sales = dict(Sale.objects.filter(organization_id=organization_id, pk__in={r["sale_id"] for r in rows
+                                                                                  if r["sale_id"]})
+                     .values_list("pk", "public_id"))
+        customers = dict(Customer.objects.filter(organization_id=organization_id,
+                                                 pk__in={r["customer_id"] for r in rows if r["customer_id"]})
+                         .values_list("pk", "public_id"))
+        for row in rows:
+            entry_id = str(row["public_id"])
+            cause = entry_id if event_type == "earning.created" else f"{entry_id}:{row['status']}:{_iso(at)}"
+            public = {name: str(value) if value else None for name, value in (
+                ("ambassador_id", row["ambassador__public_id"]), ("rule_id", row["rule__public_id"]),
+                ("campaign_id", row["campaign__public_id"]), ("adjusts_id", row["adjusts__public_id"]),
+                ("sale_id", sales.get(row["sale_id"])), ("customer_id", customers.get(row["customer_id"])))}
+            publish(event_type, organization_id=organization_id, cause=cause, occurred_at=at, data={"earning": {
+                "id": entry_id, "status": row["status"], "event": row["event"], "unit": row["unit"],
+                "amount": f"{row['amount']:.2f}", "currency": row["currency"] or None,
+                "earned_at": _iso(row["earned_at"]), "approve_after": _iso(row["approve_after"]), **public}})
+
+
 def _move(organization_id: int, ids: list[int], *, from_statuses, to_status, at: datetime, **extra) -> list[int]:
     """Move the entries among `ids` still in one of `from_statuses`; returns the ids moved. The
     rows are locked first (in id order, like every writer of entries), so what is returned is
@@ -81,6 +117,7 @@ def _move(organization_id: int, ids: list[int], *, from_statuses, to_status, at:
     if moved:
         EarningEntry.objects.filter(pk__in=moved, status__in=list(from_statuses)).update(
             status=to_status, status_changed_at=at, **extra)
+        publish_entry_events("earning.updated", organization_id, moved, at=at)
     return moved
 
 
@@ -202,6 +239,7 @@ def release(entries, actor, *, now: datetime | None = None, note: str = "",
             status=Case(When(approve_after__lte=now, then=Value(EntryStatus.APPROVED.value)),
                         default=Value(EntryStatus.PENDING.value)),
             status_changed_at=now)
+        publish_entry_events("earning.updated", organization_id, moved, at=now)
         _batch_audit(organization_id, actor, "entries.release", moved, {"status": "held"},
                      {"status": "pending/approved as due", "note": note[:300]}, now)
     return len(moved)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -28,6 +29,7 @@ from django.utils import timezone
 
 from ambassadors.models import Ambassador, Kind
 from common import outbox
+from common.events import publish
 from tenancy.models import Organization
 from tenancy.scoping import tenant_scope
 
@@ -431,4 +433,13 @@ def mark_paid(run: PayoutRun, actor, *, now=None) -> PayoutRun:
                 totals={currency: str(total) for currency, total in totals.items()})
         outbox.emit(PAID_TOPIC, key=f"{PAID_TOPIC}:{run.pk}", organization_id=run.organization_id,
                     payload={"run": run.pk})
+        # The organisation's systems hear of it too (webhooks): public ids, money as strings.
+        items = [{"id": str(item_id), "ambassador_id": str(ambassador_id), "amount": f"{amount:.2f}",
+                  "currency": currency, "entries": entries}
+                 for item_id, ambassador_id, amount, currency, entries in run.items.order_by("pk").values_list(
+                     "public_id", "ambassador__public_id", "amount", "currency", "entry_count")]
+        publish("payout.paid", organization_id=run.organization_id, cause=str(run.public_id), occurred_at=now,
+                data={"payout": {"id": str(run.public_id), "paid_at": now.astimezone(UTC).isoformat().replace(
+                    "+00:00", "Z"), "totals": [{"amount": f"{total:.2f}", "currency": currency}
+                                               for currency, total in sorted(totals.items())], "items": items}})
     return run
