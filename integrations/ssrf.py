@@ -151,8 +151,6 @@ def resolve(url: str) -> Target:
     """The vetted target of `url`; UnsafeURL if it must not be called."""
     scheme, host, port, path = _parse(url)
     exempt = allowed_host(host)
-    if scheme != "https" and not exempt:
-        raise UnsafeURL("Webhook URLs must start with https://, so events and signatures travel encrypted.")
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError):
@@ -166,6 +164,8 @@ def resolve(url: str) -> Target:
             if reason:
                 shown = host if host == address else f"{host} ({address})"
                 raise UnsafeURL(f"Webhooks can't be sent to {shown}: {reason}.")
+    if scheme != "https" and not exempt:
+        raise UnsafeURL("Webhook URLs must start with https://, so events and signatures travel encrypted.")
     return Target(scheme, host, port, path, addresses)
 
 
