@@ -431,3 +431,63 @@ def test_the_timestamp_header_is_the_time_of_sending_not_of_the_event(org, recei
     deliver_due()
     request = receiver.requests[0]
     assert verify(request, endpoint.secret)["timestamp"] == "2026-01-01T00:00:00Z"
+
+
+# --- The broker down when the event is published --------------------------------------------------------
+
+
+@pytest.fixture
+def unreachable_broker():
+    """This process's Celery app publishes to a Redis address where nothing listens (with the
+    settings' broker timeouts), as when the broker is down; restored after the test."""
+    import contextlib
+
+    from django.conf import settings as django_settings
+
+    from config.celery import app
+
+    before = app.conf.broker_url, app.conf.broker_transport_options
+
+    def reset_pools():
+        app._pool = None
+        with contextlib.suppress(AttributeError):
+            app.amqp._producer_pool = None
+
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"
+    app.conf.broker_transport_options = dict(django_settings.REDIS_BROKER_TRANSPORT_OPTIONS)
+    reset_pools()
+    yield
+    app.conf.broker_url, app.conf.broker_transport_options = before
+    reset_pools()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_at_publish_the_webhook_goes_out_once_the_sweep_runs(org, settings, unreachable_broker,
+                                                                                   start_worker, caplog):
+    from common import tasks as outbox_tasks
+    from integrations import tasks
+    from tests.support.drills import wait_for
+
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
+    server = WebhookReceiver().start()
+    try:
+        endpoint = make_endpoint(org, server.url())
+        sale_created(org)  # its commit tries to queue the outbox task: the broker is down
+        assert "Could not queue the outbox event" in caplog.text
+        assert OutboxEvent.objects.get().processed_at is None and server.requests == []
+
+        # The broker is back (a worker on a live one); the beat sends its sweeps as usual.
+        worker = start_worker("filesystem", WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
+
+        def beat():
+            worker.send(outbox_tasks.sweep_outbox)
+            worker.send(tasks.deliver_due)
+
+        wait_for(lambda: len(server.requests) >= 1, "the webhook", 60, worker, every=beat)
+        wait_for(lambda: deliveries(org)[0].status == DeliveryStatus.SUCCEEDED, "the delivery recorded", 30, worker,
+                 every=beat)
+        [request] = server.requests
+        assert verify(request, endpoint.secret)["type"] == "sale.created"
+        assert request.webhook_id == deliveries(org)[0].message.msg_id
+    finally:
+        server.stop()
