@@ -7,6 +7,7 @@ from common.events import EVENT_TYPES
 
 from .models import DeliveryStatus
 from .selectors import LOG_DAYS
+from .services.delivery import TEST_EVENT_TYPE
 from .services.endpoints import MAX_DESCRIPTION_LENGTH, MAX_URL_LENGTH
 
 EVENT_HELP = {
@@ -41,8 +42,8 @@ class EndpointEditForm(EndpointForm):
 
 class DeliveryFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *DeliveryStatus.choices], required=False)
-    event_type = forms.ChoiceField(label="Event", choices=[("", "Any event"), *[(n, n) for n in EVENT_TYPES]],
-                                   required=False)
+    event_type = forms.ChoiceField(label="Event", choices=[("", "Any event"), *[(n, n) for n in EVENT_TYPES],
+                                                           (TEST_EVENT_TYPE, "Test events")], required=False)
 
 
 class ReplayRangeForm(forms.Form):

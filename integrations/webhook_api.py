@@ -36,9 +36,11 @@ from tenancy.roles import MinimumRole
 from .models import DeliveryStatus
 from .selectors import LOG_DAYS, deliveries_of, delivery_of, endpoint_of, endpoints_of
 from .services import endpoints as endpoint_service
+from .services.delivery import TEST_EVENT_TYPE, replay, replay_range, send_test
 
 DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET = 50, 200, 1_000_000
 MAX_REPLAY_DAYS = LOG_DAYS
+LOGGED_EVENT_TYPES = (*EVENT_TYPES, TEST_EVENT_TYPE)  # the log also has the test events
 
 FIELD_ERRORS = OpenApiResponse(
     {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
@@ -131,7 +133,8 @@ class TestAttemptSerializer(AttemptSerializer):
 
 class DeliverySerializer(serializers.Serializer):
     id = serializers.CharField(source="message.msg_id", help_text="The message's id: the webhook-id header.")
-    event_type = serializers.ChoiceField(source="message.event_type", choices=EVENT_TYPES)
+    event_type = serializers.ChoiceField(source="message.event_type", choices=LOGGED_EVENT_TYPES,
+                                         help_text=f"{TEST_EVENT_TYPE}: a test event.")
     status = serializers.ChoiceField(choices=DeliveryStatus.choices)
     attempts = serializers.IntegerField(help_text="Attempts so far.")
     next_attempt_at = serializers.DateTimeField(allow_null=True, help_text="While pending: when it is tried next.")
@@ -190,7 +193,7 @@ class PageParamsSerializer(serializers.Serializer):
 
 class DeliveryFiltersSerializer(PageParamsSerializer):
     status = serializers.ChoiceField(choices=DeliveryStatus.choices, required=False)
-    event_type = serializers.ChoiceField(choices=EVENT_TYPES, required=False)
+    event_type = serializers.ChoiceField(choices=LOGGED_EVENT_TYPES, required=False)
 
 
 PAGE_PARAMETERS = [
@@ -300,8 +303,6 @@ class SendTestView(WebhookAPIView):
     @extend_schema(operation_id="webhook_endpoint_test", request=None,
                    responses={200: TestAttemptSerializer, 404: NOT_FOUND})
     def post(self, request, org_slug, endpoint_id):
-        from .services.delivery import send_test
-
         attempt = send_test(self.endpoint(request, endpoint_id))
         return Response(TestAttemptSerializer(attempt).data)
 
@@ -311,7 +312,7 @@ class DeliveriesView(WebhookAPIView):
 
     @extend_schema(operation_id="webhook_delivery_list",
                    parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=DeliveryStatus.values),
-                               OpenApiParameter("event_type", OpenApiTypes.STR, enum=list(EVENT_TYPES)),
+                               OpenApiParameter("event_type", OpenApiTypes.STR, enum=list(LOGGED_EVENT_TYPES)),
                                *PAGE_PARAMETERS],
                    responses={200: page_of("WebhookDeliveryPage", DeliverySerializer(many=True)), 400: FIELD_ERRORS,
                               404: NOT_FOUND})
@@ -330,8 +331,6 @@ class ReplayDeliveryView(WebhookAPIView):
                    responses={202: OpenApiResponse(DeliverySerializer, description="Queued to be sent again."),
                               404: NOT_FOUND})
     def post(self, request, org_slug, endpoint_id, msg_id):
-        from .services.delivery import replay
-
         delivery = delivery_of(self.endpoint(request, endpoint_id), msg_id)
         if delivery is None:
             raise Http404("No such delivery.")
@@ -348,8 +347,6 @@ class ReplayRangeView(WebhookAPIView):
                        "replayed": serializers.IntegerField(help_text="Deliveries queued to be sent again.")}),
                        description="Queued."), 400: FIELD_ERRORS, 404: NOT_FOUND})
     def post(self, request, org_slug, endpoint_id):
-        from .services.delivery import replay_range
-
         endpoint = self.endpoint(request, endpoint_id)
         values = _body(ReplayRangeSerializer, request)
         replayed = replay_range(endpoint, values["since"], values["until"])

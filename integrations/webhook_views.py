@@ -19,6 +19,7 @@ from tenancy.roles import role_required
 from .forms import DeliveryFilterForm, EndpointEditForm, EndpointForm, ReplayRangeForm
 from .selectors import LOG_DAYS, deliveries_of, delivery_of, endpoint_of, endpoints_of
 from .services import endpoints as endpoint_service
+from .services.delivery import replay, replay_range, send_test
 
 LOG_PAGE_SIZE = 25
 
@@ -94,7 +95,6 @@ def webhook_delete(request, org_slug, endpoint_id):
 @require_POST
 @role_required(Role.ADMIN)
 def webhook_test(request, org_slug, endpoint_id):
-    from .services.delivery import send_test
 
     endpoint = _endpoint(request, endpoint_id)
     attempt = send_test(endpoint)
@@ -133,7 +133,6 @@ def webhook_log(request, org_slug, endpoint_id):
 @require_POST
 @role_required(Role.ADMIN)
 def webhook_replay(request, org_slug, endpoint_id, msg_id):
-    from .services.delivery import replay
 
     endpoint = _endpoint(request, endpoint_id)
     delivery = delivery_of(endpoint, msg_id)
@@ -147,7 +146,6 @@ def webhook_replay(request, org_slug, endpoint_id, msg_id):
 @require_POST
 @role_required(Role.ADMIN)
 def webhook_replay_range(request, org_slug, endpoint_id):
-    from .services.delivery import replay_range
 
     endpoint = _endpoint(request, endpoint_id)
     with timezone.override(request.organization.tzinfo):

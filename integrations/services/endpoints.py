@@ -8,8 +8,6 @@ a field error."""
 
 from __future__ import annotations
 
-import base64
-import secrets
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -21,9 +19,9 @@ from common.events import EVENT_TYPES
 from common.service_errors import ServiceError
 
 from ..models import WebhookEndpoint
+from ..signing import new_secret
 
 SECRET_OVERLAP = timedelta(hours=24)
-SECRET_PREFIX = "whsec_"
 MAX_URL_LENGTH = 2000
 MAX_DESCRIPTION_LENGTH = 200
 DISABLED_BY_ADMIN = "Disabled by an admin."
@@ -34,15 +32,6 @@ _url_validator = URLValidator(schemes=["https", "http"])
 
 class EndpointError(ServiceError):
     """An endpoint change refused, naming the field at fault."""
-
-
-def new_secret() -> str:
-    """The delivery engine's secret format (`whsec_` + base64 of 24 random bytes)."""
-    try:
-        from .delivery import new_secret as engine_new_secret
-    except ImportError:  # the engine is not there yet: the same format, made here
-        return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
-    return engine_new_secret()
 
 
 def clean_url(url) -> str:
