@@ -138,9 +138,14 @@
   function consent(yes) { decide(yes !== false, true); }
 
   // Google Consent Mode: gtag("consent", "default"|"update", {analytics_storage: ...}) in the dataLayer.
+  var updated = false;  // a default never overrides the visitor's choice
+
   function gcm(entry) {
     if (entry && typeof entry === "object" && entry[0] === "consent" && entry[2] && entry[2].analytics_storage) {
-      decide(entry[2].analytics_storage === "granted", entry[1] === "update");
+      var update = entry[1] === "update";
+      if (!update && updated) return;
+      updated = updated || update;
+      decide(entry[2].analytics_storage === "granted", update);
     }
   }
 
