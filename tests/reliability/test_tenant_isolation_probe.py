@@ -38,6 +38,7 @@ from ambassadors.services import invitations, programme
 from campaigns.linkcache import link_cache
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.services.links import link_for, record_share
+from integrations.inbound import services as inbound_services
 from notifications.models import Frequency as NotifyFrequency
 from notifications.models import Kind as NotifyKind
 from notifications.preferences import set_frequency
@@ -88,7 +89,8 @@ ADMIN_METHODS = ("GET", "POST")  # the admin turns non-staff away before it look
 PUBLIC = {
     "link_redirect": "the short link itself: its code is public, the redirect is the product",
     "link_redirect_channel": "the short link with a channel suffix, as link_redirect",
-    "amb_js": "the JavaScript snippet customers embed on their sites: static",
+    "amb_js": "the JavaScript snippet customers embed on their sites: static, or with ?org= the organisation's "
+              "tracking mode and cookie days, which its own public site shows anyway",
     "join": "an organisation's public join page (shown only when the organisation enables it)",
     "invitation": "an invitation link: the signed token is the credential",
     "account_login": "sign-in",
@@ -104,6 +106,10 @@ PUBLIC = {
     "schema": "the OpenAPI schema: public documentation, no data",
     "api_docs": "Swagger UI over the schema: public documentation, no data",
     "admin:login": "the Django admin's sign-in page",
+    "inbound_hook_stripe": "Stripe's receiving URL: the connection's random token is the organisation, and only a "
+                           "body signed with that connection's secret is taken",
+    "inbound_hook_hubspot": "HubSpot's receiving URL: the connection's random token is the organisation, and only a "
+                            "body signed with that connection's secret is taken",
     "notification_unsubscribe": "an e-mail's one-click unsubscribe (RFC 8058, no login): the signed token is the "
                                 "credential, and all it can do is turn one kind of e-mail off for its ambassador",
 }
@@ -186,6 +192,7 @@ FILL = {
     "content_type_id": lambda w, r: ContentType.objects.get_for_model(Campaign).pk,
     "app_label": lambda w, r: "campaigns",
     "url": lambda w, r: f"campaigns/campaign/{w.campaign.pk}/",  # the admin's catch-all
+    "provider": lambda w, r: "stripe",  # a connection is its organisation's one per provider
 }
 
 # What a request that tried to change something would send: valid-looking values for the
@@ -203,7 +210,7 @@ HOSTILE = {
 
 # Path parameters that name no object: a route with only these has nothing of B's to point at
 # once its slug is A's.
-NOT_OBJECTS = {"org_slug", "format", "fmt", "channel", "action"}
+NOT_OBJECTS = {"org_slug", "format", "fmt", "channel", "action", "provider"}
 PARAM_RE = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>")
 
 
@@ -313,6 +320,7 @@ class World:
     fraud_case: object = None
     audit_entry: object = None
     programme_report: object = None  # a ready programme report PDF (its download)
+    connections: list = field(default_factory=list)  # Stripe and HubSpot connections (conversions in)
 
     def markers(self) -> list[str]:
         """Strings only this organisation's data contains (its tag is in every name)."""
@@ -323,7 +331,7 @@ class World:
             self.ambassador, self.invitation, self.campaign, self.draft, self.message, self.cost, self.domain,
             self.api_key, self.customer, self.sale, self.conversion_import, self.image, self.entry, self.payout_run,
             self.catalogue_item, self.redemption, self.reward_rule, self.fraud_case, self.audit_entry,
-            self.programme_report))]
+            self.programme_report)), *(c.public_token for c in self.connections)]
 
 
 def build_world(tag: str, slug: str) -> World:
@@ -383,6 +391,11 @@ def build_world(tag: str, slug: str) -> World:
         entry = EarningEntryFactory(rule=RewardRuleFactory(organization=org, name=f"{tag} sale reward"),
                                     ambassador=me, campaign=campaign, note=f"{tag} entry note")
     api_key, secret = create_api_key(organization=org, name=f"{tag} CRM", created_by=owner)
+    # Conversions in: the secrets and the HubSpot stage carry the tag, the tokens are id markers.
+    connections = [
+        inbound_services.create_connection(org, provider="stripe", signing_secret=f"whsec_{low}_stripe_secret_9z"),
+        inbound_services.create_connection(org, provider="hubspot", signing_secret=f"{low}-hubspot-client-secret",
+                                           settings={"deal_stage": f"{low}-won"})]
     settings_for(org.pk)
 
     visitor = Client()
@@ -404,7 +417,7 @@ def build_world(tag: str, slug: str) -> World:
     world = World(tag=tag, org=org, owner=owner, me=me, membership=membership, group=group, ambassador=ambassador,
                   invitation=invitation, campaign=campaign, draft=draft, message=message, cost=cost, link=link,
                   other_link=other_link, domain=domain, api_key=api_key, secret=secret, customer=customer, sale=sale,
-                  conversion_import=conversion_import, image=image, entry=entry)
+                  conversion_import=conversion_import, image=image, entry=entry, connections=connections)
     world.by_model = {type(o): o for o in (org, owner, membership, group, ambassador, invitation, join_page,
                                             campaign, message, cost, link, domain, api_key, customer, sale,
                                             conversion_import, subscription, image, preference, delivery,
