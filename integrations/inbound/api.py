@@ -27,7 +27,8 @@ from tenancy.roles import MinimumRole
 from . import selectors, services
 
 FIELD_ERRORS = OpenApiResponse(
-    {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    {"type": "object", "properties": {"detail": {"type": "string"}},
+     "additionalProperties": {"type": "array", "items": {"type": "string"}}},
     description="The bad field → messages, e.g. {\"signing_secret\": [\"…\"]} ({\"detail\": \"…\"} for a body "
                 "that isn't JSON).")
 NOT_FOUND = OpenApiResponse(

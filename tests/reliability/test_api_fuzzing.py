@@ -45,6 +45,7 @@ from ambassadors.models import Ambassador
 from campaigns.linkcache import link_cache
 from campaigns.models import CampaignStatus
 from campaigns.services.links import link_for
+from integrations.inbound.services import create_connection
 from reports import digest
 from reports.models import ProgrammeReport
 from tenancy.models import Role
@@ -133,6 +134,10 @@ BASELINE = {
     "DELETE /api/v1/o/{org_slug}/reports/digest/": {"query": {"frequency": "weekly"}},
     "GET /api/v1/o/{org_slug}/links/{code}/qr.{fmt}": {"path": {"fmt": "png"}},
     "DELETE /api/v1/o/{org_slug}/campaigns/{public_id}/": {"path": {"public_id": "draft"}},  # one without links
+    # The world has a Stripe connection ({provider} is stripe) and no HubSpot one, which the baseline makes.
+    "POST /api/v1/o/{org_slug}/integrations/connections/": {"body": {
+        "provider": "hubspot", "signing_secret": "fuzz-hubspot-client-secret", "settings": {"deal_stage": "won"}}},
+    "PATCH /api/v1/o/{org_slug}/integrations/connections/{provider}/": {"body": {"enabled": False}},
 }
 # In the paths: the collection a {public_id} follows → the object it is.
 PUBLIC_ID_OF = {"ambassadors": "ambassador", "campaigns": "campaign", "messages": "message", "costs": "cost",
@@ -233,6 +238,7 @@ def world(db, settings):
     record_sale(org, customer_external_id="fuzz-1", amount=Decimal("25.00"), currency="EUR", invoice_id="fuzz-inv")
     attribute_pending(org.pk)
     conversion_import = create_import(org, owner, "leads", "fuzz.csv", CSV)
+    create_connection(org, provider="stripe", signing_secret="whsec_fuzz_stripe_endpoint_secret")
 
     session = Client()
     session.force_login(owner)
@@ -242,7 +248,7 @@ def world(db, settings):
                     "audit_entry": audit_entry, "fraud_case": fraud_case, "payout_run": payout_run,
                     "redemption": redemption, "confirmed_run": confirmed_run, "item": item,
                     "approved_redemption": approved_redemption, "programme_report": programme_report},
-        "path": {"org_slug": org.slug, "campaign_id": str(campaign.public_id), "code": link.code,
+        "path": {"org_slug": org.slug, "campaign_id": str(campaign.public_id), "code": link.code, "provider": "stripe",
                  "id": str(group.pk), "fmt": "svg"},
         "session": {"headers": {"X-CSRFToken": CSRF},
                     "cookies": {django_settings.SESSION_COOKIE_NAME:
