@@ -39,6 +39,9 @@ from campaigns.linkcache import link_cache
 from campaigns.models import Campaign, CampaignStatus
 from campaigns.services.links import link_for, record_share
 from integrations.inbound import services as inbound_services
+from integrations.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint, WebhookMessage
+from integrations.services.fanout import new_msg_id
+from integrations.signing import new_secret
 from notifications.models import Frequency as NotifyFrequency
 from notifications.models import Kind as NotifyKind
 from notifications.preferences import set_frequency
@@ -185,6 +188,8 @@ FILL = {
     "cost_id": lambda w, r: w.cost.public_id,
     "image_id": lambda w, r: w.image.public_id,
     "campaign_id": lambda w, r: w.campaign.public_id,
+    "endpoint_id": lambda w, r: w.webhook_endpoint.public_id,  # a webhook endpoint (its pages and API)
+    "msg_id": lambda w, r: w.webhook_message.msg_id,  # with endpoint_id: that endpoint's delivery of the message
     "format": lambda w, r: "json",
     "fmt": lambda w, r: "png",
     "object_id": _admin_object_id,
@@ -320,6 +325,8 @@ class World:
     fraud_case: object = None
     audit_entry: object = None
     programme_report: object = None  # a ready programme report PDF (its download)
+    webhook_endpoint: object = None  # a webhook endpoint and a message delivered to it (its log, replay)
+    webhook_message: object = None
     connections: list = field(default_factory=list)  # Stripe and HubSpot connections (conversions in)
 
     def markers(self) -> list[str]:
@@ -331,7 +338,8 @@ class World:
             self.ambassador, self.invitation, self.campaign, self.draft, self.message, self.cost, self.domain,
             self.api_key, self.customer, self.sale, self.conversion_import, self.image, self.entry, self.payout_run,
             self.catalogue_item, self.redemption, self.reward_rule, self.fraud_case, self.audit_entry,
-            self.programme_report)), *(c.public_token for c in self.connections)]
+            self.programme_report, self.webhook_endpoint)), *(c.public_token for c in self.connections),
+            self.webhook_message.msg_id]
 
 
 def build_world(tag: str, slug: str) -> World:
@@ -452,6 +460,20 @@ def build_world(tag: str, slug: str) -> World:
         report.refresh_from_db()
     world.programme_report = report
     world.by_model[type(report)] = report
+    # Webhooks: an endpoint (its secret), a message delivered to it and the attempt in its log.
+    with tenant_scope(org):
+        world.webhook_endpoint = WebhookEndpoint.objects.create(
+            organization=org, url=f"https://hooks.{low}.test/{low}", description=f"{tag} webhook",
+            events=["sale.created"], secret=new_secret())
+        world.webhook_message = WebhookMessage.objects.create(
+            organization=org, msg_id=new_msg_id(), event_type="sale.created", cause=f"{low}-probe-sale",
+            payload={"type": "sale.created", "timestamp": "2026-01-01T00:00:00Z", "data": {"note": f"{tag} sale"}})
+        webhook_delivery = WebhookDelivery.objects.create(
+            organization=org, endpoint=world.webhook_endpoint, message=world.webhook_message, status="succeeded",
+            attempts=1, next_attempt_at=None, last_status_code=200)
+        DeliveryAttempt.objects.create(organization=org, delivery=webhook_delivery, request_body=f"{tag} request",
+                                       response_status=200, response_body=f"{tag} response")
+    world.by_model.update({type(o): o for o in (world.webhook_endpoint, world.webhook_message, webhook_delivery)})
     return world
 
 
