@@ -161,8 +161,8 @@
 
   var tcfWatched = false;
 
-  function watchTcf() {  // IAB TCF v2: purpose 1, storing and reading on the device
-    if (tcfWatched || typeof w.__tcfapi !== "function") return;
+  function watchTcf() {  // IAB TCF v2: purpose 1, storing and reading on the device (GDPR not applying: no need)
+    if (mode !== "consent" || tcfWatched || typeof w.__tcfapi !== "function") return;
     tcfWatched = true;
     try {
       w.__tcfapi("addEventListener", 2, function (tc, ok) {

@@ -205,6 +205,15 @@ def test_full_mode_with_cookies_blocked_carries_the_id_in_links_and_forms(page, 
     assert submit(page, "quote") == (cid, "cookieless")
 
 
+@browser_test
+def test_full_mode_does_not_listen_to_consent_tools(page, site, org, cid, watch):
+    mode(org, "full")  # the organisation chose to keep the cookie: a banner's answer is not amb.js's to read
+    page.goto(f"{site}/tcf/?amb_cid={cid}")
+    page.evaluate("tcfStub.decide('tcloaded', false)")
+    assert stored(page)["jar"][0]["value"] == cid
+    assert fields(page, "signup") == {"amb_cid": cid, "amb_mode": "full"}
+
+
 # --- cookieless ------------------------------------------------------------------------------------
 
 @browser_test
