@@ -138,6 +138,8 @@ def _session(connection, event, session) -> Handled:
         _lead(connection, identity, event)
         return processed(f"Lead for click {identity.click_id} (customer {identity.external_id}); "
                          "the sale comes with the invoice's invoice.paid.")
+    if session.get("amount_total") == 0:
+        return ignored(f"Session {session_id} paid nothing (amount_total 0).")
     currency = _currency(session)
     sale = _sale(connection, event, identity, invoice_id=session_id, currency=currency,
                  amount=amount_from_minor_units(session.get("amount_total"), currency))

@@ -243,8 +243,9 @@ def test_unpaid_sessions_partial_refunds_and_other_events_change_nothing(client,
     unknown_charge = post(client, connection, event("evt_unknown", "charge.refunded",
                                                     refund("ch_9", payment_intent="pi_9")))
     other = post(client, connection, event("evt_cust", "customer.created", {"id": "cus_1", "object": "customer"}))
+    free = post(client, connection, event("evt_free", "checkout.session.completed", checkout("cs_3", amount=0)))
 
-    assert [a.json()["outcome"] for a in (unpaid, partial, unknown_charge, other)] == ["ignored"] * 4
+    assert [a.json()["outcome"] for a in (unpaid, partial, unknown_charge, other, free)] == ["ignored"] * 5
     with tenant_scope(org):
         assert list(Sale.objects.values_list("invoice_id", "status")) == [("cs_1", "paid")]
 
