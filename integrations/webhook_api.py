@@ -43,9 +43,10 @@ MAX_REPLAY_DAYS = LOG_DAYS
 LOGGED_EVENT_TYPES = (*EVENT_TYPES, TEST_EVENT_TYPE)  # the log also has the test events
 
 FIELD_ERRORS = OpenApiResponse(
-    {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-    description="The bad field or parameter → messages, e.g. {\"url\": [\"…\"]} ({\"detail\": \"…\"} for a body "
-                "that isn't JSON).")
+    {"type": "object", "additionalProperties": {}},
+    description="The bad field or parameter → messages, e.g. {\"url\": [\"…\"]}; a list's item nests its messages "
+                "under its index ({\"events\": {\"0\": [\"…\"]}}); {\"detail\": \"…\"} for a body or address that "
+                "can't be read.")
 NOT_FOUND = OpenApiResponse(
     {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]},
     description="No such endpoint (or delivery) in this organisation.")

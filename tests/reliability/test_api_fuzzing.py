@@ -46,6 +46,9 @@ from campaigns.linkcache import link_cache
 from campaigns.models import CampaignStatus
 from campaigns.services.links import link_for
 from integrations.inbound.services import create_connection
+from integrations.models import WebhookDelivery, WebhookEndpoint, WebhookMessage
+from integrations.services.fanout import new_msg_id
+from integrations.signing import new_secret
 from reports import digest
 from reports.models import ProgrammeReport
 from tenancy.models import Role
@@ -134,6 +137,12 @@ BASELINE = {
     "DELETE /api/v1/o/{org_slug}/reports/digest/": {"query": {"frequency": "weekly"}},
     "GET /api/v1/o/{org_slug}/links/{code}/qr.{fmt}": {"path": {"fmt": "png"}},
     "DELETE /api/v1/o/{org_slug}/campaigns/{public_id}/": {"path": {"public_id": "draft"}},  # one without links
+    # Webhooks: the world's endpoint is on 127.0.0.1 (allowed for tests), where nothing listens: a test
+    # event is refused at once and answered 200 with the failed attempt.
+    "POST /api/v1/o/{org_slug}/webhooks/": {"body": {"url": "http://127.0.0.1:9/hook", "events": ["sale.created"]}},
+    "PATCH /api/v1/o/{org_slug}/webhooks/{endpoint_id}/": {"body": {"description": "Fuzzed", "enabled": True}},
+    "POST /api/v1/o/{org_slug}/webhooks/{endpoint_id}/replay/": {"body": {"since": "2026-03-01T00:00:00Z",
+                                                                          "until": "2026-03-02T00:00:00Z"}},
     # The world has a Stripe connection ({provider} is stripe) and no HubSpot one, which the baseline makes.
     "POST /api/v1/o/{org_slug}/integrations/connections/": {"body": {
         "provider": "hubspot", "signing_secret": "fuzz-hubspot-client-secret", "settings": {"deal_stage": "won"}}},
@@ -201,6 +210,7 @@ def world(db, settings):
     """One organisation with one of everything the API addresses; its owner is also an active
     ambassador (for the my/ endpoints)."""
     settings.CLICK_CAPTURE = "db"
+    settings.WEBHOOK_ALLOWED_HOSTS = ["127.0.0.1"]
     org = OrganizationFactory(name="Fuzz Corp", slug="fuzz")
     owner = member(org, Role.OWNER, ambassador=True, email="owner@fuzz.test")
     with tenant_scope(org):
@@ -239,6 +249,14 @@ def world(db, settings):
     attribute_pending(org.pk)
     conversion_import = create_import(org, owner, "leads", "fuzz.csv", CSV)
     create_connection(org, provider="stripe", signing_secret="whsec_fuzz_stripe_endpoint_secret")
+    with tenant_scope(org):  # a webhook endpoint and a delivery in its log
+        endpoint = WebhookEndpoint.objects.create(organization=org, url="http://127.0.0.1:9/hook",
+                                                  events=["sale.created"], secret=new_secret())
+        webhook_message = WebhookMessage.objects.create(organization=org, msg_id=new_msg_id(),
+                                                        event_type="sale.created", cause="fuzz-sale",
+                                                        payload={"type": "sale.created", "data": {}})
+        WebhookDelivery.objects.create(organization=org, endpoint=endpoint, message=webhook_message,
+                                       status="succeeded", next_attempt_at=None)
 
     session = Client()
     session.force_login(owner)
@@ -249,7 +267,8 @@ def world(db, settings):
                     "redemption": redemption, "confirmed_run": confirmed_run, "item": item,
                     "approved_redemption": approved_redemption, "programme_report": programme_report},
         "path": {"org_slug": org.slug, "campaign_id": str(campaign.public_id), "code": link.code, "provider": "stripe",
-                 "id": str(group.pk), "fmt": "svg"},
+                 "id": str(group.pk), "fmt": "svg", "endpoint_id": str(endpoint.public_id),
+                 "msg_id": webhook_message.msg_id},
         "session": {"headers": {"X-CSRFToken": CSRF},
                     "cookies": {django_settings.SESSION_COOKIE_NAME:
                                 session.cookies[django_settings.SESSION_COOKIE_NAME].value,
