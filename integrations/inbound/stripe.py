@@ -72,7 +72,7 @@ def verified_event(payload: bytes, signature_header: str | None, secret: str) ->
     except ValueError:
         raise BadRequest("The body is not JSON.") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"] \
-            or not isinstance(event.get("type"), str) or not isinstance((event.get("data") or {}).get("object"), dict):
+            or not isinstance(event.get("type"), str) or not isinstance(_dict(event.get("data")).get("object"), dict):
         raise BadRequest("Not a Stripe event: expected an object with id, type and data.object.")
     return event
 
@@ -94,6 +94,11 @@ def _moment(event: dict) -> datetime | None:
     return None
 
 
+def _dict(value) -> dict:
+    """The value if it is an object, else an empty one (a field Stripe left out, or null)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
@@ -102,7 +107,7 @@ def _metadata(obj: dict) -> dict:
     """The object's metadata, with that of its subscription under it (invoices carry it as
     subscription_details, or parent.subscription_details in API versions from 2025-03-31)."""
     merged = {}
-    for source in ((obj.get("parent") or {}).get("subscription_details"), obj.get("subscription_details"), obj):
+    for source in (_dict(obj.get("parent")).get("subscription_details"), obj.get("subscription_details"), obj):
         if isinstance(source, dict) and isinstance(source.get("metadata"), dict):
             merged.update(source["metadata"])
     return merged
@@ -154,8 +159,8 @@ def _invoice(connection, event, invoice) -> Handled:
     currency = _currency(invoice)
     sale = _sale(connection, event, _identity(invoice, invoice_id), invoice_id=invoice_id, currency=currency,
                  amount=amount_from_minor_units(invoice.get("amount_paid"), currency))
-    payments = [(p.get("payment") or {}) for p in ((invoice.get("payments") or {}).get("data") or [])
-                if isinstance(p, dict)]
+    listed = _dict(invoice.get("payments")).get("data")
+    payments = [_dict(p.get("payment")) for p in (listed if isinstance(listed, list) else []) if isinstance(p, dict)]
     _remember(connection, sale.invoice_id, _id_of(invoice.get("payment_intent")),
               _id_of(invoice.get("charge")), *(_id_of(p.get("payment_intent")) for p in payments),
               *(_id_of(p.get("charge")) for p in payments))
@@ -195,7 +200,7 @@ def _identity(obj: dict, object_id: str) -> _Identity:
                      if value and is_valid_id(value)), None)
     external_id = (_text(metadata.get("customer_external_id")) or _text(metadata.get("customer_id"))
                    or _id_of(obj.get("customer")) or f"stripe-{object_id}")
-    email = _text((obj.get("customer_details") or {}).get("email")) or _text(obj.get("customer_email"))
+    email = _text(_dict(obj.get("customer_details")).get("email")) or _text(obj.get("customer_email"))
     return _Identity(click_id, external_id[:255], email if email and len(email) <= 254 and "@" in email else None)
 
 

@@ -290,3 +290,25 @@ def test_minor_units_that_are_not_whole_or_too_precise_are_refused():
     for minor, currency in ((12345, "BHD"), (49.9, "EUR"), ("4990", "EUR"), (True, "EUR")):
         with pytest.raises(ConversionError):
             amount_from_minor_units(minor, currency)
+
+
+def test_signed_bodies_of_odd_shapes_are_answered_never_a_server_error(client, org, connection):
+    odd = {
+        "not an event": ["evt"],
+        "data not an object": {"id": "evt_a", "type": "invoice.paid", "data": ["x"]},
+        "object missing": {"id": "evt_b", "type": "invoice.paid", "data": {}},
+    }
+    for name, body in odd.items():
+        assert post(client, connection, body).status_code == 400, name
+    shapes = [checkout("cs_o1", customer_details="x", metadata=["amb_cid"]),
+              checkout("cs_o2", amount_total="4990"),
+              checkout("cs_o3", currency=None),
+              checkout("cs_o4", customer={"id": "cus_expanded"}, client_reference_id=12345)]
+    answers = [post(client, connection, event(f"evt_o{i}", "checkout.session.completed", shape))
+               for i, shape in enumerate(shapes)]
+
+    assert [a.status_code for a in answers] == [200] * 4
+    assert [a.json()["outcome"] for a in answers] == ["processed", "failed", "failed", "processed"]
+    with tenant_scope(org):
+        assert dict(Sale.objects.values_list("invoice_id", "customer_external_id")) == {
+            "cs_o1": "cus_Q1", "cs_o4": "cus_expanded"}
