@@ -190,3 +190,15 @@ def test_tokens_are_random_and_unguessable(org, other_org):
     second = services.create_connection(other_org, provider=Provider.STRIPE, signing_secret=STRIPE_SECRET)
     assert first.public_token != second.public_token
     assert all(re.fullmatch(r"[A-Za-z0-9_-]{32}", c.public_token) for c in (first, second))
+
+
+def test_the_connection_page_lists_its_events_with_what_each_made(login, org, admin_user):
+    connection = services.create_connection(org, provider=Provider.HUBSPOT, signing_secret=HUBSPOT_SECRET)
+    services.receive(connection, event_id="7001", event_type="deal.propertyChange",
+                     handle=lambda: services.ignored("Deal 5 moved to stage 'qualified', not the won stage."))
+
+    page = login(admin_user).get("/o/acme/manage/integrations/connections/hubspot/").content.decode()
+    api = login(admin_user).get("/api/v1/o/acme/integrations/connections/hubspot/events/").json()
+
+    assert "7001" in page and "not the won stage" in page and "closedwon" in page
+    assert [(e["event_id"], e["outcome"]) for e in api] == [("7001", "ignored")]
