@@ -57,7 +57,8 @@ def _connection(provider: str, token: str):
     return connection
 
 
-def _refusal(request, connection):
+def _disabled(connection):
+    """While disabled the URL answers 503 and stores nothing: the provider retries later."""
     if not connection.enabled:
         return _error(503, f"This {connection.get_provider_display()} connection is disabled; an admin can enable "
                            "it again.")
@@ -68,7 +69,7 @@ def _refusal(request, connection):
 @require_POST
 def stripe_hook(request, token):
     connection = _connection(Provider.STRIPE, token)
-    if refusal := _refusal(request, connection):
+    if refusal := _disabled(connection):
         return refusal
     body = _body(request)
     if body is None:
@@ -87,7 +88,7 @@ def stripe_hook(request, token):
 @require_POST
 def hubspot_hook(request, token):
     connection = _connection(Provider.HUBSPOT, token)
-    if refusal := _refusal(request, connection):
+    if refusal := _disabled(connection):
         return refusal
     body = _body(request)
     if body is None:
