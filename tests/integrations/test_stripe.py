@@ -11,6 +11,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 
 from campaigns.linkcache import link_cache
 from integrations.inbound import services
@@ -19,6 +20,7 @@ from integrations.inbound.stripe import amount_from_minor_units
 from integrations.models import InboundEvent, Provider
 from tenancy.scoping import scopes_disabled, tenant_scope
 from tests.factories import BROWSER
+from tests.support.concurrency import at_once
 from tests.support.scenario import Scenario
 from tracking.capture import ClickRecord, insert_rows
 from tracking.ids import new_click_id, new_visitor_id
@@ -312,3 +314,19 @@ def test_signed_bodies_of_odd_shapes_are_answered_never_a_server_error(client, o
     with tenant_scope(org):
         assert dict(Sale.objects.values_list("invoice_id", "customer_external_id")) == {
             "cs_o1": "cus_Q1", "cs_o4": "cus_expanded"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_event_arriving_four_times_at_once_makes_one_sale(org):
+    """Stripe retrying while the first delivery is still being handled: the unique event id, in the
+    sale's own transaction, lets exactly one through (the others wait for it, then see a replay)."""
+    connection = services.create_connection(org, provider=Provider.STRIPE, signing_secret=SECRET)
+    paid = event("evt_race", "checkout.session.completed", checkout("cs_race"))
+
+    answers = at_once(lambda i: post(Client(), connection, paid), 4)
+
+    assert [a.status_code for a in answers] == [200] * 4
+    assert sorted(a.json()["replay"] for a in answers) == [False, True, True, True]
+    with tenant_scope(org):
+        assert Sale.objects.count() == 1
+    assert events_of(org) == [("evt_race", "processed")]
