@@ -328,9 +328,11 @@ class ReplayDeliveryView(WebhookAPIView):
     """Send one delivery again (a new attempt, the same webhook-id)."""
 
     @extend_schema(operation_id="webhook_delivery_replay", request=None,
-                   parameters=[OpenApiParameter("endpoint_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+                   parameters=[OpenApiParameter("msg_id", OpenApiTypes.STR, OpenApiParameter.PATH,
+                                                description="The message's id (msg_…), as in the webhook-id "
+                                                            "header and the log.")],
                    responses={202: OpenApiResponse(DeliverySerializer, description="Queued to be sent again."),
-                              404: NOT_FOUND})
+                              400: FIELD_ERRORS, 404: NOT_FOUND})
     def post(self, request, org_slug, endpoint_id, msg_id):
         delivery = delivery_of(self.endpoint(request, endpoint_id), msg_id)
         if delivery is None:
