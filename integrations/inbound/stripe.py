@@ -23,8 +23,8 @@ The customer of a sale, in order: the click id in `client_reference_id` (where C
 `?client_reference_id=`), else `amb_cid` in the metadata — with a click id, a lead is recorded
 for it first so the sale attributes; the customer id is `customer_external_id` (or
 `customer_id`) from the metadata, else the Stripe customer (`cus_…`), else the session or
-invoice id. Without a click id, a customer this organisation already knows by the payer's
-e-mail is used.
+invoice id. Without a click id, and when no customer has that id yet, a customer this
+organisation already knows by the payer's e-mail is used.
 
 A refund names a charge, not the session or invoice, so when a sale is stored the payment
 intent and charge that paid it are remembered (InboundEvent rows of type
@@ -215,11 +215,11 @@ def _sale(connection, event, identity: _Identity, *, invoice_id: str, currency: 
         raise ConversionError("currency", f"Currency {currency} is not {organization.currency}, this "
                                           "organisation's currency: the sale is not recorded.")
     external_id = identity.external_id
+    customers = Customer.objects.filter(organization=organization)
     if identity.click_id:
         _lead(connection, identity, event)
-    elif identity.email:
-        known = (Customer.objects.filter(organization=organization, email_hash=email_hash(identity.email))
-                 .order_by("id").first())
+    elif identity.email and not customers.filter(external_id=external_id).exists():
+        known = customers.filter(email_hash=email_hash(identity.email)).order_by("id").first()
         if known is not None and known.external_id:
             external_id = known.external_id
         elif known is not None:  # gives the known customer this id, so the sale links to it

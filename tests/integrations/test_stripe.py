@@ -206,6 +206,13 @@ def test_a_subscription_checkout_makes_the_lead_and_its_invoices_make_the_sales(
     assert customer.external_id == "cus_SUB" and {s.customer_id for s in sales.values()} == {customer.pk}
     scenario.attribute()
     assert {a for a, _ in sale_credits(org, sales["in_first"])} == {ada.pk}
+    # A renewal names the payer's e-mail too, which another customer of the CRM also has: the
+    # Stripe customer, known here since the session, wins.
+    with tenant_scope(org):
+        record_lead(org, email="buyer@example.com", customer_external_id="crm-older")
+    third = post(client, connection, event("evt_inv3", "invoice.paid", dict(invoice, id="in_third",
+                                                                                 payment_intent="pi_third")))
+    assert third.json()["detail"].endswith("customer cus_SUB.")
     refunded = post(client, connection, event("evt_ref_inv", "charge.refunded",
                                               refund("ch_x", payment_intent="pi_second", amount_refunded=1500)))
     assert refunded.json()["outcome"] == "processed"
