@@ -93,6 +93,8 @@ def update_endpoint(endpoint: WebhookEndpoint, **fields) -> WebhookEndpoint:
     unknown = sorted(set(fields) - set(EDITABLE))
     if unknown:
         raise EndpointError(unknown[0], "This field can't be changed.")
+    if isinstance(fields.get("url"), str) and fields["url"].strip() == endpoint.url:
+        del fields["url"]  # unchanged: not resolved again here (every delivery checks it anyway)
     cleaners = {"url": clean_url, "events": clean_events, "description": clean_description}
     values = {name: cleaners[name](value) if name in cleaners else value for name, value in fields.items()}
     if "enabled" in values and not isinstance(values["enabled"], bool):

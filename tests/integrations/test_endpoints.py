@@ -109,3 +109,15 @@ def test_delete_removes_the_endpoint(org):
         endpoint, _ = create_endpoint(org, url="http://127.0.0.1:9000/hook", events=["sale.created"])
         delete_endpoint(endpoint)
         assert not WebhookEndpoint.objects.exists()
+
+
+def test_saving_an_unchanged_url_does_not_check_it_again(org, settings):
+    """An edit of the description alone is not refused because the URL's host no longer resolves
+    (or is no longer allowed): every delivery checks the address anyway."""
+    with tenant_scope(org):
+        endpoint, _ = create_endpoint(org, url="http://127.0.0.1:9000/hook", events=["sale.created"])
+        settings.WEBHOOK_ALLOWED_HOSTS = []
+        endpoint = update_endpoint(endpoint, url="http://127.0.0.1:9000/hook", description="Renamed")
+        assert endpoint.description == "Renamed"
+        with pytest.raises(EndpointError):
+            update_endpoint(endpoint, url="http://127.0.0.1:9001/hook")
