@@ -28,9 +28,10 @@ log = logging.getLogger(__name__)
 
 @outbox.register(EVENT_TOPIC)
 def on_event(event: OutboxEvent) -> None:
-    """A message and its deliveries in the event's transaction; their sending queued after it."""
-    if fanout.fan_out(event):
-        tasks.queue_delivery(event.organization_id)
+    """Messages and deliveries in the event's transaction (with other due events of the topic:
+    integrations.services.fanout); their sending queued after it."""
+    for organization_id in fanout.fan_out(event):
+        tasks.queue_delivery(organization_id)
 
 
 def _endpoint_url(endpoint: WebhookEndpoint) -> str:

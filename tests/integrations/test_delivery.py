@@ -4,6 +4,7 @@ signature is checked with the reference `standardwebhooks` library, not with our
 Retries are driven by moving the engine's clock to each delivery's next_attempt_at, not by
 sleeping."""
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -133,6 +134,24 @@ def test_the_fan_out_is_idempotent_and_only_reaches_subscribed_enabled_endpoints
         assert list(WebhookDelivery.objects.values_list("endpoint_id", flat=True)) == [subscribed.pk]
     deliver_due()
     assert [request.path for request in receiver.requests] == ["/a"]
+
+
+def test_a_burst_of_events_is_fanned_out_in_one_transaction_each_once(org, other_org, receiver):
+    make_endpoint(org, receiver.url("/acme"))
+    make_endpoint(other_org, receiver.url("/rival"))
+    for number in range(5):
+        sale_created(org, number)
+        sale_created(other_org, 100 + number)
+    first = OutboxEvent.objects.order_by("pk").first()
+    assert outbox.handle_key(first.key) is True  # takes the other nine with it
+    assert OutboxEvent.objects.filter(processed_at__isnull=True).count() == 0
+    assert outbox.sweep() == 0 and outbox.handle_key(OutboxEvent.objects.last().key) is False
+    with scopes_disabled():
+        assert WebhookMessage.objects.filter(organization=org).count() == 5
+        assert WebhookDelivery.objects.filter(organization=other_org).count() == 5
+    deliver_due()
+    paths = Counter(request.path for request in receiver.requests)
+    assert paths == {"/acme": 5, "/rival": 5} and len({r.webhook_id for r in receiver.requests}) == 10
 
 
 def test_no_endpoint_no_message(org, receiver):
