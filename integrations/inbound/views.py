@@ -50,15 +50,11 @@ def _body(request) -> bytes | None:
     return body if len(body) <= MAX_BODY_BYTES else None
 
 
-def _connection(provider: str, token: str):
-    connection = selectors.connection_for_token(provider, token)
+def _refusal(connection):
+    """Why this receiving URL takes nothing, or None. An unknown token is a 404; while disabled
+    the URL answers 503 and stores nothing, so the provider retries later."""
     if connection is None:
-        raise Http404("No such receiving URL.")
-    return connection
-
-
-def _disabled(connection):
-    """While disabled the URL answers 503 and stores nothing: the provider retries later."""
+        return _error(404, "No such receiving URL.")
     if not connection.enabled:
         return _error(503, f"This {connection.get_provider_display()} connection is disabled; an admin can enable "
                            "it again.")
@@ -68,8 +64,8 @@ def _disabled(connection):
 @csrf_exempt
 @require_POST
 def stripe_hook(request, token):
-    connection = _connection(Provider.STRIPE, token)
-    if refusal := _disabled(connection):
+    connection = selectors.connection_for_token(Provider.STRIPE, token)
+    if refusal := _refusal(connection):
         return refusal
     body = _body(request)
     if body is None:
@@ -87,8 +83,8 @@ def stripe_hook(request, token):
 @csrf_exempt
 @require_POST
 def hubspot_hook(request, token):
-    connection = _connection(Provider.HUBSPOT, token)
-    if refusal := _disabled(connection):
+    connection = selectors.connection_for_token(Provider.HUBSPOT, token)
+    if refusal := _refusal(connection):
         return refusal
     body = _body(request)
     if body is None:
