@@ -276,7 +276,8 @@ def test_the_token_of_b_posts_into_b_only(client, org, other_org, connection):
 def test_unknown_tokens_other_methods_and_disabled_connections(client, org, connection):
     paid = event("evt_x", "checkout.session.completed", checkout("cs_x"))
 
-    assert post(client, type("C", (), {"public_token": "x" * 32})(), paid).status_code == 404
+    unknown = post(client, type("C", (), {"public_token": "x" * 32})(), paid)
+    assert unknown.status_code == 404 and unknown.json() == {"detail": "No such receiving URL."}
     assert client.post(f"/hooks/hubspot/{connection.public_token}/", "[]",
                        content_type="application/json").status_code == 404  # a Stripe token is not HubSpot's
     assert client.get(f"/hooks/stripe/{connection.public_token}/").status_code == 405
