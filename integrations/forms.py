@@ -17,7 +17,8 @@ EVENT_HELP = {
     "ambassador.joined": "An ambassador becomes active (joins, is approved or accepts an invitation).",
     "campaign.published": "A campaign goes live for the first time.",
     "earning.created": "A reward is written to the earnings ledger.",
-    "earning.updated": "A ledger entry changes status (approved, held, canceled, refunded, paid…).",
+    "earning.updated": "A ledger entry changes status (approved, held, released, canceled, refunded); "
+                       "payments come as payout.paid.",
     "payout.paid": "A payout run is marked paid.",
 }
 EVENT_CHOICES = [(name, f"{name} — {EVENT_HELP.get(name, '')}".rstrip(" —")) for name in EVENT_TYPES]
