@@ -169,7 +169,11 @@ def attempt(endpoint: WebhookEndpoint, message: WebhookMessage, *, trigger: str)
     headers = {"Content-Type": "application/json", "webhook-id": message.msg_id,
                "webhook-timestamp": str(timestamp)}
     signature = signing.signature_header(endpoint, message.msg_id, timestamp, body, attempted_at)
-    result = ssrf.post(endpoint.url, body, {**headers, "webhook-signature": signature}, timeout=timeout_seconds())
+    try:
+        result = ssrf.post(endpoint.url, body, {**headers, "webhook-signature": signature}, timeout=timeout_seconds())
+    except Exception as error:  # noqa: BLE001 - a bug or an odd URL must fail this attempt, not the batch
+        log.exception("Webhook attempt to endpoint %s failed unexpectedly", endpoint.public_id)
+        result = ssrf.HttpResult(error=f"The request could not be made ({type(error).__name__}).")
     logged = {**headers, "User-Agent": ssrf.USER_AGENT}
     return Outcome(0, trigger, attempted_at, logged, _text(body), result)
 
