@@ -11,20 +11,22 @@ event if each were fanned out alone; so the handler also takes up to FANOUT_BATC
 events of its topic (`take_due_siblings`: locked with SKIP LOCKED on PostgreSQL, like the
 outbox's own claim; on SQLite the transaction already holds the write lock) and fans them all
 out in a few statements, marking them handled in the same transaction. Their own queued tasks
-then find nothing to do. If anything fails, the whole transaction's work is rolled back and
-each event is handled again, alone or in another batch.
+then find nothing to do. If the batch fails (one bad event), its savepoint is rolled back and
+the event is fanned out alone; the others are left to their own tasks, and an event that
+failed before is never taken into a batch again.
 
 An event no enabled endpoint of its organisation subscribes to leaves no message: most
 organisations have no webhooks, and every lead and sale would otherwise be written twice."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 import string
 from collections import defaultdict
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from common.events import EVENT_TOPIC
@@ -32,6 +34,8 @@ from common.models import OutboxEvent
 from tenancy.scoping import tenant_scope
 
 from ..models import WebhookDelivery, WebhookEndpoint, WebhookMessage
+
+log = logging.getLogger(__name__)
 
 MSG_ID_ALPHABET = string.ascii_letters + string.digits
 MSG_ID_LENGTH = 26
@@ -47,7 +51,9 @@ def take_due_siblings(event: OutboxEvent, limit: int) -> list[OutboxEvent]:
     """Up to `limit` other due, unhandled events of the topic, locked for this transaction."""
     if limit <= 0:
         return []
-    due = (OutboxEvent.objects.filter(topic=EVENT_TOPIC, processed_at__isnull=True, available_at__lte=timezone.now())
+    # An event that failed before is left to be handled alone (its own task, the outbox's backoff).
+    due = (OutboxEvent.objects.filter(topic=EVENT_TOPIC, processed_at__isnull=True, available_at__lte=timezone.now(),
+                                      attempts=0)
            .exclude(pk=event.pk).order_by("available_at", "pk"))
     if connection.vendor == "postgresql":
         due = due.select_for_update(skip_locked=True)
@@ -97,8 +103,14 @@ def fan_out(event: OutboxEvent, *, batch: int | None = None) -> dict[int, int]:
     transaction; the others are marked handled with it. Per organisation, deliveries asked for."""
     batch = int(getattr(settings, "WEBHOOK_FANOUT_BATCH", FANOUT_BATCH)) if batch is None else batch
     siblings = take_due_siblings(event, batch - 1)
-    queued = fan_out_many([event, *siblings])
     if siblings:
-        OutboxEvent.objects.filter(pk__in=[sibling.pk for sibling in siblings]).update(
-            processed_at=timezone.now(), last_error="")
-    return queued
+        try:
+            with transaction.atomic():  # a savepoint: a sibling that fails takes nothing with it
+                queued = fan_out_many([event, *siblings])
+                OutboxEvent.objects.filter(pk__in=[sibling.pk for sibling in siblings]).update(
+                    processed_at=timezone.now(), last_error="")
+            return queued
+        except Exception as error:  # noqa: BLE001 - whatever failed is found by handling each alone
+            log.warning("Fanning out %d events with %s failed (%s); handling it alone, the others by their own "
+                        "tasks.", len(siblings) + 1, event.key, type(error).__name__)
+    return fan_out_many([event])

@@ -510,3 +510,19 @@ def test_with_the_broker_down_at_publish_the_webhook_goes_out_once_the_sweep_run
         assert request.webhook_id == deliveries(org)[0].message.msg_id
     finally:
         server.stop()
+
+
+def test_an_event_that_cannot_be_fanned_out_does_not_hold_up_the_others(org, receiver):
+    make_endpoint(org, receiver.url())
+    sale_created(org, 1)
+    OutboxEvent.objects.create(topic="event", key="event:sale.created:broken", organization_id=org.pk,
+                               payload=["not", "an", "envelope"])
+    sale_created(org, 2)
+    first = OutboxEvent.objects.order_by("pk").first()
+    assert outbox.handle_key(first.key) is True  # its batch failed on the broken one: handled alone
+    outbox.sweep()
+    broken = OutboxEvent.objects.get(key="event:sale.created:broken")
+    assert broken.processed_at is None and broken.attempts == 1 and "AttributeError" in broken.last_error
+    assert OutboxEvent.objects.filter(processed_at__isnull=True).count() == 1
+    deliver_due()
+    assert len(receiver.requests) == 2
