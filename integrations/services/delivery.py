@@ -194,9 +194,12 @@ class Claim:
 
 
 def _due(now, organization_id):
+    """Due rows of enabled endpoints that are not paused. A pause holds only while the endpoint
+    counts failures: re-enabling it (which forgets its failures) ends a pause too."""
     rows = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now,
                                           endpoint__enabled=True).filter(
-        Q(endpoint__paused_until__isnull=True) | Q(endpoint__paused_until__lte=now))
+        Q(endpoint__paused_until__isnull=True) | Q(endpoint__paused_until__lte=now)
+        | Q(endpoint__consecutive_failures=0))
     if organization_id is not None:
         rows = rows.filter(organization_id=organization_id)
     return rows

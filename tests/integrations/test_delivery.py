@@ -526,3 +526,22 @@ def test_an_event_that_cannot_be_fanned_out_does_not_hold_up_the_others(org, rec
     assert OutboxEvent.objects.filter(processed_at__isnull=True).count() == 1
     deliver_due()
     assert len(receiver.requests) == 2
+
+
+def test_re_enabling_a_failing_endpoint_ends_its_pause(org, receiver):
+    from integrations.services.endpoints import update_endpoint
+
+    endpoint = make_endpoint(org, receiver.url())
+    receiver.answer(500)
+    sale_created(org)
+    fan_out()
+    clock = timezone.now()
+    deliver_due(now=clock)
+    assert refreshed(endpoint).paused_until > clock
+    with tenant_scope(org):
+        update_endpoint(refreshed(endpoint), enabled=False)
+        update_endpoint(refreshed(endpoint), enabled=True)  # an admin starts it afresh
+    with scopes_disabled():
+        WebhookDelivery.objects.update(next_attempt_at=clock)  # its own retry is due; the endpoint's pause was not
+    deliver_due(now=clock + timedelta(seconds=1))
+    assert len(receiver.requests) == 2 and deliveries(org)[0].status == "succeeded"
