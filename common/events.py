@@ -9,6 +9,7 @@ Event types (the Standard Webhooks `type`): see EVENT_TYPES. `data` is plain JSO
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from django.utils import timezone
@@ -28,12 +29,28 @@ EVENT_TYPES = (
 )
 
 
+Listener = Callable[[int, str], bool]
+_listeners: list[Listener] = []
+
+
+def listen(wants: Listener) -> Listener:
+    """Register `wants(organization_id, event_type) -> bool` (a higher layer, from its
+    AppConfig.ready): an event is written only if some listener wants it, so an organisation
+    without webhook endpoints pays nothing for the earnings ledger's millions of entries."""
+    if wants not in _listeners:
+        _listeners.append(wants)
+    return wants
+
+
 def publish(event_type: str, *, organization_id: int, cause: str, data: dict,
             occurred_at: datetime | None = None) -> None:
-    """Write the event in the caller's transaction. `cause` names what it is about, uniquely
-    for its type (e.g. the sale's public id): the same cause twice is one event."""
+    """Write the event in the caller's transaction, if a listener wants it. `cause` names what
+    it is about, uniquely for its type (e.g. the sale's public id): the same cause twice is one
+    event."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {event_type!r}")
+    if not any(wants(organization_id, event_type) for wants in _listeners):
+        return
     moment = (occurred_at or timezone.now()).astimezone(UTC)
     outbox.emit(EVENT_TOPIC, key=f"event:{event_type}:{cause}", organization_id=organization_id,
                 payload={"type": event_type, "timestamp": moment.isoformat().replace("+00:00", "Z"), "data": data})

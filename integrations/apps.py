@@ -7,4 +7,11 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self):
-        from . import handlers  # noqa: F401 - registers this app's outbox topics
+        from common import events
+
+        from . import (
+            handlers,  # noqa: F401 - registers this app's outbox topics
+            listening,
+        )
+
+        events.listen(listening.wants)  # events are written only for organisations with endpoints

@@ -37,6 +37,17 @@ def _own_cache(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_remembered_listeners():
+    """Which organisations listen to events is remembered per process for 2 s
+    (integrations.listening); ids come back between tests, so each test starts afresh."""
+    from integrations import listening
+
+    listening._memo.clear()
+    yield
+    listening._memo.clear()
+
+
+@pytest.fixture(autouse=True)
 def _own_media(settings, tmp_path_factory):
     """Uploads of a test go to a directory of its own, not the checkout's var/media."""
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")

@@ -13,8 +13,10 @@ from ambassadors.models import Status
 from ambassadors.services import invitations, programme
 from campaigns.models import CampaignStatus
 from campaigns.services.campaigns import create_campaign, update_campaign
-from common.events import EVENT_TOPIC
+from common.events import EVENT_TOPIC, EVENT_TYPES
 from common.models import OutboxEvent
+from integrations import listening
+from integrations.models import WebhookEndpoint
 from rewards.models import EarningEntry, EntryStatus
 from rewards.services import ledger
 from rewards.services import payouts as payout_service
@@ -35,6 +37,30 @@ ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 @pytest.fixture(autouse=True)
 def _no_broker(settings):
     settings.OUTBOX_PUBLISH_ON_COMMIT = False
+
+
+@pytest.fixture(autouse=True)
+def _listening(org):
+    """Events are written only for an organisation that listens (common.events.listen): give
+    `org` an endpoint subscribed to every type (on a refused port: nothing here delivers)."""
+    with tenant_scope(org):
+        WebhookEndpoint.objects.create(organization=org, url="https://hooks.example.com/in", events=list(EVENT_TYPES),
+                                       secret="whsec_" + "A" * 32)
+
+
+def test_an_organisation_without_a_listening_endpoint_publishes_nothing(org, other_org):
+    record_lead(other_org, customer_external_id="crm-1", email="bo@example.com")
+    with tenant_scope(org):
+        WebhookEndpoint.objects.filter(organization=org).update(enabled=False)
+    listening.forget(WebhookEndpoint, WebhookEndpoint(organization=org))
+    record_lead(org, customer_external_id="crm-2", email="cy@example.com")
+    assert published("lead.created") == []
+    with tenant_scope(org):
+        endpoint = WebhookEndpoint.objects.get(organization=org)
+        endpoint.enabled, endpoint.events = True, ["sale.created"]
+        endpoint.save()  # forgets the remembered answer in this process at once
+    record_lead(org, customer_external_id="crm-3", email="di@example.com")
+    assert published("lead.created") == []  # not subscribed to it
 
 
 def published(event_type: str) -> list[dict]:
