@@ -6,8 +6,10 @@ recreated; --sqlite for the embedded mode's file database) gets one organisation
 with one webhook endpoint subscribed to `sale.created`. The receiver is a threaded HTTP/1.1
 server in this process (tests/integrations/receiver.py) counting the 2xx answers it gave per
 `webhook-id`. One real worker (`celery -A config worker --pool solo`, started here) consumes the
-embedded broker (kombu's file-system transport under a temporary VAR_DIR; --redis URL for
-Redis). This process publishes the events through common.events.publish in transactions of 100
+broker production runs on (Redis, --redis URL, default redis://127.0.0.1:6379/14), or with
+--filesystem-broker the embedded mode's (kombu's file-system transport under a temporary VAR_DIR,
+slower per message: a file per task). This process publishes the events through
+common.events.publish in transactions of 100
 (a burst of sales: each is an outbox event and a queued task after its commit) and, like celery
 beat, sends the outbox sweep and the webhook sweep (integrations.tasks.deliver_due) every 5 s.
 The worker does the rest: each outbox event's fan-out (a message and a delivery), the sending
@@ -212,8 +214,14 @@ def main() -> int:
     parser.add_argument("--retry-schedule", default="", help="WEBHOOK_RETRY_SCHEDULE for the worker "
                         "(default: production's 5,300,1800,…)")
     parser.add_argument("--sqlite", action="store_true", help="the embedded mode's SQLite file database")
-    parser.add_argument("--redis", default="", help="a Redis URL for the broker (default: the embedded one)")
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+                        help="the broker, as production runs it: a Redis URL (default redis://127.0.0.1:6379/14 or "
+                             "BENCH_REDIS_URL)")
+    parser.add_argument("--filesystem-broker", action="store_true",
+                        help="the embedded mode's file-system broker instead of Redis")
     args = parser.parse_args()
+    if args.filesystem_broker:
+        args.redis = ""
     count = args.events
 
     var_dir = Path(tempfile.mkdtemp(prefix="bench-webhooks-"))
