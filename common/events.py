@@ -42,6 +42,12 @@ def listen(wants: Listener) -> Listener:
     return wants
 
 
+def wanted(organization_id: int, event_type: str) -> bool:
+    """Whether a listener wants events of this type from this organisation: a publisher that
+    must read rows to build an event's data asks first (the earnings ledger, per batch)."""
+    return any(wants(organization_id, event_type) for wants in _listeners)
+
+
 def publish(event_type: str, *, organization_id: int, cause: str, data: dict,
             occurred_at: datetime | None = None) -> None:
     """Write the event in the caller's transaction, if a listener wants it. `cause` names what
@@ -49,7 +55,7 @@ def publish(event_type: str, *, organization_id: int, cause: str, data: dict,
     event."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"Unknown event type {event_type!r}")
-    if not any(wants(organization_id, event_type) for wants in _listeners):
+    if not wanted(organization_id, event_type):
         return
     moment = (occurred_at or timezone.now()).astimezone(UTC)
     outbox.emit(EVENT_TOPIC, key=f"event:{event_type}:{cause}", organization_id=organization_id,

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from common.events import publish
+from common.events import publish, wanted
 from tenancy.scoping import tenant_scope
 from tracking.models import Customer, Sale
 
@@ -79,7 +79,10 @@ def _iso(moment: datetime | None) -> str | None:
 def publish_entry_events(event_type: str, organization_id: int, ids: list[int], *, at: datetime) -> None:
     """The domain events (common.events) of entries just written ("earning.created": once per
     entry) or moved ("earning.updated": once per entry, status and moment), in the caller's
-    transaction. Their data names everything by public id; money is a string with its currency."""
+    transaction. Their data names everything by public id; money is a string with its currency.
+    Nothing is read when no one listens (no webhook endpoint of the organisation wants the type)."""
+    if not wanted(organization_id, event_type):
+        return
     for start in range(0, len(ids), EVENT_CHUNK):
         rows = list(EarningEntry.objects.filter(organization_id=organization_id, pk__in=ids[start:start + EVENT_CHUNK])
                     .order_by("pk").values("public_id", "status", "event", "unit", "amount", "currency", "earned_at",
