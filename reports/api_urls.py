@@ -4,7 +4,7 @@ campaign ROI, the funnel and the model comparison."""
 
 from django.urls import path
 
-from .api import ambassador, channels, digest, leaderboard, pdf, roi
+from .api import ambassador, channels, digest, leaderboard, overview, pdf, roi
 
 urlpatterns = [
     path("reports/digest/", digest.DigestSubscriptionsView.as_view(), name="api_report_digest"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("reports/leaderboard/", leaderboard.LeaderboardView.as_view(), name="api_report_leaderboard"),
     path("reports/leaderboard/fair/", leaderboard.FairView.as_view(), name="api_report_leaderboard_fair"),
     path("points-rules/", leaderboard.PointsRulesView.as_view(), name="api_points_rules"),
+    path("reports/overview/", overview.OverviewView.as_view(), name="api_report_overview"),
     path("reports/roi/", roi.RoiListView.as_view(), name="api_report_roi"),
     path("reports/roi/<uuid:public_id>/", roi.RoiDetailView.as_view(), name="api_report_roi_detail"),
     path("reports/channels/", channels.ChannelsView.as_view(), name="api_report_channels"),
