@@ -5,6 +5,20 @@ time = Σ shares × the campaign's minutes per share / 60 × that ambassador's h
 ROI = (revenue − cost) / cost. Money is rounded to the cent only at the end (half up), ratios
 to 4 places; a ratio whose denominator is zero is None (shown as "—"), never a division error.
 
+Parts add up (issue 17), one rule: each campaign's spend, rewards and time are summed exactly and
+rounded once, half up, to the cent; its cost is the sum of those three rounded figures. Any
+breakdown of a campaign's figure (its ambassadors' time and rewards, the kinds, the groups) gets
+its cents by largest remainder (largest_remainder: each line's exact amount cut down to the cent,
+the cents left over go to the lines with the largest cut-off remainder, ties to the lower key), so
+the lines add up exactly to the shown figure. A programme's (several campaigns') figures are the
+sums of its campaigns' rounded figures (Costs.total), so the total row adds up too.
+
+Segments (a kind or group filter, issue 17): a campaign's spend is allocated to its sharers in
+proportion to their shares of the campaign in the period (allocate: largest remainder to the
+cent, ties to the lower ambassador id), and a segment carries the sum of its ambassadors' parts,
+so the segments' costs add up exactly to the campaign's. A campaign with spend but no shares in
+the period keeps its spend unallocated (Costs.unallocated), shown on its own line.
+
 costs() is the one cost function: every page, the API, the CSV exports and the digest get their
 cost from it (through reports.selectors.roi.costs_of, which reads its inputs), so the dashboard
 and the ROI pages can't disagree. roi_of() turns a cost and what was credited into the figures.
@@ -12,16 +26,18 @@ and the ROI pages can't disagree. roi_of() turns a cost and what was credited in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Collection, Hashable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from functools import cached_property
+from typing import TypeVar
 
 from .figures import CreditTotals
 
 CENT = Decimal("0.01")
 RATIO = Decimal("0.0001")
 ZERO = Decimal("0")
+K = TypeVar("K", bound=Hashable)
 
 
 def money(value: Decimal) -> Decimal:
@@ -32,6 +48,34 @@ def ratio(numerator: Decimal, denominator: Decimal, places: Decimal = RATIO) -> 
     if not denominator:
         return None
     return (Decimal(numerator) / Decimal(denominator)).quantize(places, rounding=ROUND_HALF_UP)
+
+
+def largest_remainder(exact: Mapping[K, Decimal], total: Decimal | None = None) -> dict[K, Decimal]:
+    """Each line's exact amount in cents, adding up exactly to `total` (default: the exact sum
+    rounded once, half up): every line is cut down to the cent, and the cents left over go one
+    each to the lines with the largest cut-off remainder (ties: the lower key first)."""
+    if total is None:
+        total = money(sum(exact.values(), ZERO))
+    floors = {key: Decimal(amount).quantize(CENT, rounding=ROUND_FLOOR) for key, amount in exact.items()}
+    left = int((total - sum(floors.values(), ZERO)) / CENT)
+    if left and not floors:
+        raise ValueError("no lines to hand the cents to")
+    order = sorted(floors, key=lambda key: (-(Decimal(exact[key]) - floors[key]), key))
+    step = CENT if left >= 0 else -CENT
+    for index in range(abs(left)):
+        key = order[index % len(order)] if left > 0 else order[-1 - index % len(order)]
+        floors[key] += step
+    return floors
+
+
+def allocate(amount: Decimal, weights: Mapping[K, int]) -> dict[K, Decimal]:
+    """`amount` (to the cent) divided in proportion to the weights, to the cent by largest
+    remainder; {} when the weights sum to nothing (the amount stays unallocated)."""
+    whole = sum(weights.values())
+    if not whole:
+        return {}
+    return largest_remainder({key: Decimal(amount) * weight / whole for key, weight in weights.items() if weight},
+                             total=money(Decimal(amount)))
 
 
 def time_cost(shares: int, minutes_per_share: Decimal, hourly_rate: Decimal) -> Decimal:
@@ -47,6 +91,10 @@ class Cost:
     spend: Decimal = ZERO
     rewards: Decimal = ZERO
     time: Decimal = ZERO
+
+    def rounded(self) -> Cost:
+        """Each part rounded once to the cent (the figures shown; cost is their sum)."""
+        return Cost(money(self.spend), money(self.rewards), money(self.time))
 
     def __add__(self, other: Cost) -> Cost:
         if not isinstance(other, Cost):
@@ -65,11 +113,29 @@ class Costs:
     by_campaign: dict[int, Cost]  # spend + rewards + time of each campaign
     time: dict[tuple[int, int], Decimal]  # (campaign id, ambassador id) → the exact time cost
     rewards: dict[tuple[int, int], Decimal]  # (campaign id, ambassador id) → rewards earned
+    # under a kind or group filter: campaign id → spend with no shares in the period to carry it
+    unallocated: dict[int, Decimal] = field(default_factory=dict)
 
     @property
     def total(self) -> Cost:
-        """The programme's cost: every campaign's, summed exactly (rounded once, by roi_of)."""
-        return sum(self.by_campaign.values(), Cost.zero())
+        """The programme's cost: the sum of every campaign's rounded parts (so the total row is
+        the sum of the campaign rows, to the cent)."""
+        return sum((cost.rounded() for cost in self.by_campaign.values()), Cost.zero())
+
+    @property
+    def unallocated_total(self) -> Decimal:
+        return sum((money(amount) for amount in self.unallocated.values()), ZERO)
+
+    def lines(self, campaign_id: int) -> dict[int, Cost]:
+        """Ambassador id → that ambassador's own part of the campaign (rewards + time, no
+        spend), in cents by largest remainder, so the lines (and any grouping of them, such as
+        the kinds) add up exactly to the campaign's rounded rewards and time."""
+        cost = self.by_campaign[campaign_id].rounded()
+        times = {key[1]: amount for key, amount in self.time.items() if key[0] == campaign_id}
+        rewards = {key[1]: amount for key, amount in self.rewards.items() if key[0] == campaign_id}
+        time = largest_remainder(times, cost.time) if times or cost.time else {}
+        earned = largest_remainder(rewards, cost.rewards) if rewards or cost.rewards else {}
+        return {pk: Cost(rewards=earned.get(pk, ZERO), time=time.get(pk, ZERO)) for pk in sorted({*time, *earned})}
 
     @cached_property
     def by_ambassador(self) -> dict[tuple[int, int], Cost]:
@@ -80,7 +146,8 @@ class Costs:
 
 def costs(*, minutes: Mapping[int, Decimal], spend: Mapping[int, Decimal], rewards: Mapping[tuple[int, int], Decimal],
           rates: Mapping[int, Decimal] | None = None, shares: Mapping[tuple[int, int], int] | None = None,
-          rated_shares: Mapping[int, Decimal] | None = None) -> Costs:
+          rated_shares: Mapping[int, Decimal] | None = None,
+          segment: Collection[int] | None = None, all_shares: Mapping[tuple[int, int], int] | None = None) -> Costs:
     """The one cost function. `minutes`: campaign id → minutes per share, for the campaigns
     reported on; `rewards` by (campaign id, ambassador id); `spend` by campaign id. A campaign
     costs its spend plus, for each of its ambassadors, their rewards and their time (time_cost).
@@ -92,6 +159,11 @@ def costs(*, minutes: Mapping[int, Decimal], spend: Mapping[int, Decimal], rewar
     * `rated_shares`: campaign id → Σ over the campaign's shares of the sharer's hourly rate
       (the database sums it, the filter already chose the ambassadors): a campaign's time is
       that sum × minutes / 60, the same amount without a row per ambassador (Costs.time empty).
+
+    Under a kind or group filter, `segment` is the filter's ambassador ids and `all_shares` every
+    ambassador's shares by (campaign id, ambassador id) in the period: a campaign's spend is
+    allocated to its sharers in proportion to their shares (allocate) and the campaign costs the
+    segment's part; spend with no shares to carry it is Costs.unallocated.
 
     Sums are exact; roi_of() rounds them once. (Plain Decimals in the loops: a programme has
     thousands of pairs.)"""
@@ -121,9 +193,22 @@ def costs(*, minutes: Mapping[int, Decimal], spend: Mapping[int, Decimal], rewar
         if campaign_id in minutes and covered(ambassador_id):
             earned[campaign_id, ambassador_id] = earned.get((campaign_id, ambassador_id), ZERO) + amount
             campaign_rewards[campaign_id] += amount
-    by_campaign = {campaign_id: Cost(spend.get(campaign_id, ZERO), campaign_rewards[campaign_id],
+    campaign_spend = {campaign_id: spend.get(campaign_id, ZERO) for campaign_id in minutes}
+    unallocated: dict[int, Decimal] = {}
+    if segment is not None:
+        members = set(segment)
+        weights: dict[int, dict[int, int]] = {campaign_id: {} for campaign_id in minutes}
+        for (campaign_id, ambassador_id), count in (all_shares or {}).items():
+            if campaign_id in weights and count:
+                weights[campaign_id][ambassador_id] = count
+        for campaign_id, amount in campaign_spend.items():
+            parts = allocate(amount, weights[campaign_id]) if amount else {}
+            if amount and not parts:
+                unallocated[campaign_id] = amount
+            campaign_spend[campaign_id] = sum((part for pk, part in parts.items() if pk in members), ZERO)
+    by_campaign = {campaign_id: Cost(campaign_spend[campaign_id], campaign_rewards[campaign_id],
                                      campaign_time[campaign_id]) for campaign_id in minutes}
-    return Costs(by_campaign=by_campaign, time=time, rewards=earned)
+    return Costs(by_campaign=by_campaign, time=time, rewards=earned, unallocated=unallocated)
 
 
 @dataclass(frozen=True)
@@ -152,9 +237,10 @@ def roi_of(cost: Cost, credits: CreditTotals, shares: int) -> RoiFigures:
 def roi_figures(*, revenue: Decimal, spend: Decimal, time: Decimal, leads: Decimal, customers: Decimal,
                 shares: int, rewards: Decimal = ZERO) -> RoiFigures:
     """All ROI figures of one campaign (or the programme, or one kind of ambassador) and period.
-    `time` may be unrounded (a sum of time_cost()); it is rounded to the cent here."""
+    Spend, rewards and `time` may be unrounded; each is rounded once to the cent here and the
+    cost is the sum of the three rounded figures (so the shown parts add up to it)."""
     time_rounded = money(time)
-    cost = money(spend + rewards + time_rounded)
+    cost = money(spend) + money(rewards) + time_rounded
     revenue = money(revenue)
     per = lambda total, count: money(total / count) if count else None  # noqa: E731
     return RoiFigures(

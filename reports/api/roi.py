@@ -78,11 +78,16 @@ class PeriodSerializer(serializers.Serializer):
 
 class RoiFiguresSerializer(serializers.Serializer):
     revenue = Money(help_text="Revenue credited under the model.")
-    spend = Money(help_text="The campaign cost ledger in the period.")
+    spend = Money(help_text="The campaign cost ledger in the period. Under a kind or group filter, the segment's "
+                            "share of it: each campaign's spend allocated in proportion to the segment's shares of "
+                            "the campaign in the period (largest remainder to the cent), so the segments' costs add "
+                            "up to the campaign's.")
     rewards = Money(help_text="Rewards earned in the period (by the day earned): money not canceled or "
                                 "refunded (held included) + reward points × the point value.")
-    time_cost = Money(help_text="Σ shares × minutes per share / 60 × the ambassador's hourly rate.")
-    cost = Money(help_text="spend + rewards + time_cost")
+    time_cost = Money(help_text="Σ shares × minutes per share / 60 × the ambassador's hourly rate, summed exactly "
+                                "and rounded once to the cent (per campaign; a total is the sum of its campaigns').")
+    cost = Money(help_text="spend + rewards + time_cost, each rounded once to the cent: the parts add up exactly. "
+                           "Breakdowns (per ambassador, per kind) get their cents by largest remainder.")
     profit = Money(help_text="revenue − cost")
     roi = Ratio(help_text="ROI as a ratio, (revenue − cost) / cost, 4 places: 9.1239 means 912.39 %. Null when "
                           "cost is 0. Kept for existing clients; roi_percent is the figure the pages show.")
@@ -114,7 +119,10 @@ class RoiListSerializer(serializers.Serializer):
     model = serializers.CharField()
     currency = serializers.CharField()
     campaigns = RoiRowSerializer(many=True)
-    total = RoiFiguresSerializer(help_text="The programme: every campaign above together.")
+    total = RoiFiguresSerializer(help_text="The programme: every campaign above together (the sum of their rounded "
+                                           "figures, so the rows add up to it).")
+    unallocated_spend = Money(help_text="Under a kind or group filter: spend of campaigns with no shares in the "
+                                        "period, allocated to no segment (in no row's cost); 0 without a filter.")
 
 
 class KindSplitSerializer(serializers.Serializer):
@@ -122,7 +130,9 @@ class KindSplitSerializer(serializers.Serializer):
     revenue = Money()
     rewards = Money()
     time_cost = Money()
-    own_cost = Money(help_text="rewards + time_cost (spend is not split by kind).")
+    own_cost = Money(help_text="rewards + time_cost (spend is not split by kind). The ambassadors' cents come from "
+                               "the campaign's rounded rewards and time by largest remainder, so the kinds' own "
+                               "costs + unsplit_spend add up exactly to figures.cost.")
     leads = Count4()
     customers = Count4()
     shares = serializers.IntegerField()
@@ -147,8 +157,13 @@ class CampaignRoiSerializer(serializers.Serializer):
     campaign = CampaignRefSerializer()
     figures = RoiFiguresSerializer()
     split = KindSplitSerializer(many=True, help_text="Internal and external ambassadors' own part.")
-    unsplit_spend = Money(help_text="Campaign-level spend, not attributable to a kind of ambassador.")
-    ambassadors = AmbassadorTimeSerializer(many=True)
+    unsplit_spend = Money(help_text="Campaign-level spend, not attributable to a kind of ambassador (figures.spend: "
+                                    "under a kind or group filter, the segment's share of the spend by its shares).")
+    unallocated_spend = Money(help_text="Under a kind or group filter: the campaign's spend when it has no shares in "
+                                        "the period (allocated to no segment, not in figures.cost); 0 otherwise.")
+    ambassadors = AmbassadorTimeSerializer(many=True, help_text="Each ambassador's time_cost: the campaign's rounded "
+                                           "time handed out by largest remainder (ties: the earlier ambassador), so "
+                                           "the lines add up exactly to figures.time_cost.")
 
 
 class RatesSerializer(serializers.Serializer):
@@ -278,7 +293,8 @@ class RoiListView(_ReportView):
     def get(self, request, org_slug):
         f = self.report_filter(request)
         rows = roi_list(f)
-        data = self.envelope(request, f) | {"campaigns": rows[:-1], "total": rows[-1].figures}
+        data = self.envelope(request, f) | {"campaigns": rows[:-1], "total": rows[-1].figures,
+                                            "unallocated_spend": rows[-1].unallocated_spend}
         return Response(RoiListSerializer(data).data)
 
 
@@ -295,6 +311,7 @@ class RoiDetailView(_ReportView):
         detail = campaign_roi(f, campaign.pk)
         data = self.envelope(request, f) | {"campaign": campaign, "figures": detail.figures, "split": detail.split,
                                             "unsplit_spend": detail.unsplit_spend,
+                                            "unallocated_spend": detail.unallocated_spend,
                                             "ambassadors": detail.ambassadors}
         return Response(CampaignRoiSerializer(data).data)
 

@@ -4,14 +4,22 @@ detail with the split between internal and external ambassadors.
 cost = spend (the campaign's cost ledger, by the cost's date) + rewards earned (reward_sums: the
 earnings ledger's money and points × the point value, by the day earned) + the ambassadors' time
 (Σ per ambassador: shares × the campaign's minutes per share / 60 × that ambassador's hourly
-rate, summed exactly, rounded once).
+rate, summed exactly).
 costs_of() reads what the one cost function (reports.roi.costs) needs; the dashboard and the
 digest (summary.py) take their cost from it too.
 
+Rounding (reports.roi, one rule): a campaign's spend, rewards and time are each rounded once to
+the cent and its cost is their sum; each ambassador's time and rewards get their cents by largest
+remainder (ties: the lower ambassador id), so the time lines, the kinds' own costs plus the spend,
+and the campaign rows of the programme total all add up exactly to the shown figures.
+
 The internal/external split: revenue, leads, customers, shares, rewards and time are the
-ambassadors' own, so they split exactly. Spend is a campaign-level cost (media, production,
-tools) that no ambassador caused, so it is shown once, unsplit, rather than apportioned by some
-made-up key; the two kinds' own costs plus that spend add up to the campaign's cost.
+ambassadors' own, so they split exactly. Without a filter, spend is a campaign-level cost shown
+once, unsplit; the two kinds' own costs plus that spend add up to the campaign's cost. Under a
+kind or group filter, the campaign's spend is allocated to the segment in proportion to its
+shares of the campaign in the period (largest remainder to the cent), so the segments' costs add
+up to the campaign's; spend of a campaign without shares in the period stays unallocated and is
+shown on its own line (unallocated_spend).
 
 Every selector runs a fixed number of queries, however many campaigns and ambassadors there are.
 """
@@ -32,7 +40,7 @@ from tenancy.models import Organization
 
 from ..figures import CreditTotals
 from ..filters import ReportFilter
-from ..roi import ZERO, Cost, Costs, RoiFigures, costs, money, roi_of
+from ..roi import ZERO, Cost, Costs, RoiFigures, costs, roi_of
 from .base import (
     AmbassadorInfo,
     _scoped,
@@ -53,6 +61,9 @@ NO_CREDITS = CreditTotals(ZERO, ZERO, ZERO)
 class RoiRow:
     campaign: Campaign | None  # None: the programme total
     figures: RoiFigures
+    # the total row, under a kind or group filter: spend of campaigns without shares in the period
+    # (not in any segment's cost, shown on its own line)
+    unallocated_spend: Decimal = ZERO
 
     @property
     def is_total(self) -> bool:
@@ -83,7 +94,7 @@ class AmbassadorTime:
     kind: str
     shares: int
     hourly_rate: Decimal
-    time_cost: Decimal  # rounded to the cent for display; the campaign's total is rounded once
+    time_cost: Decimal  # the cents of the campaign's rounded time, by largest remainder (the lines add up)
     leads: Decimal
     revenue: Decimal
 
@@ -93,8 +104,9 @@ class CampaignRoi:
     campaign: Campaign
     figures: RoiFigures
     split: list[KindSplit]
-    unsplit_spend: Decimal
+    unsplit_spend: Decimal  # the spend in the figures: the campaign's, or the segment's share under a filter
     ambassadors: list[AmbassadorTime]
+    unallocated_spend: Decimal = ZERO  # under a filter: spend without shares in the period to carry it
 
 
 def reward_sums(f: ReportFilter) -> dict[tuple[int, int], Decimal]:
@@ -138,12 +150,18 @@ def costs_of(f: ReportFilter, *, shares: dict[tuple[int, int], int] | None = Non
     filter may be passed: shares (share_counts(f, ("campaign_id", "ambassador_id"))), people
     (ambassadors(f)), the_campaigns (campaigns(f)); or, when no page needs each ambassador's
     part, rated_shares (campaign id → Σ hourly rate over its shares: rated_share_sums), which
-    costs the same without reading an ambassador."""
+    costs the same without reading an ambassador. Under a kind or group filter the spend is
+    allocated by every ambassador's shares of each campaign (one more query)."""
     if the_campaigns is None:
         the_campaigns = campaigns(f)
     common = {"minutes": {pk: campaign.minutes_per_share for pk, campaign in the_campaigns.items()},
               "spend": {key[0]: amount for key, amount in spend_sums(f, ("campaign_id",)).items()},
               "rewards": reward_sums(f)}
+    if f.filters_ambassadors:
+        if people is None:
+            people = ambassadors(f)
+        common["segment"] = set(people)
+        common["all_shares"] = share_counts(replace(f, kind=None, group_id=None), ("campaign_id", "ambassador_id"))
     if rated_shares is not None:
         return costs(**common, rated_shares=rated_shares)
     if shares is None:
@@ -170,8 +188,9 @@ def roi_list(f: ReportFilter) -> list[RoiRow]:
         total_credits, total_shares = total_credits + credit, total_shares + count
         rows.append(RoiRow(campaign, roi_of(cost.by_campaign[pk], credit, count)))
     rows.sort(key=lambda row: (-row.figures.revenue, row.campaign.name.lower(), row.campaign.pk))
-    rows.append(RoiRow(None, roi_of(cost.total, total_credits, total_shares)))
+    rows.append(RoiRow(None, roi_of(cost.total, total_credits, total_shares), cost.unallocated_total))
     return rows
+
 
 
 def campaign_roi(f: ReportFilter, campaign_id: int) -> CampaignRoi:
@@ -184,29 +203,28 @@ def campaign_roi(f: ReportFilter, campaign_id: int) -> CampaignRoi:
     credits = credit_sums(f, ("ambassador_id",))
     cost = costs_of(f, shares=shares, people=people, the_campaigns=the_campaigns)
     shares_of = {ambassador_id: count for (_, ambassador_id), count in shares.items()}
-    rewards_of = {ambassador_id: amount for (_, ambassador_id), amount in cost.rewards.items()}
-    time_of = {ambassador_id: exact for (_, ambassador_id), exact in cost.time.items()}
+    own = cost.lines(campaign_id)  # each ambassador's rewards and time, in cents adding up to the campaign's
 
     # Per kind, plain sums (hundreds of ambassadors); the value objects are made once per kind below.
     per_kind = {kind: {"revenue": ZERO, "rewards": ZERO, "time": ZERO, "leads": ZERO, "customers": ZERO,
                        "shares": 0} for kind in Kind.values}
     lines = []
-    for ambassador_id in sorted(set(shares_of) | {key[0] for key in credits} | set(rewards_of)):
+    for ambassador_id in sorted(set(shares_of) | {key[0] for key in credits} | set(own)):
         person = people.get(ambassador_id)
         if person is None:
             continue
         count = shares_of.get(ambassador_id, 0)
         credit = credits.get((ambassador_id,), CreditTotals.zero())
-        exact_time = time_of.get(ambassador_id, ZERO)
+        part = own.get(ambassador_id, Cost.zero())
         bucket = per_kind[person.kind]
         bucket["revenue"] += credit.revenue
-        bucket["rewards"] += rewards_of.get(ambassador_id, ZERO)
-        bucket["time"] += exact_time
+        bucket["rewards"] += part.rewards
+        bucket["time"] += part.time
         bucket["leads"] += credit.leads
         bucket["customers"] += credit.customers
         bucket["shares"] += count
         lines.append(AmbassadorTime(person.id, person.public_id, person.name, person.kind, count, person.hourly_rate,
-                                    money(exact_time), credit.leads, credit.revenue))
+                                    part.time, credit.leads, credit.revenue))
     lines.sort(key=lambda line: (-line.revenue, -line.shares, line.name.lower(), line.ambassador_id))
 
     labels = dict(Kind.choices)
@@ -225,6 +243,5 @@ def campaign_roi(f: ReportFilter, campaign_id: int) -> CampaignRoi:
     known = CreditTotals(*(sum((bucket[name] for bucket in per_kind.values()), ZERO)
                            for name in ("leads", "customers", "revenue")))  # of the ambassadors reported on
     figures = roi_of(cost.by_campaign[campaign_id], known, sum(bucket["shares"] for bucket in per_kind.values()))
-    spend = cost.by_campaign[campaign_id].spend
-    return CampaignRoi(campaign=campaign, figures=figures, split=split, unsplit_spend=money(spend),
-                       ambassadors=lines)
+    return CampaignRoi(campaign=campaign, figures=figures, split=split, unsplit_spend=figures.spend,
+                       ambassadors=lines, unallocated_spend=cost.unallocated_total)
