@@ -126,13 +126,21 @@ class Costs:
     def unallocated_total(self) -> Decimal:
         return sum((money(amount) for amount in self.unallocated.values()), ZERO)
 
+    @cached_property
+    def _by_campaign_lines(self) -> dict[int, tuple[dict[int, Decimal], dict[int, Decimal]]]:
+        grouped: dict[int, tuple[dict[int, Decimal], dict[int, Decimal]]] = {pk: ({}, {}) for pk in self.by_campaign}
+        for index, source in enumerate((self.time, self.rewards)):
+            for (campaign_id, ambassador_id), amount in source.items():
+                if campaign_id in grouped:
+                    grouped[campaign_id][index][ambassador_id] = amount
+        return grouped
+
     def lines(self, campaign_id: int) -> dict[int, Cost]:
         """Ambassador id → that ambassador's own part of the campaign (rewards + time, no
         spend), in cents by largest remainder, so the lines (and any grouping of them, such as
         the kinds) add up exactly to the campaign's rounded rewards and time."""
         cost = self.by_campaign[campaign_id].rounded()
-        times = {key[1]: amount for key, amount in self.time.items() if key[0] == campaign_id}
-        rewards = {key[1]: amount for key, amount in self.rewards.items() if key[0] == campaign_id}
+        times, rewards = self._by_campaign_lines[campaign_id]
         time = largest_remainder(times, cost.time) if times or cost.time else {}
         earned = largest_remainder(rewards, cost.rewards) if rewards or cost.rewards else {}
         return {pk: Cost(rewards=earned.get(pk, ZERO), time=time.get(pk, ZERO)) for pk in sorted({*time, *earned})}
@@ -147,7 +155,7 @@ class Costs:
 def costs(*, minutes: Mapping[int, Decimal], spend: Mapping[int, Decimal], rewards: Mapping[tuple[int, int], Decimal],
           rates: Mapping[int, Decimal] | None = None, shares: Mapping[tuple[int, int], int] | None = None,
           rated_shares: Mapping[int, Decimal] | None = None,
-          segment: Collection[int] | None = None, all_shares: Mapping[tuple[int, int], int] | None = None) -> Costs:
+          segment: Collection[int] | None = None) -> Costs:
     """The one cost function. `minutes`: campaign id → minutes per share, for the campaigns
     reported on; `rewards` by (campaign id, ambassador id); `spend` by campaign id. A campaign
     costs its spend plus, for each of its ambassadors, their rewards and their time (time_cost).
@@ -160,10 +168,13 @@ def costs(*, minutes: Mapping[int, Decimal], spend: Mapping[int, Decimal], rewar
       (the database sums it, the filter already chose the ambassadors): a campaign's time is
       that sum × minutes / 60, the same amount without a row per ambassador (Costs.time empty).
 
-    Under a kind or group filter, `segment` is the filter's ambassador ids and `all_shares` every
-    ambassador's shares by (campaign id, ambassador id) in the period: a campaign's spend is
-    allocated to its sharers in proportion to their shares (allocate) and the campaign costs the
-    segment's part; spend with no shares to carry it is Costs.unallocated.
+    Under a kind or group filter, `segment` is the filter's ambassador ids, and `shares`, `rates`
+    and `rewards` cover every ambassador (the whole campaign): the whole campaign's cost is worked
+    out and rounded, its spend allocated to its sharers in proportion to their shares (allocate)
+    and its rewards and time handed to its ambassadors in cents (Costs.lines); the segment costs
+    the sum of its members' parts, so segments add up exactly to the campaign. Spend with no
+    shares to carry it is Costs.unallocated. The segment's Costs.time and Costs.rewards are then
+    its members' cents.
 
     Sums are exact; roi_of() rounds them once. (Plain Decimals in the loops: a programme has
     thousands of pairs.)"""
@@ -193,22 +204,37 @@ def costs(*, minutes: Mapping[int, Decimal], spend: Mapping[int, Decimal], rewar
         if campaign_id in minutes and covered(ambassador_id):
             earned[campaign_id, ambassador_id] = earned.get((campaign_id, ambassador_id), ZERO) + amount
             campaign_rewards[campaign_id] += amount
-    campaign_spend = {campaign_id: spend.get(campaign_id, ZERO) for campaign_id in minutes}
-    unallocated: dict[int, Decimal] = {}
-    if segment is not None:
-        members = set(segment)
-        weights: dict[int, dict[int, int]] = {campaign_id: {} for campaign_id in minutes}
-        for (campaign_id, ambassador_id), count in (all_shares or {}).items():
-            if campaign_id in weights and count:
-                weights[campaign_id][ambassador_id] = count
-        for campaign_id, amount in campaign_spend.items():
-            parts = allocate(amount, weights[campaign_id]) if amount else {}
-            if amount and not parts:
-                unallocated[campaign_id] = amount
-            campaign_spend[campaign_id] = sum((part for pk, part in parts.items() if pk in members), ZERO)
-    by_campaign = {campaign_id: Cost(campaign_spend[campaign_id], campaign_rewards[campaign_id],
+    by_campaign = {campaign_id: Cost(spend.get(campaign_id, ZERO), campaign_rewards[campaign_id],
                                      campaign_time[campaign_id]) for campaign_id in minutes}
-    return Costs(by_campaign=by_campaign, time=time, rewards=earned, unallocated=unallocated)
+    whole = Costs(by_campaign=by_campaign, time=time, rewards=earned)
+    if segment is None:
+        return whole
+    if shares is None:
+        raise TypeError("costs() of a segment takes shares with rates")
+    return _segment_of(whole, set(segment), shares)
+
+
+def _segment_of(whole: Costs, members: set[int], shares: Mapping[tuple[int, int], int]) -> Costs:
+    """The part of `whole` (every ambassador) that the `members` carry: each campaign's spend
+    allocated by shares, its rewards and time in cents by largest remainder (Costs.lines)."""
+    weights: dict[int, dict[int, int]] = {campaign_id: {} for campaign_id in whole.by_campaign}
+    for (campaign_id, ambassador_id), count in shares.items():
+        if campaign_id in weights and count:
+            weights[campaign_id][ambassador_id] = count
+    by_campaign, time, rewards, unallocated = {}, {}, {}, {}
+    for campaign_id, cost in whole.by_campaign.items():
+        amount = money(cost.spend)
+        parts = allocate(amount, weights[campaign_id]) if amount else {}
+        if amount and not parts:
+            unallocated[campaign_id] = amount
+        spent = sum((part for pk, part in parts.items() if pk in members), ZERO)
+        earned, took = ZERO, ZERO
+        for pk, line in whole.lines(campaign_id).items():
+            if pk in members:
+                time[campaign_id, pk], rewards[campaign_id, pk] = line.time, line.rewards
+                earned, took = earned + line.rewards, took + line.time
+        by_campaign[campaign_id] = Cost(spent, earned, took)
+    return Costs(by_campaign=by_campaign, time=time, rewards=rewards, unallocated=unallocated)
 
 
 @dataclass(frozen=True)

@@ -150,18 +150,22 @@ def costs_of(f: ReportFilter, *, shares: dict[tuple[int, int], int] | None = Non
     filter may be passed: shares (share_counts(f, ("campaign_id", "ambassador_id"))), people
     (ambassadors(f)), the_campaigns (campaigns(f)); or, when no page needs each ambassador's
     part, rated_shares (campaign id → Σ hourly rate over its shares: rated_share_sums), which
-    costs the same without reading an ambassador. Under a kind or group filter the spend is
-    allocated by every ambassador's shares of each campaign (one more query)."""
+    costs the same without reading an ambassador.
+
+    Under a kind or group filter the whole campaigns are costed (every ambassador's shares,
+    rates and rewards: a few more queries; shares and rated_shares passed in are not used) and
+    the segment (people, or ambassadors(f)) gets its members' part: reports.roi.costs(segment=)."""
     if the_campaigns is None:
         the_campaigns = campaigns(f)
     common = {"minutes": {pk: campaign.minutes_per_share for pk, campaign in the_campaigns.items()},
-              "spend": {key[0]: amount for key, amount in spend_sums(f, ("campaign_id",)).items()},
-              "rewards": reward_sums(f)}
+              "spend": {key[0]: amount for key, amount in spend_sums(f, ("campaign_id",)).items()}}
     if f.filters_ambassadors:
-        if people is None:
-            people = ambassadors(f)
-        common["segment"] = set(people)
-        common["all_shares"] = share_counts(replace(f, kind=None, group_id=None), ("campaign_id", "ambassador_id"))
+        segment = set(people if people is not None else ambassadors(f))
+        whole = replace(f, kind=None, group_id=None)
+        everyone = ambassadors(whole)
+        return costs(**common, rewards=reward_sums(whole), rates={pk: p.hourly_rate for pk, p in everyone.items()},
+                     shares=share_counts(whole, ("campaign_id", "ambassador_id")), segment=segment)
+    common["rewards"] = reward_sums(f)
     if rated_shares is not None:
         return costs(**common, rated_shares=rated_shares)
     if shares is None:
