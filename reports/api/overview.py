@@ -46,12 +46,12 @@ class OverviewPeriodSerializer(serializers.Serializer):
     time_zone = serializers.CharField(source="tz.key")
 
 
-class PreviousPeriodSerializer(serializers.Serializer):
+class OverviewPreviousPeriodSerializer(serializers.Serializer):
     start = serializers.DateField(help_text="First day of the period compared with (same length, just before).")
     end = serializers.DateField(help_text="Last day, included.")
 
 
-class KeyFiguresSerializer(serializers.Serializer):
+class OverviewKeyFiguresSerializer(serializers.Serializer):
     shares = serializers.IntegerField(help_text="Shares recorded in the period (a count).")
     clicks = serializers.IntegerField(help_text="Creditable clicks (no bots, previews or own clicks), a count.")
     unique_clicks = serializers.IntegerField(help_text="Unique visitors: clicks with no click by the same visitor "
@@ -82,14 +82,14 @@ def _change_field(name: str) -> serializers.DecimalField:
                                                         "the previous period; null when the previous period had 0.")
 
 
-ChangeSerializer = type("ChangeSerializer", (serializers.Serializer,), {
+OverviewChangeSerializer = type("OverviewChangeSerializer", (serializers.Serializer,), {
     "__module__": __name__,
     "__doc__": "The change of each key figure against the previous period: (now − before) / |before| × 100, one "
                "decimal; ROI's in percentage points.",
     **{field.name: _change_field(field.name) for field in fields(Figures)}})
 
 
-class CardSerializer(serializers.Serializer):
+class OverviewCardSerializer(serializers.Serializer):
     name = serializers.CharField(help_text="The figure (a key of `current`).")
     label = serializers.CharField(help_text="The card's title on the page.")
     kind = serializers.ChoiceField(choices=["count", "share", "money", "ratio"],
@@ -100,7 +100,7 @@ class CardSerializer(serializers.Serializer):
     change_display = serializers.CharField(help_text="The change as the page shows it (% or pp for ROI).")
 
 
-class TimelinePointSerializer(serializers.Serializer):
+class OverviewTimelinePointSerializer(serializers.Serializer):
     start = serializers.DateField(help_text="First day of the week or month (clipped to the period).")
     end = serializers.DateField(help_text="Last day, included.")
     revenue = serializers.DecimalField(**MONEY, help_text="Credited in this bucket. " + MONEY_HELP)
@@ -112,16 +112,17 @@ class TimelinePointSerializer(serializers.Serializer):
     broke_even = serializers.BooleanField(help_text="Cumulative revenue ≥ cumulative cost here.")
 
 
-class TimelineSerializer(serializers.Serializer):
+class OverviewTimelineSerializer(serializers.Serializer):
     grain = serializers.ChoiceField(choices=["week", "month"], help_text="Weeks (Monday–Sunday) up to 92 days, "
                                                                          "calendar months beyond.")
-    points = TimelinePointSerializer(many=True)
-    break_even = TimelinePointSerializer(allow_null=True, help_text="The first bucket whose cumulative revenue "
-                                                                    "reaches its cumulative cost; null if none.")
+    points = OverviewTimelinePointSerializer(many=True)
+    break_even = OverviewTimelinePointSerializer(allow_null=True, help_text="The first bucket whose cumulative "
+                                                                            "revenue reaches its cumulative cost; "
+                                                                            "null if none.")
     in_profit_at_end = serializers.BooleanField()
 
 
-class DaySerializer(serializers.Serializer):
+class OverviewDaySerializer(serializers.Serializer):
     day = serializers.DateField(help_text="A local day of the period (every day, zero-filled).")
     shares = serializers.IntegerField()
     clicks = serializers.IntegerField()
@@ -131,13 +132,13 @@ class DaySerializer(serializers.Serializer):
     revenue = serializers.DecimalField(**MONEY, help_text=MONEY_HELP)
 
 
-class ChannelClicksSerializer(serializers.Serializer):
+class OverviewChannelClicksSerializer(serializers.Serializer):
     channel = serializers.CharField()
     label = serializers.CharField()
     clicks = serializers.IntegerField(help_text="Creditable clicks through this channel (a count).")
 
 
-class TopAmbassadorSerializer(serializers.Serializer):
+class OverviewTopAmbassadorSerializer(serializers.Serializer):
     rank = serializers.IntegerField(help_text="1 = most revenue credited, then most leads, clicks, name.")
     id = serializers.CharField(help_text="The ambassador's public id ('' for a deleted ambassador).")
     name = serializers.CharField()
@@ -150,19 +151,20 @@ class TopAmbassadorSerializer(serializers.Serializer):
 
 class OverviewSerializer(serializers.Serializer):
     period = OverviewPeriodSerializer()
-    previous_period = PreviousPeriodSerializer()
+    previous_period = OverviewPreviousPeriodSerializer()
     model = serializers.ChoiceField(choices=AttributionModel.values,
                                     help_text="The attribution model of leads, customers and revenue.")
     currency = serializers.CharField(help_text="The organisation's currency: every money figure is in it.")
-    current = KeyFiguresSerializer(help_text="The period's key figures.")
-    previous = KeyFiguresSerializer(help_text="The previous period's, same filters.")
-    change = ChangeSerializer()
-    cards = CardSerializer(many=True, help_text="The page's cards in its order, with its formatting.")
-    timeline = TimelineSerializer(help_text="Revenue vs cost over time and the break-even (the page's chart).")
-    daily = DaySerializer(many=True, help_text="Day by day (the page's daily charts).")
-    channels = ChannelClicksSerializer(many=True, help_text="Clicks per channel, every channel (zeros included).")
-    top_ambassadors = TopAmbassadorSerializer(many=True, help_text="Up to five: only ambassadors with clicks, "
-                                                                   "leads or revenue in the period.")
+    current = OverviewKeyFiguresSerializer(help_text="The period's key figures.")
+    previous = OverviewKeyFiguresSerializer(help_text="The previous period's, same filters.")
+    change = OverviewChangeSerializer()
+    cards = OverviewCardSerializer(many=True, help_text="The page's cards in its order, with its formatting.")
+    timeline = OverviewTimelineSerializer(help_text="Revenue vs cost over time and the break-even (the page's chart).")
+    daily = OverviewDaySerializer(many=True, help_text="Day by day (the page's daily charts).")
+    channels = OverviewChannelClicksSerializer(many=True, help_text="Clicks per channel, every channel (zeros "
+                                                                    "included).")
+    top_ambassadors = OverviewTopAmbassadorSerializer(many=True, help_text="Up to five: only ambassadors with "
+                                                                           "clicks, leads or revenue in the period.")
 
 
 class OverviewView(APIView):

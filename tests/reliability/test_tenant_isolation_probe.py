@@ -766,7 +766,8 @@ def test_b_ids_inside_a_requests_are_not_found(worlds):
         assert not Campaign.objects.filter(name="Probe form", target_groups=b.group.pk).exists()
     assert response.status_code in (200, 400), response.status_code  # the form again, with its error
 
-    report_urls = [f"{api}/reports/{name}/" for name in ("leaderboard", "leaderboard/fair", "roi", "funnel", "models")]
+    report_urls = [f"{api}/reports/{name}/" for name in ("leaderboard", "leaderboard/fair", "roi", "funnel", "models",
+                                                          "overview")]
     report_urls += [f"/o/{a.org.slug}/reports/{name}" for name in ("leaderboard/", "roi/", "funnel/", "models/",
                                                                    "leaderboard.csv", "roi.csv", "funnel.csv",
                                                                    "models.csv")]
