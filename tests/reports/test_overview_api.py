@@ -16,6 +16,7 @@ from reports.selectors.summary import change_display, display
 from tenancy.models import Role
 from tests.factories import OrganizationFactory, member
 from tests.support.programmes import WEEK, build_programme
+from tests.support.tracking import api as api_key_client
 
 CUSTOM_WEEK = {"period": "custom", "start": WEEK[0], "end": WEEK[1]}
 FILTERS = [
@@ -24,6 +25,8 @@ FILTERS = [
     CUSTOM_WEEK | {"kind": "external"},
     CUSTOM_WEEK | {"kind": "internal", "model": "linear"},
     {"period": "custom", "start": "2026-01-01", "end": "2026-06-30", "model": "first_touch"},  # months
+    CUSTOM_WEEK | {"campaign": "<the campaign>"},
+    {"period": "quarter", "model": "position_based"},
 ]
 
 
@@ -62,8 +65,11 @@ def chart_spec(text: str, chart_id: str) -> dict:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("params", FILTERS, ids=["default", "custom", "kind", "kind-linear", "half-year"])
+@pytest.mark.parametrize("params", FILTERS,
+                         ids=["default", "custom", "kind", "kind-linear", "half-year", "campaign", "quarter"])
 def test_the_overview_api_equals_the_overview_page(ny_org, programme, login, params):
+    if "campaign" in params:
+        params = params | {"campaign": str(programme["campaign"].public_id)}
     client = login(member(ny_org, Role.MANAGER))
     page = client.get(page_url(ny_org), params)
     response = client.get(api_url(ny_org), params)
@@ -196,6 +202,17 @@ def test_another_organisations_overview_is_404(ny_org, programme, other_org, log
 def test_ambassadors_may_not_read_the_overview(ny_org, programme, login):
     client = login(member(ny_org, Role.AMBASSADOR, ambassador=True))
     assert client.get(api_url(ny_org), CUSTOM_WEEK).status_code == 403
+
+
+@pytest.mark.django_db
+def test_an_api_key_is_answered_as_by_the_other_report_apis(ny_org, programme, other_org):
+    """Report APIs need a member's role (tenancy.roles.MinimumRole reads the membership): an organisation
+    API key, which has none, gets the ROI API's answer, and another organisation's key never our figures."""
+    roi_url = f"/api/v1/o/{ny_org.slug}/reports/roi/"
+    for client in (api_key_client(ny_org), api_key_client(other_org)):
+        overview, roi = client.get(api_url(ny_org), CUSTOM_WEEK), client.get(roi_url, CUSTOM_WEEK)
+        assert overview.status_code == roi.status_code and overview.status_code in (401, 403, 404)
+        assert overview["Content-Type"].startswith("application/json") and "300.00" not in overview.content.decode()
 
 
 @pytest.mark.django_db
