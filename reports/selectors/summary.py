@@ -3,7 +3,9 @@ before), the top ambassadors, the per-ambassador table of the e-mail digest's CS
 daily series of the dashboard's chart (and of the funnel's). Everything is summed from the
 building blocks in base.py (rollups, credits, shares) and the cost is the ROI pages' (one cost
 function, reports.roi.costs, read by roi.costs_of: spend, rewards and time alike), so the
-dashboard, the digest e-mail, its CSV and the ROI pages always agree."""
+dashboard, the digest e-mail, its CSV and the ROI pages always agree: the programme's cost is
+the sum of its campaigns' rounded costs (the ROI list's total row), and under a kind or group
+filter the segment carries its share of each campaign's spend (reports.roi, issue 17)."""
 
 from __future__ import annotations
 

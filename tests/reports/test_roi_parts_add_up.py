@@ -18,6 +18,7 @@ from reports.filters import ReportFilter
 from reports.periods import Period
 from reports.roi import allocate, costs, largest_remainder
 from reports.selectors.roi import campaign_roi, roi_list
+from reports.selectors.summary import figures
 from tenancy.scoping import tenant_scope
 from tests.factories import (
     AmbassadorFactory,
@@ -154,6 +155,7 @@ def test_every_breakdown_adds_up_under_every_filter(people, plans):
         details = {name: {c.pk: campaign_roi(march(org, **kw), c.pk) for c in the_campaigns}
                    for name, kw in filters.items()}
         lists = {name: roi_list(march(org, **kw)) for name, kw in filters.items()}
+        dashboard = {name: figures(march(org, **kw)) for name, kw in filters.items()}
 
     for name, by_campaign in details.items():
         for detail in by_campaign.values():
@@ -166,6 +168,8 @@ def test_every_breakdown_adds_up_under_every_filter(people, plans):
         for part in ("spend", "rewards", "time_cost", "cost"):
             assert sum((getattr(row.figures, part) for row in rows[:-1]), Decimal(0)) == getattr(rows[-1].figures,
                                                                                                   part), (name, part)
+        # the dashboard's cost is the ROI list's total row (one cost function)
+        assert dashboard[name].cost == rows[-1].figures.cost, name
         # the list and the detail page show the same figures for a campaign
         for row in rows[:-1]:
             assert row.figures.cost == by_campaign[row.campaign.pk].figures.cost, name
@@ -228,7 +232,7 @@ def test_the_issues_campaign_adds_up(org):
 
 
 @pytest.mark.django_db
-def test_spend_without_shares_stays_unallocated(org):
+def test_spend_without_shares_stays_unallocated(org, manager, login):
     """A campaign with 300.00 of spend and no share in March: under a filter no segment carries
     it; it is shown on its own line (the detail's and the list's unallocated_spend)."""
     campaign = CampaignFactory(organization=org, minutes_per_share=Decimal("5"))
@@ -241,3 +245,13 @@ def test_spend_without_shares_stays_unallocated(org):
     assert whole.figures.cost == Decimal("300.00") and whole.unallocated_spend == Decimal(0)
     assert internal.figures.cost == Decimal("0.00") and internal.unallocated_spend == Decimal("300.00")
     assert rows[-1].figures.cost == Decimal("0.00") and rows[-1].unallocated_spend == Decimal("300.00")
+
+    client = login(manager)
+    query = {"period": "custom", "start": "2026-03-01", "end": "2026-03-31", "kind": "internal"}
+    detail_api = client.get(f"/api/v1/o/{org.slug}/reports/roi/{campaign.public_id}/", query).json()
+    assert (detail_api["figures"]["cost"], detail_api["unallocated_spend"]) == ("0.00", "300.00")
+    assert client.get(f"/api/v1/o/{org.slug}/reports/roi/", query).json()["unallocated_spend"] == "300.00"
+    page = client.get(f"/o/{org.slug}/reports/roi/{campaign.public_id}/", query).content.decode()
+    assert 'data-figure="unallocated_spend"' in page and "largest remainder" in page
+    listed = client.get(f"/o/{org.slug}/reports/roi/", query).content.decode()
+    assert 'data-figure="unallocated_spend"' in listed
