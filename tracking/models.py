@@ -261,10 +261,60 @@ class SaleStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
 
 
+class RateStatus(models.TextChoices):
+    """How a sale's `amount` (in the organisation's currency) was obtained from its original amount."""
+
+    OWN = "own", "In the organisation's currency"
+    EXACT = "exact", "Converted at the rate of its day"
+    ESTIMATED = "estimated", "Converted at the latest earlier rate (estimated)"
+    AWAITING = "awaiting", "Awaiting rate"
+
+
+class RateSource(models.TextChoices):
+    REFERENCE = "reference", "Reference (ECB)"
+    UPLOADED = "uploaded", "Uploaded by an admin"
+
+
+class ExchangeRate(TenantModel):
+    """One day's rate of one currency against the organisation's currency, in the ECB's
+    convention: `rate` units of `currency` for ONE unit of the organisation's currency (the
+    ECB publishes 1 EUR = 1.0830 USD: for a EUR organisation the row USD 1.0830). A sale of X
+    `currency` is worth X / rate in the organisation's currency, rounded half-up to the cent once
+    (tracking.services.rates.convert). An uploaded rate overrides the reference rate of the same
+    day and currency; both are kept."""
+
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    rate = models.DecimalField(max_digits=20, decimal_places=10)
+    source = models.CharField(max_length=10, choices=RateSource.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "currency", "day", "source"],
+                                    name="exchangerate_org_currency_day_source_unique"),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchangerate_rate_positive"),
+            models.CheckConstraint(condition=models.Q(source__in=[s.value for s in RateSource]),
+                                   name="exchangerate_source_valid"),
+            models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"),
+                                   name="exchangerate_currency_iso"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.currency} {self.rate} ({self.source})"
+
+
 class Sale(TenantModel):
     """A sale, idempotent on (organisation, invoice_id) in the database. A sale whose
     customer is not known yet keeps `customer_external_id` and is linked when that
-    customer's lead arrives."""
+    customer's lead arrives.
+
+    `amount` and `currency` are always in the organisation's currency (what every report,
+    credit and reward reads); `original_amount`/`original_currency` are what the sale was
+    posted in. A sale in another currency is converted at the rate of its day
+    (`rate_status` exact), else at the latest earlier rate (estimated); with no rate at all
+    it is stored with `amount` 0.00 and `rate_status` awaiting — attributed, but with no
+    revenue until tracking.services.rates.convert_pending_sales converts it."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     invoice_id = models.CharField(max_length=255)
@@ -278,11 +328,23 @@ class Sale(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
     attributed_at = models.DateTimeField(null=True, blank=True,
                                          help_text="Set by attribution once the sale's credits are stored.")
+    # Null/blank on sales stored before issue 17 (all in the organisation's currency).
+    original_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    original_currency = models.CharField(max_length=3, blank=True, default="")
+    rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True,
+                               help_text="The ExchangeRate.rate used: units of original_currency per unit of currency.")
+    rate_day = models.DateField(null=True, blank=True, help_text="The day of the rate used.")
+    rate_status = models.CharField(max_length=10, choices=RateStatus.choices, default=RateStatus.OWN,
+                                   db_default=RateStatus.OWN.value)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["organization", "invoice_id"], name="sale_invoice_unique"),
-            models.CheckConstraint(condition=models.Q(amount__gt=0), name="sale_amount_positive"),
+            models.CheckConstraint(condition=(models.Q(amount__gt=0)
+                                              | models.Q(rate_status="awaiting", amount=0)),
+                                   name="sale_amount_positive_unless_awaiting"),
+            models.CheckConstraint(condition=models.Q(rate_status__in=[s.value for s in RateStatus]),
+                                   name="sale_rate_status_valid"),
             models.CheckConstraint(condition=models.Q(status__in=["paid", "refunded"]), name="sale_status_valid"),
         ]
         indexes = [
@@ -290,6 +352,9 @@ class Sale(TenantModel):
             # The refunded sales of a period, for the refund-rate fraud rule of rewards: few rows, so small.
             models.Index(fields=["organization", "occurred_at"], condition=models.Q(status="refunded"),
                          name="sale_org_refunded_time"),
+            # The sales waiting for a rate (few), for convert_pending_sales.
+            models.Index(fields=["organization", "original_currency", "occurred_at"],
+                         condition=models.Q(rate_status__in=["awaiting", "estimated"]), name="sale_org_rate_pending"),
         ]
 
     def __str__(self):

@@ -76,6 +76,7 @@ from tracking.models import (
     CreditChannel,
     CreditKind,
     Customer,
+    RateStatus,
     RawClick,
     Sale,
     SaleStatus,
@@ -346,8 +347,8 @@ def _lead_rows(customer: Customer, weights: LeadWeights, version: int) -> list[C
 
 
 def _sale_rows(sale: Sale, weights: LeadWeights, version: int) -> list[CreditRow]:
-    if sale.status != SaleStatus.PAID:
-        return []
+    if sale.status != SaleStatus.PAID or sale.rate_status == RateStatus.AWAITING:
+        return []  # a sale awaiting its exchange rate has no revenue yet (tracking.services.rates)
     cents = int(sale.amount.scaleb(2))
     rows = []
     for model in engine.MODELS:
