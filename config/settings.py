@@ -283,6 +283,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracking.tasks.delete_old_salts",
         "schedule": timedelta(hours=1),
     },
+    "fetch-reference-rates": {  # the ECB publishes around 16:00 CET on working days
+        "task": "tracking.tasks.fetch_reference_rates",
+        "schedule": crontab(hour=16, minute=40),
+        "options": {"expires": 6 * 3600},
+    },
     "verify-credits": {  # nightly, when attribution is quiet
         "task": "tracking.tasks.verify_credits",
         "schedule": crontab(hour=3, minute=17),

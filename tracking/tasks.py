@@ -189,3 +189,39 @@ def queue_conversion_import(organization_id: int, import_id: int) -> None:
     """Queue run_conversion_import once the current transaction commits (the row must be visible)."""
     publish_after_commit(run_conversion_import, organization_id, import_id,
                          recovery="dispatch_attribution re-queues imports left queued")
+
+
+ECB_RATES_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml"
+
+
+@shared_task(name="tracking.tasks.fetch_reference_rates", autoretry_for=(OSError,), retry_backoff=True,
+             max_retries=5)
+def fetch_reference_rates(url: str | None = None) -> int:
+    """Production only (the beat, daily): the ECB's euro reference rates of the last 90 days,
+    stored as reference rates for every organisation that has sales in another currency (the
+    currencies it sells in), which converts its estimated and awaiting sales. Tests and the
+    embedded default read the shipped file instead (rates.shipped_reference). Returns the number
+    of sales converted again."""
+    import urllib.request
+
+    from django.conf import settings
+
+    from .models import Sale
+    from .services import rates
+
+    with urllib.request.urlopen(url or getattr(settings, "ECB_RATES_URL", ECB_RATES_URL),  # noqa: S310
+                                timeout=30) as answer:
+        table = rates.parse_ecb_xml(answer.read().decode("utf-8"))
+    changed = 0
+    with scopes_disabled():
+        used = (Sale.objects.exclude(original_currency="").exclude(rate_status="own")
+                .values_list("organization_id", "original_currency").distinct())
+        wanted: dict[int, set[str]] = {}
+        for organization_id, currency in used:
+            wanted.setdefault(organization_id, set()).add(currency)
+        for organization in Organization.objects.filter(pk__in=wanted):
+            converted = rates.load_reference(organization, table, wanted=wanted[organization.pk])
+            if converted:
+                queue_attribution(organization.pk)
+            changed += converted
+    return changed

@@ -4,12 +4,14 @@
 from django.conf import settings
 from django.urls import path, re_path
 
-from .views import imports, redirect, snippet
+from .views import imports, rates, redirect, snippet
 from .views import settings as settings_views
 
 urlpatterns = [
     # Attribution settings (reporting model, window, half-life; recompute progress).
     path("manage/attribution/", settings_views.attribution_settings, name="attribution_settings"),
+    # Exchange rates: the table, sales awaiting a rate, CSV upload (admins).
+    path("manage/rates/", rates.exchange_rates, name="exchange_rates"),
     # CSV import of leads and sales.
     path("manage/imports/", imports.import_list, name="conversion_imports"),
     path("manage/imports/<uuid:public_id>/", imports.import_detail, name="conversion_import_detail"),

@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='sale',
             name='rate',
-            field=models.DecimalField(blank=True, decimal_places=10, help_text='The ExchangeRate.rate used (units of original_currency per unit of currency).', max_digits=20, null=True),
+            field=models.DecimalField(blank=True, decimal_places=10, help_text='The ExchangeRate.rate used: units of original_currency per unit of currency.', max_digits=20, null=True),
         ),
         migrations.AddField(
             model_name='sale',
