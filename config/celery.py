@@ -21,7 +21,9 @@ app.autodiscover_tasks()
 # not a failed task. (With DB_POOL, or SQLite, CONN_MAX_AGE is 0: closed after every task as before.)
 @task_prerun.connect(dispatch_uid="close_old_connections_before_task")
 @task_postrun.connect(dispatch_uid="close_old_connections_after_task")
-def _close_old_connections(**kwargs):
+def _close_old_connections(task=None, **kwargs):
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # run in the caller's process (apply(), eager tests): the connection is the caller's
     from django.db import close_old_connections
 
     close_old_connections()
