@@ -1,5 +1,11 @@
 """Leaderboards and the fair view, from rollups, credits and share events (never raw clicks).
 
+The ranking is one SQL statement (`_ranked`): integer figures, so ranks are exact on both
+databases; a page is LIMIT … OFFSET of the ordered board with each rank counted (1 + the rows
+with more), never a window over every row; the days before today come from a ranking snapshot
+(selectors/snapshots.py) plus today's rows. `leaderboard_page` serves the page and the API,
+`top_and_mine` the portal, `leaderboard` every row (CSV, digests). The fair view sums in Python.
+
 Who is on a leaderboard: every active (approved) ambassador the filter covers, plus any other
 ambassador covered (paused, removed …) with activity in the period or the one before.
 Activity: a share, a creditable click, or a lead / customer / revenue credited.
