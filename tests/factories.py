@@ -29,6 +29,16 @@ from campaigns.models import (
     TrackedLink,
 )
 from common.models import OutboxEvent
+from integrations.models import (
+    DeliveryAttempt,
+    InboundEvent,
+    InboundOutcome,
+    IntegrationConnection,
+    Provider,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookMessage,
+)
 from notifications.models import Delivery, DeliveryChannel, NotificationSettings, Preference
 from notifications.models import Frequency as NotifyFrequency
 from notifications.models import Kind as NotifyKind
@@ -77,9 +87,11 @@ from tracking.models import (
     DailyClickRollup,
     DailyCreditRollup,
     DailySalt,
+    ExchangeRate,
     HistoryGeneration,
     ImportKind,
     PortalVisitor,
+    RateSource,
     RawClick,
     Sale,
     SaleStatus,
@@ -719,6 +731,80 @@ class RankingSnapshotRowFactory(factory.django.DjangoModelFactory):
     ambassador_id = factory.Sequence(lambda n: n + 1)
     clicks_now = 3
     unique_clicks_now = 2
+
+
+class ExchangeRateFactory(TenantFactory):
+    """A reference rate: 1.0850 units of USD for one unit of the organisation's currency."""
+
+    class Meta:
+        model = ExchangeRate
+
+    organization = factory.SubFactory(OrganizationFactory)
+    day = factory.LazyFunction(lambda: timezone.now().date())
+    currency = "USD"
+    rate = Decimal("1.0850000000")
+    source = RateSource.REFERENCE
+
+
+class WebhookEndpointFactory(TenantFactory):
+    class Meta:
+        model = WebhookEndpoint
+
+    organization = factory.SubFactory(OrganizationFactory)
+    url = factory.Sequence(lambda n: f"https://hooks{n}.example.com/in")
+    events = factory.LazyFunction(lambda: ["sale.created"])
+    secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+class WebhookMessageFactory(TenantFactory):
+    class Meta:
+        model = WebhookMessage
+
+    organization = factory.SubFactory(OrganizationFactory)
+    msg_id = factory.Sequence(lambda n: f"msg_{n:026d}")
+    event_type = "sale.created"
+    cause = factory.Sequence(lambda n: f"event:sale.created:{n}")
+    payload = factory.LazyFunction(lambda: {"type": "sale.created", "timestamp": "2026-03-01T10:00:00Z", "data": {}})
+
+
+class WebhookDeliveryFactory(TenantFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    organization = factory.SubFactory(OrganizationFactory)
+    endpoint = factory.SubFactory(WebhookEndpointFactory, organization=factory.SelfAttribute("..organization"))
+    message = factory.SubFactory(WebhookMessageFactory, organization=factory.SelfAttribute("..organization"))
+
+
+class DeliveryAttemptFactory(TenantFactory):
+    class Meta:
+        model = DeliveryAttempt
+
+    organization = factory.SubFactory(OrganizationFactory)
+    delivery = factory.SubFactory(WebhookDeliveryFactory, organization=factory.SelfAttribute("..organization"))
+    response_status = 200
+
+
+class IntegrationConnectionFactory(TenantFactory):
+    class Meta:
+        model = IntegrationConnection
+
+    organization = factory.SubFactory(OrganizationFactory)
+    provider = Provider.STRIPE
+    public_token = factory.Sequence(lambda n: f"token-{n:030d}")
+    signing_secret = "whsec_test_secret"
+
+
+class InboundEventFactory(TenantFactory):
+    class Meta:
+        model = InboundEvent
+
+    organization = factory.SubFactory(OrganizationFactory)
+    connection = factory.SubFactory(IntegrationConnectionFactory, organization=factory.SelfAttribute("..organization"))
+    provider = Provider.STRIPE
+    event_id = factory.Sequence(lambda n: f"evt_{n:024d}")
+    event_type = "invoice.paid"
+    outcome = InboundOutcome.PROCESSED
 
 
 class OutboxEventFactory(factory.django.DjangoModelFactory):
