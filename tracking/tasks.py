@@ -209,16 +209,19 @@ def fetch_reference_rates(url: str | None = None) -> int:
     from .models import Sale
     from .services import rates
 
+    with scopes_disabled():
+        used = list(Sale.objects.exclude(original_currency="").exclude(rate_status="own")
+                    .values_list("organization_id", "original_currency").distinct())
+    if not used:  # nobody sells in another currency: no call out (the embedded demo has no network)
+        return 0
     with urllib.request.urlopen(url or getattr(settings, "ECB_RATES_URL", ECB_RATES_URL),  # noqa: S310
                                 timeout=30) as answer:
         table = rates.parse_ecb_xml(answer.read().decode("utf-8"))
     changed = 0
+    wanted: dict[int, set[str]] = {}
+    for organization_id, currency in used:
+        wanted.setdefault(organization_id, set()).add(currency)
     with scopes_disabled():
-        used = (Sale.objects.exclude(original_currency="").exclude(rate_status="own")
-                .values_list("organization_id", "original_currency").distinct())
-        wanted: dict[int, set[str]] = {}
-        for organization_id, currency in used:
-            wanted.setdefault(organization_id, set()).add(currency)
         for organization in Organization.objects.filter(pk__in=wanted):
             converted = rates.load_reference(organization, table, wanted=wanted[organization.pk])
             if converted:

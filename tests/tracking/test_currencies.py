@@ -243,3 +243,11 @@ def test_the_beats_fetch_stores_reference_rates_and_converts_the_waiting_sales(o
         sale.refresh_from_db()
         assert (sale.amount, sale.rate_status) == (d("100.00"), RateStatus.EXACT)
         assert set(ExchangeRate.objects.values_list("currency", flat=True)) == {"USD"}  # the currencies it sells in
+
+
+@pytest.mark.django_db
+def test_the_daily_fetch_calls_nobody_when_no_sale_is_in_another_currency(org):
+    from tracking.tasks import fetch_reference_rates
+
+    # An address nothing listens on: fetching would raise; with no foreign-currency sale it isn't asked.
+    assert fetch_reference_rates.run("http://127.0.0.1:9/eurofxref-hist-90d.xml") == 0
