@@ -31,6 +31,7 @@ from ..selectors.base import ambassadors, click_sums
 from ..selectors.summary import Figures, daily_series, key_figures, top_ambassadors
 from ..selectors.timeline import timeline
 from .leaderboard import FIELD_ERRORS, FILTER_PARAMETERS, MONEY, SHARE
+from .pending_sales import awaiting_field, estimated_field, pending_sales_data
 from .roi import CREDITED, PercentField
 
 RATIO = {"max_digits": 16, "decimal_places": 4, "allow_null": True}
@@ -165,6 +166,8 @@ class OverviewSerializer(serializers.Serializer):
                                                                     "included).")
     top_ambassadors = OverviewTopAmbassadorSerializer(many=True, help_text="Up to five: only ambassadors with "
                                                                            "clicks, leads or revenue in the period.")
+    sales_awaiting_rate = awaiting_field()
+    sales_estimated = estimated_field()
 
 
 class OverviewView(APIView):
@@ -196,7 +199,7 @@ class OverviewView(APIView):
             "channels": [{"channel": value, "label": label,
                           "clicks": by_channel.get((value,), ClickTotals.zero()).clicks}
                          for value, label in Channel.choices],
-            "top_ambassadors": top,
+            "top_ambassadors": top, **pending_sales_data(f),
         }
         return Response(OverviewSerializer(data).data)
 

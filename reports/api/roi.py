@@ -6,6 +6,8 @@ envelope's `currency`; ROI comes both as a ratio (`roi`, kept for existing clien
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -27,6 +29,7 @@ from ..selectors.comparison import BY, model_comparison
 from ..selectors.funnel import funnel
 from ..selectors.lead_modes import lead_modes
 from ..selectors.roi import campaign_roi, roi_list
+from .pending_sales import awaiting_field, estimated_field, pending_sales_data
 
 
 def Money(**kwargs):  # noqa: N802
@@ -123,6 +126,8 @@ class RoiListSerializer(serializers.Serializer):
                                            "figures, so the rows add up to it).")
     unallocated_spend = Money(help_text="Under a kind or group filter: spend of campaigns with no shares in the "
                                         "period, allocated to no segment (in no row's cost); 0 without a filter.")
+    sales_awaiting_rate = awaiting_field()
+    sales_estimated = estimated_field()
 
 
 class KindSplitSerializer(serializers.Serializer):
@@ -162,8 +167,10 @@ class CampaignRoiSerializer(serializers.Serializer):
     unallocated_spend = Money(help_text="Under a kind or group filter: the campaign's spend when it has no shares in "
                                         "the period (allocated to no segment, not in figures.cost); 0 otherwise.")
     ambassadors = AmbassadorTimeSerializer(many=True, help_text="Each ambassador's time_cost: the campaign's rounded "
-                                           "time handed out by largest remainder (ties: the earlier ambassador), so "
+                                           "time handed out by largest remainder (ties: the lower ambassador id), so "
                                            "the lines add up exactly to figures.time_cost.")
+    sales_awaiting_rate = awaiting_field()
+    sales_estimated = estimated_field()
 
 
 class RatesSerializer(serializers.Serializer):
@@ -294,7 +301,7 @@ class RoiListView(_ReportView):
         f = self.report_filter(request)
         rows = roi_list(f)
         data = self.envelope(request, f) | {"campaigns": rows[:-1], "total": rows[-1].figures,
-                                            "unallocated_spend": rows[-1].unallocated_spend}
+                                            "unallocated_spend": rows[-1].unallocated_spend, **pending_sales_data(f)}
         return Response(RoiListSerializer(data).data)
 
 
@@ -312,7 +319,8 @@ class RoiDetailView(_ReportView):
         data = self.envelope(request, f) | {"campaign": campaign, "figures": detail.figures, "split": detail.split,
                                             "unsplit_spend": detail.unsplit_spend,
                                             "unallocated_spend": detail.unallocated_spend,
-                                            "ambassadors": detail.ambassadors}
+                                            "ambassadors": detail.ambassadors,
+                                            **pending_sales_data(replace(f, campaign_ids=(campaign.pk,)))}
         return Response(CampaignRoiSerializer(data).data)
 
 

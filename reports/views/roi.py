@@ -97,8 +97,14 @@ ROI_HEADER = ["campaign", "campaign_id", "status", "revenue", "spend", "rewards"
               "roi", "leads", "customers", "shares", "cost_per_lead", "cost_per_customer", "revenue_per_share"]
 
 
+UNALLOCATED = "Spend not allocated (no shares in the period; in no segment's cost)"
+
+
 def roi_csv_rows(rows):
-    """Exact values: money to the cent, ROI in % to 2 places (the ratio's 4), credited leads to 4."""
+    """Exact values: money to the cent, ROI in % to 2 places (the ratio's 4), credited leads to 4.
+    The campaign rows add up to the total row (reports.roi: the total is the sum of the rounded
+    rows); under a kind or group filter each row's spend is the segment's share and the spend no
+    segment carries follows the total on its own line, only when there is some (as on the page)."""
     for row in rows:
         fig = row.figures
         campaign = row.campaign
@@ -106,6 +112,8 @@ def roi_csv_rows(rows):
                campaign.status if campaign else "", fig.revenue, fig.spend, fig.rewards, fig.time_cost, fig.cost,
                fig.profit, percent_of(fig.roi), fig.leads, fig.customers, fig.shares, fig.cost_per_lead,
                fig.cost_per_customer, fig.revenue_per_share]
+        if row.is_total and row.unallocated_spend:
+            yield [UNALLOCATED, "", "", "", row.unallocated_spend, *[""] * 11]
 
 
 @role_required(Role.MANAGER)
@@ -125,8 +133,15 @@ def roi_csv(request, org_slug):
                         roi_csv_rows(roi_list(f)))
 
 
-def detail_csv_table(detail, table: str, currency: str = ""):
-    """A table of the campaign's ROI page as (header, rows); every header and item names its unit."""
+CAMPAIGN_SPEND = "campaign spend (not split)"
+SEGMENT_SPEND = "campaign spend (this segment's share)"
+TOTAL_COST = "total (cost = the lines above)"
+UNALLOCATED_DETAIL = "spend not allocated (no shares in the period; not in the cost above)"
+
+
+def detail_csv_table(detail, table: str, currency: str = "", *, filtered: bool = False):
+    """A table of the campaign's ROI page as (header, rows); every header and item names its unit.
+    `filtered`: under a kind or group filter (the spend line is then the segment's share)."""
     fig = detail.figures
     if table == "figures":
         header = ["item", "value"]
@@ -135,14 +150,21 @@ def detail_csv_table(detail, table: str, currency: str = ""):
                 ("leads", fig.leads), ("customers", fig.customers), ("shares", fig.shares),
                 ("minutes_per_share", detail.campaign.minutes_per_share), ("cost_per_lead", fig.cost_per_lead),
                 ("cost_per_customer", fig.cost_per_customer), ("revenue_per_share", fig.revenue_per_share)]
+        if detail.unallocated_spend:  # under a filter: the campaign's spend no segment carries, not in cost
+            rows.append(("unallocated_spend", detail.unallocated_spend))
         rows = [(csv_header([item], currency)[0], value) for item, value in rows]
         rows[10] = ("minutes_per_share (min)", rows[10][1])
     elif table == "split":
+        # The page's table: the kinds' own costs + the spend line = the cost (the total line), to the cent.
         header = ["kind", "revenue", "rewards", "time_cost", "own_cost", "leads", "customers", "shares",
                   "revenue_per_share"]
         rows = [[s.kind, s.revenue, s.rewards, s.time_cost, s.own_cost, s.leads, s.customers, s.shares,
                  s.revenue_per_share] for s in detail.split]
-        rows.append(["spend (campaign-level, not split)", "", "", "", detail.unsplit_spend, "", "", "", ""])
+        rows.append([SEGMENT_SPEND if filtered else CAMPAIGN_SPEND, "", "", "", detail.unsplit_spend, "", "", "", ""])
+        rows.append([TOTAL_COST, fig.revenue, fig.rewards, fig.time_cost, fig.cost, fig.leads, fig.customers,
+                     fig.shares, fig.revenue_per_share])
+        if detail.unallocated_spend:
+            rows.append([UNALLOCATED_DETAIL, "", "", "", detail.unallocated_spend, "", "", "", ""])
     else:
         header = ["ambassador", "ambassador_id", "kind", "shares", "hourly_rate", "time_cost", "leads", "revenue"]
         rows = [[a.name, a.public_id, a.kind, a.shares, a.hourly_rate, a.time_cost, a.leads, a.revenue]
@@ -170,7 +192,8 @@ def roi_detail_csv(request, org_slug, public_id):
     f, bad = _csv_filter(request)
     if bad:
         return bad
-    header, rows = detail_csv_table(campaign_roi(f, campaign.pk), table, request.organization.currency)
+    header, rows = detail_csv_table(campaign_roi(f, campaign.pk), table, request.organization.currency,
+                                    filtered=f.filters_ambassadors)
     return csv_response(f"roi-{campaign.slug}-{table}-{_stamp(f)}.csv", header, rows)
 
 

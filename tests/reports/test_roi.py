@@ -145,7 +145,8 @@ def test_internal_and_external_split(org, manager, login):
 
     rows = {row["kind"]: unitless(row) for row in csv_rows(client.get(csv_url, MARCH | {"table": "split"}))}
     assert rows["internal"]["revenue"] == "1200.00" and rows["external"]["time_cost"] == "12.00"
-    assert rows["spend (campaign-level, not split)"]["own_cost"] == "500.00"
+    assert rows["campaign spend (not split)"]["own_cost"] == "500.00"
+    assert rows["total (cost = the lines above)"]["own_cost"] == "572.00"  # 60.00 + 12.00 + 500.00
     html = client.get(page_url, MARCH).content.decode()
     assert "Campaign spend (not split)" in html and "not divided up" in html
 
