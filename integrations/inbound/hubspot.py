@@ -22,7 +22,8 @@ is its amount property's (setting `amount_property`, default amount) latest valu
 same request or an earlier one, which needs a subscription to deal.propertyChange of that
 property — else the connection's `default_amount`; without either the sale is refused (stored
 as failed, saying why). The currency likewise (`currency_property`, default
-deal_currency_code), else the organisation's. A deal's sale is credited to whoever's link the
+deal_currency_code), else the organisation's; another currency is converted at the rate of the
+sale's day (tracking.services.rates). A deal's sale is credited to whoever's link the
 deal's own click id came through; a deal without one is a sale with no credit."""
 
 import base64
@@ -37,6 +38,7 @@ from decimal import Decimal, InvalidOperation
 from integrations.models import InboundEvent, Provider
 from tracking.ids import is_valid_id
 from tracking.services.conversions import ConversionError, record_lead, record_sale
+from tracking.services.rates import is_currency, sale_amounts
 
 from .services import Handled, full_settings, ignored, processed
 
@@ -183,11 +185,11 @@ def _won(connection, event, deal: str, settings: dict, in_request: dict[str, str
     currency_property = settings["currency_property"]
     currency = (in_request.get(currency_property) or _latest(connection, deal, currency_property)
                 or organization.currency).strip().upper()
-    if currency != organization.currency:
-        raise ConversionError("currency", f"Deal {deal} is in {currency[:10]}, not {organization.currency}, this "
-                                          "organisation's currency: the sale is not recorded.")
+    if not is_currency(currency):
+        raise ConversionError("currency", f"Deal {deal}'s currency {currency[:10]!r} is not an ISO 4217 code: the "
+                                          "sale is not recorded.")
     external_id = f"hubspot-deal-{deal}"
     sale, _created = record_sale(organization, customer_external_id=external_id, currency=currency,
                                  amount=amount.quantize(Decimal("0.01")), invoice_id=external_id,
                                  occurred_at=_moment(event))
-    return processed(f"Sale {sale.invoice_id}: {sale.amount} {sale.currency}.")
+    return processed(f"Sale {sale.invoice_id}: {sale_amounts(sale)}.")

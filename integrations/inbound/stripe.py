@@ -16,8 +16,10 @@ check stripe.Webhook.construct_event makes), tolerance 5 minutes; only then is t
 
 Amounts are Stripe's minor units, divided by the currency's exponent as Stripe defines it (0
 for JPY and the other zero-decimal currencies, 3 for BHD, JOD, KWD, OMR, TND, 2 otherwise),
-exactly, in Decimal. The currency must be the organisation's; another is refused (the event is
-stored as failed with the reason; Stripe gets a 200, since retrying could not help).
+exactly, in Decimal. A sale in another currency than the organisation's keeps its amount and
+currency as its original ones and is converted at the rate of its day (tracking.services.rates);
+a code that is not ISO 4217 is refused (the event is stored as failed with the reason; Stripe
+gets a 200, since retrying could not help).
 
 The customer of a sale, in order: the click id in `client_reference_id` (where Checkout puts
 `?client_reference_id=`), else `amb_cid` in the metadata — with a click id, a lead is recorded
@@ -40,6 +42,7 @@ from integrations.models import InboundEvent, InboundOutcome
 from tracking.ids import is_valid_id
 from tracking.models import Customer, Sale, SaleStatus
 from tracking.services.conversions import ConversionError, email_hash, record_lead, record_sale
+from tracking.services.rates import is_currency, sale_amounts
 
 from .selectors import PAYMENT_REFERENCE
 from .services import Handled, ignored, processed
@@ -149,7 +152,7 @@ def _session(connection, event, session) -> Handled:
     sale = _sale(connection, event, identity, invoice_id=session_id, currency=currency,
                  amount=amount_from_minor_units(session.get("amount_total"), currency))
     _remember(connection, sale.invoice_id, _id_of(session.get("payment_intent")))
-    return processed(f"Sale {sale.invoice_id}: {sale.amount} {sale.currency}, customer {sale.customer_external_id}.")
+    return processed(f"Sale {sale.invoice_id}: {sale_amounts(sale)}, customer {sale.customer_external_id}.")
 
 
 def _invoice(connection, event, invoice) -> Handled:
@@ -164,7 +167,7 @@ def _invoice(connection, event, invoice) -> Handled:
     _remember(connection, sale.invoice_id, _id_of(invoice.get("payment_intent")),
               _id_of(invoice.get("charge")), *(_id_of(p.get("payment_intent")) for p in payments),
               *(_id_of(p.get("charge")) for p in payments))
-    return processed(f"Sale {sale.invoice_id}: {sale.amount} {sale.currency}, customer {sale.customer_external_id}.")
+    return processed(f"Sale {sale.invoice_id}: {sale_amounts(sale)}, customer {sale.customer_external_id}.")
 
 
 def _refund(connection, event, charge) -> Handled:
@@ -211,9 +214,9 @@ def _lead(connection, identity: _Identity, event: dict) -> None:
 
 def _sale(connection, event, identity: _Identity, *, invoice_id: str, currency: str, amount: Decimal) -> Sale:
     organization = connection.organization
-    if currency != organization.currency:  # before the lead: a refused sale records nothing
-        raise ConversionError("currency", f"Currency {currency} is not {organization.currency}, this "
-                                          "organisation's currency: the sale is not recorded.")
+    if not is_currency(currency):  # before the lead: a refused sale records nothing
+        raise ConversionError("currency", f"Currency {currency[:10]} is not an ISO 4217 code: the sale is not "
+                                          "recorded.")
     external_id = identity.external_id
     customers = Customer.objects.filter(organization=organization)
     if identity.click_id:

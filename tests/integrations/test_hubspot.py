@@ -126,11 +126,21 @@ def test_the_amount_in_the_same_request_wins_and_currency_follows_the_deal(clien
                                     change(24, "deal.propertyChange", 8, "amount", "10"),
                                     change(25, "deal.propertyChange", 8, "dealstage", "closedwon")])
 
+    bad = post(client, connection, [change(26, "deal.propertyChange", 9, "deal_currency_code", "dollars"),
+                                    change(27, "deal.propertyChange", 9, "amount", "10"),
+                                    change(28, "deal.propertyChange", 9, "dealstage", "closedwon")])
+
     assert answer.json()["events"][0]["outcome"] == "processed"
+    converted = usd.json()["events"][2]
+    assert converted["outcome"] == "processed" and "10.00 USD = " in converted["detail"]
     with tenant_scope(org):
-        assert list(Sale.objects.values_list("invoice_id", "amount")) == [("hubspot-deal-7", Decimal("99.00"))]
-    refused = usd.json()["events"][2]
-    assert refused["outcome"] == "failed" and "USD" in refused["detail"]
+        assert list(Sale.objects.order_by("invoice_id").values_list("invoice_id", "amount", "original_amount",
+                                                                   "original_currency")) == [
+            ("hubspot-deal-7", Decimal("99.00"), Decimal("99.00"), "EUR"),
+            ("hubspot-deal-8", Sale.objects.get(invoice_id="hubspot-deal-8").amount, Decimal("10.00"), "USD")]
+        assert Sale.objects.get(invoice_id="hubspot-deal-8").amount > 0  # at the ECB's rate, not awaiting one
+    refused = bad.json()["events"][2]
+    assert refused["outcome"] == "failed" and "ISO 4217" in refused["detail"] and "DOLLARS" in refused["detail"]
 
 
 def test_a_won_deal_without_an_amount_fails_with_the_reason_unless_a_default_is_set(client, org, connection):

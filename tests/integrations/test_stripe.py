@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from campaigns.linkcache import link_cache
 from integrations.inbound import services
@@ -24,8 +25,9 @@ from tests.support.concurrency import at_once
 from tests.support.scenario import Scenario
 from tracking.capture import ClickRecord, insert_rows
 from tracking.ids import new_click_id, new_visitor_id
-from tracking.models import Credit, CreditKind, Customer, Sale, SaleStatus
+from tracking.models import Credit, CreditKind, Customer, RateStatus, Sale, SaleStatus
 from tracking.salts import forget_cached_salt
+from tracking.services import rates
 from tracking.services.conversions import ConversionError, record_lead
 
 SECRET = "whsec_test_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -168,20 +170,37 @@ def test_an_old_timestamp_is_a_400_even_correctly_signed(client, org, connection
     assert post(client, connection, paid, timestamp=int(time.time()) - 4 * 60).status_code == 200
 
 
-def test_another_currency_is_refused_and_recorded_as_failed_with_the_reason(client, org, programme, connection):
-    scenario, _ada, link = programme
+def test_another_currency_is_converted_and_a_code_that_is_no_currency_is_refused(client, org, programme, connection):
+    """A USD checkout is a sale of 49.90 USD converted at the latest ECB rate (estimated: today is
+    after the shipped history's last day); "zzz" is no currency: failed with the reason, nothing stored."""
+    scenario, ada, link = programme
     click_id = click_through(scenario, link)
     paid = event("evt_usd", "checkout.session.completed", checkout("cs_usd", currency="usd", click_id=click_id))
 
     answer = post(client, connection, paid)
 
-    assert answer.status_code == 200  # Stripe sending it again could not make it right
-    assert answer.json()["outcome"] == "failed" and "USD" in answer.json()["detail"]
-    assert "EUR" in answer.json()["detail"]
+    assert answer.status_code == 200 and answer.json()["outcome"] == "processed"
+    assert "49.90 USD = " in answer.json()["detail"]
     with tenant_scope(org):
-        assert not Sale.objects.exists() and not Customer.objects.exists()
-    assert events_of(org) == [("evt_usd", "failed")]
-    assert post(client, connection, paid).json()["replay"] is True
+        sale = Sale.objects.get()
+        rate, rate_day = rates.rate_for(org, "USD", timezone.localdate(timezone=org.tzinfo))
+        assert (sale.original_amount, sale.original_currency, sale.currency) == (Decimal("49.90"), "USD", "EUR")
+        assert (sale.amount, sale.rate, sale.rate_day) == (rates.convert(Decimal("49.90"), rate), rate, rate_day)
+        assert sale.rate_status in (RateStatus.EXACT, RateStatus.ESTIMATED)
+    scenario.attribute()
+    with tenant_scope(org):
+        credits = Credit.objects.filter(sale=sale, kind=CreditKind.SALE, model="linear")
+        assert [(c.ambassador_id, c.amount, c.original_amount) for c in credits] == [
+            (ada.pk, sale.amount, Decimal("49.90"))]
+
+    bad = event("evt_zzz", "checkout.session.completed", checkout("cs_zzz", currency="zzz", customer="cus_Z"))
+    answer = post(client, connection, bad)
+    assert answer.status_code == 200  # Stripe sending it again could not make it right
+    assert answer.json()["outcome"] == "failed" and "ZZZ is not an ISO 4217 code" in answer.json()["detail"]
+    with tenant_scope(org):
+        assert list(Sale.objects.values_list("invoice_id", flat=True)) == ["cs_usd"]
+    assert events_of(org) == [("evt_usd", "processed"), ("evt_zzz", "failed")]
+    assert post(client, connection, bad).json()["replay"] is True
 
 
 def test_a_subscription_checkout_makes_the_lead_and_its_invoices_make_the_sales(client, org, programme, connection):

@@ -320,7 +320,7 @@ def test_the_api_queues_attribution_after_a_lead_or_sale_commits(org, queued_att
         assert post(client, SALE, {"customer_external_id": "cus_1", "amount": "10.00", "currency": "EUR",
                                    "invoice_id": "inv_1"}).status_code == 201
     with django_capture_on_commit_callbacks(execute=True):
-        assert post(client, SALE, {"customer_external_id": "cus_1", "amount": "1", "currency": "USD",
+        assert post(client, SALE, {"customer_external_id": "cus_1", "amount": "1", "currency": "XYZ",
                                    "invoice_id": "inv_2"}).status_code == 400
     assert queued_attributions == [org.id, org.id]
 

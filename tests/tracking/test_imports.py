@@ -139,6 +139,28 @@ def test_windows_1252_and_tab_separated_files_are_read(org):
     assert imports.read_csv("Email\tName\nx@example.com\tMüller\n".encode("cp1252")).encoding == "Windows-1252"
 
 
+@pytest.mark.django_db
+def test_sales_in_other_currencies_are_imported_converted_and_a_second_import_compares_the_original(org):
+    """At the ECB's rates as shipped (USD 1.1555 on Friday 20 March 2026); the same invoice again with
+    the same original amount is unchanged, with another amount refused, naming the original."""
+    text = ("Invoice,Customer ID,Amount,Currency,Date\n"
+            "inv-usd,cus-1,115.55,usd,2026-03-20\n"
+            "inv-gbp,cus-2,86.44,GBP,2026-03-21\n")   # a Saturday: Friday's rate, estimated
+    done = run(org, "sales", text)
+    assert (done.rows_created, done.rows_failed) == (2, 0)
+    stored = sales(org)
+    assert (stored["inv-usd"].amount, stored["inv-usd"].original_amount, stored["inv-usd"].original_currency,
+            stored["inv-usd"].rate_status) == (Decimal("100.00"), Decimal("115.55"), "USD", "exact")
+    assert (stored["inv-gbp"].original_currency, stored["inv-gbp"].rate_status,
+            stored["inv-gbp"].rate_day.isoformat()) == ("GBP", "estimated", "2026-03-20")
+
+    again = run(org, "sales", text.replace("inv-gbp,cus-2,86.44", "inv-gbp,cus-2,86.45"))
+    assert (again.rows_unchanged, again.rows_failed) == (1, 1)
+    assert errors_by_line(again)[3] == [("amount", "Invoice inv-gbp is already stored with amount 86.44 GBP; a "
+                                                   "stored sale isn't changed by an import. If it was wrong, refund "
+                                                   "it and import the sale under a new invoice id.")]
+
+
 # --- the per-row report ----------------------------------------------------------------------------
 
 @pytest.mark.django_db
@@ -147,7 +169,7 @@ def test_sales_report_lists_bad_rows_by_line_and_keeps_the_good_ones(org):
     text = ("Invoice,Customer ID,Amount,Currency,Date\n"
             f"inv-1,cus-1,100.00,EUR,{day(5)}\n"   # line 2: good
             f"inv-2,cus-2,12.345,EUR,{day(5)}\n"   # line 3: 3 decimal places
-            f"inv-3,cus-3,10,USD,{day(5)}\n"       # line 4: another currency
+            f"inv-3,cus-3,10,DOL,{day(5)}\n"       # line 4: no currency
             f"inv-4,cus-4,10,EUR,{future}\n"       # line 5: in the future
             f"inv-5,cus-5,-3,eur,{day(5)}\n"       # line 6: not more than 0
             f"inv-6,,10,EUR,03/04/2026\n"          # line 7: no customer, ambiguous date
@@ -157,14 +179,14 @@ def test_sales_report_lists_bad_rows_by_line_and_keeps_the_good_ones(org):
     errors = errors_by_line(done)
     assert set(errors) == {3, 4, 5, 6, 7}
     assert errors[3] == [("amount", "The amount can have at most 2 decimal places.")]
-    assert errors[4] == [("currency", "Currency must be EUR, this organisation's currency.")]
+    assert errors[4] == [("currency", "Currency must be an ISO 4217 code such as EUR or USD; 'DOL' is not one.")]
     assert errors[5] == [("occurred_at", "occurred_at cannot be in the future.")]
     assert errors[6] == [("amount", "The amount must be greater than 0.")]
     assert errors[7][0][0] == "occurred_at" and "Day and month order" in errors[7][0][1]
     assert set(sales(org)) == {"inv-1", "inv-7"}
     assert sales(org)["inv-7"].amount == Decimal("25.50")
     value_of_line_4 = next(e["value"] for e in done.errors if e["line"] == 4)
-    assert value_of_line_4 == "USD"
+    assert value_of_line_4 == "DOL"
 
 
 @pytest.mark.django_db
@@ -267,7 +289,7 @@ def test_duplicate_invoice_in_one_file_is_reported_on_its_second_line(org):
             f"inv-1,cus-1,12.00,{day(2)}\ninv-2,cus-2,5.00,{day(2)}\n")
     done = run(org, "sales", text)
     assert (done.rows_created, done.rows_unchanged, done.rows_failed) == (2, 1, 1)
-    assert errors_by_line(done) == {4: [("amount", "Invoice inv-1 is also on line 2 with amount 10.00; an invoice "
+    assert errors_by_line(done) == {4: [("amount", "Invoice inv-1 is also on line 2 with amount 10.00 EUR; an invoice "
                                                    "is imported once, so this line is skipped.")]}
     assert sales(org)["inv-1"].amount == Decimal("10.00")
     # Against what an earlier import stored:

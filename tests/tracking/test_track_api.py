@@ -202,13 +202,13 @@ def test_same_email_with_another_external_id_is_another_customer(org, client_a):
 
 
 @pytest.mark.django_db
-def test_services_refuse_a_lead_without_identifier_and_a_foreign_currency(org):
+def test_services_refuse_a_lead_without_identifier_and_a_code_that_is_no_currency(org):
     with pytest.raises(ConversionError) as lead_error:
         record_lead(org, name="Nobody")
     assert lead_error.value.field == "non_field_errors"
     with pytest.raises(ConversionError) as sale_error:
-        record_sale(org, customer_external_id="c", amount=Decimal("1.00"), currency="USD", invoice_id="i")
-    assert sale_error.value.message == "Currency must be EUR, this organisation's currency."
+        record_sale(org, customer_external_id="c", amount=Decimal("1.00"), currency="XYZ", invoice_id="i")
+    assert sale_error.value.message == "Currency must be an ISO 4217 code such as EUR or USD."
 
 
 # --- sales ----------------------------------------------------------------------------------------
@@ -314,10 +314,18 @@ def test_bad_amounts_are_400_with_a_message(org, client_a, amount, fragment):
 
 
 @pytest.mark.django_db
-def test_wrong_currency_says_which_currency(org, client_a):
-    response = post(client_a, SALE, sale_body(currency="USD"))
+def test_another_currency_is_kept_and_converted_and_a_code_that_is_no_currency_says_so(org, client_a):
+    response = post(client_a, SALE, sale_body(currency="usd", amount="115.55", occurred_at="2026-03-20T12:00:00Z"))
+    assert response.status_code == 201
+    body = response.json()  # the ECB's USD rate of Friday 20 March 2026: 1.1555
+    assert (body["amount"], body["currency"], body["original_amount"], body["original_currency"]) == (
+        "100.00", "EUR", "115.55", "USD")
+    assert (body["rate"], body["rate_day"], body["rate_status"]) == ("1.1555000000", "2026-03-20", "exact")
+
+    response = post(client_a, SALE, sale_body(currency="XYZ", invoice_id="inv-xyz"))
     assert response.status_code == 400
-    assert response.json()["currency"] == ["Currency must be EUR, this organisation's currency."]
+    assert response.json()["currency"] == ["Currency must be an ISO 4217 code such as EUR or USD; 'XYZ' is not one."]
+    assert [sale.invoice_id for sale in sales(org)] == [body["invoice_id"]]
 
 
 @pytest.mark.django_db

@@ -21,6 +21,7 @@ from ..models import (
     AttributionModel,
     ImportKind,
     LeadTrackingMode,
+    RateStatus,
     SaleStatus,
     TrackingMode,
 )
@@ -125,7 +126,11 @@ class SaleRequestSerializer(ConversionInputSerializer):
     customer_external_id = serializers.CharField(max_length=conversion_input.EXTERNAL_ID_MAX,
                                                  help_text="The customer's id in your own system.")
     amount = AmountField()
-    currency = serializers.CharField(max_length=3, help_text="Must be the organisation's currency.")
+    currency = serializers.CharField(
+        max_length=3, help_text="ISO 4217 code of `amount` (any case). Another currency than the organisation's is "
+                                "kept as the sale's original amount and converted at the rate of the sale's day "
+                                "(exchange rates: the ECB's reference rates, overridden by the organisation's "
+                                "uploaded ones); see rate_status in the answer.")
     invoice_id = serializers.CharField(max_length=conversion_input.INVOICE_ID_MAX,
                                        help_text="The idempotency key: the same invoice_id twice "
                                                  "returns the stored sale.")
@@ -143,8 +148,22 @@ class SaleSerializer(serializers.Serializer):
     customer = serializers.UUIDField(source="customer.public_id", allow_null=True, default=None,
                                      help_text="The customer's id; null until its lead arrives.")
     customer_external_id = serializers.CharField()
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
-    currency = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2,
+                                      help_text="In the organisation's currency: the converted amount (0.00 while "
+                                                "awaiting a rate).")
+    currency = serializers.CharField(help_text="The organisation's currency.")
+    original_amount = serializers.DecimalField(source="posted_amount", max_digits=14, decimal_places=2,
+                                               help_text="The amount as posted.")
+    original_currency = serializers.CharField(source="posted_currency", help_text="The currency as posted.")
+    rate = serializers.DecimalField(max_digits=20, decimal_places=10, allow_null=True,
+                                    help_text="Units of original_currency for one unit of currency; null when the "
+                                              "same currency or awaiting a rate.")
+    rate_day = serializers.DateField(allow_null=True, help_text="The day of the rate used.")
+    rate_status = serializers.ChoiceField(
+        choices=RateStatus.choices,
+        help_text="own: posted in the organisation's currency; exact: converted at its day's rate; estimated: at "
+                  "the latest earlier day's rate (converted again when its day's rate arrives); awaiting: no rate "
+                  "yet, counted in reports once one exists.")
     status = serializers.CharField()
     occurred_at = serializers.DateTimeField()
     refunded_at = serializers.DateTimeField(allow_null=True)

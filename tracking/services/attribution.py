@@ -350,12 +350,19 @@ def _sale_rows(sale: Sale, weights: LeadWeights, version: int) -> list[CreditRow
     if sale.status != SaleStatus.PAID or sale.rate_status == RateStatus.AWAITING:
         return []  # a sale awaiting its exchange rate has no revenue yet (tracking.services.rates)
     cents = int(sale.amount.scaleb(2))
+    # Another currency: the original amount's cents split by the same weights (a credit keeps both).
+    foreign = sale.rate_status != RateStatus.OWN and sale.original_amount is not None
+    original_cents = int(sale.original_amount.scaleb(2)) if foreign else 0
     rows = []
     for model in engine.MODELS:
-        for (ambassador_id, link_id, channel), units in sorted(weights.split(model, cents).items()):
+        split = weights.split(model, cents)
+        original = weights.split(model, original_cents) if foreign else {}
+        for key in sorted(split.keys() | original.keys()):
+            ambassador_id, link_id, channel = key
             rows.append(CreditRow(sale.organization_id, CreditKind.SALE.value, sale.customer_id, sale.pk, model,
-                                  ambassador_id, link_id, weights.campaign_of_link[link_id], Decimal(units).scaleb(-2),
-                                  ZERO_SHARE, sale.occurred_at, version, channel))
+                                  ambassador_id, link_id, weights.campaign_of_link[link_id],
+                                  Decimal(split.get(key, 0)).scaleb(-2), ZERO_SHARE, sale.occurred_at, version,
+                                  channel, Decimal(original.get(key, 0)).scaleb(-2) if foreign else None))
     return rows
 
 

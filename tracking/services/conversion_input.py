@@ -10,7 +10,7 @@ the input as a whole. The fields are checked in order, each with all of its prob
 on the whole input only once every field has passed.
 
 The messages and codes are those the JSON API has always given, and so is the reading of a
-value: Django REST framework's for its field types (text is trimmed and may be a JSON number,
+value: Django REST framework's for its field types (text is trimmed and must be a JSON string,
 "" or spaces are blank, null is not absent, a field with a default takes it when absent), with
 our own rules on top (amounts, times, click and visitor ids, metadata, currency)."""
 
@@ -28,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 
 from tracking.ids import is_valid_id
 from tracking.models import LeadTrackingMode, SaleStatus
+from tracking.services import rates
 
 NON_FIELD = NON_FIELD_ERRORS  # the key of a problem of the whole input
 MAX_METADATA_BYTES = 8 * 1024
@@ -115,7 +116,8 @@ class _Field:
 
 
 class _Text(_Field):
-    """Text: a string (or a JSON number, taken as its text), trimmed; "" or spaces is blank."""
+    """Text: a string, trimmed; "" or spaces is blank. A JSON number or boolean is refused (the schema
+    says string: an id sent as 12345 would otherwise be stored as "12345" without a word)."""
     invalid = "Not a valid string."
 
     def __init__(self, *, max_length: int, allow_blank: bool = False, **kwargs):
@@ -131,9 +133,9 @@ class _Text(_Field):
         return super().clean(value)
 
     def to_internal(self, value):
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if not isinstance(value, str):
             _refuse(self.invalid)
-        return str(value).strip()
+        return value.strip()
 
     def problems(self, value) -> list[Problem]:
         found = []
@@ -347,11 +349,13 @@ def lead_input(values: dict) -> dict:
 
 def sale_input(values: dict, currency: str) -> dict:
     """record_sale's keyword arguments from a sale's raw values; InvalidInput if refused.
-    `currency` is the organisation's: the sale's must be it (any case, spaces ignored)."""
+    The sale's currency is any ISO 4217 code (any case, spaces ignored); empty or absent means
+    `currency`, the organisation's."""
 
-    def same_currency(value: str) -> str:
-        if value.strip().upper() != currency:
-            _refuse(f"Currency must be {currency}, this organisation's currency.")
-        return currency
+    def iso_currency(value: str) -> str:
+        code = value.strip().upper() or currency
+        if not rates.is_currency(code):
+            _refuse(f"Currency must be an ISO 4217 code such as {currency} or USD; {value.strip()[:10]!r} is not one.")
+        return code
 
-    return _check(SALE_FIELDS, values, {"currency": same_currency})
+    return _check(SALE_FIELDS, values, {"currency": iso_currency})

@@ -208,21 +208,16 @@ def _become_first_lead(customer: Customer, *, occurred_at: datetime, click_id: s
 
 
 def record_sale(organization, *, customer_external_id: str, amount: Decimal, currency: str, invoice_id: str,
-                occurred_at: datetime | None = None, status: str = SaleStatus.PAID,
-                other_currencies: bool = False) -> tuple[Sale, bool]:
+                occurred_at: datetime | None = None, status: str = SaleStatus.PAID) -> tuple[Sale, bool]:
     """Store a sale once per invoice_id. The same invoice again returns the stored sale
     (created False); if it is paid and this post says refunded, it is marked refunded —
     the refund path. A refund for an unknown invoice is refused.
 
-    A sale in another currency is refused unless `other_currencies` (issue 17): then any ISO
-    4217 code is accepted and the sale converted at the rate of its day (tracking.services.rates;
-    estimated, or awaiting a rate). The entry points (API, imports, Stripe, HubSpot) do not pass
-    it yet: their refusal is still pinned by their tests."""
-    if not other_currencies and currency != organization.currency:
-        raise ConversionError("currency", f"Currency must be {organization.currency}, "
-                                          "this organisation's currency.")
-    currency = (currency or "").upper()
-    if len(currency) != 3 or not currency.isalpha() or not currency.isascii():
+    A sale in any ISO 4217 currency is accepted (issue 17): one in another currency than the
+    organisation's keeps its original amount and currency and is converted at the rate of its
+    day (tracking.services.rates: exact, estimated, or awaiting a rate)."""
+    currency = (currency or "").strip().upper()
+    if not rates.is_currency(currency):
         raise ConversionError("currency", "Currency must be an ISO 4217 code such as EUR or USD.")
     if amount <= 0:
         raise ConversionError("amount", "The amount must be greater than 0.")
@@ -233,6 +228,7 @@ def record_sale(organization, *, customer_external_id: str, amount: Decimal, cur
         if status == SaleStatus.PAID:
             # Another currency: converted at the rate of its day (tracking.services.rates); amount and
             # currency are always the organisation's, the posted ones kept as original_*.
+            rates.ensure_reference(organization, currency)
             converted = rates.conversion_for(organization, amount, currency, occurred_at)
             sale = Sale(organization=organization, invoice_id=invoice_id, customer_external_id=customer_external_id,
                         amount=converted.amount, currency=organization.currency, occurred_at=occurred_at,
@@ -282,7 +278,9 @@ def _customer_data(customer: Customer) -> dict:
 def sale_data(sale: Sale) -> dict:
     """A sale as domain events show it: money as a string with its currency, times in UTC."""
     return {"id": str(sale.public_id), "invoice_id": sale.invoice_id, "amount": f"{sale.amount:.2f}",
-            "currency": sale.currency, "status": sale.status, "occurred_at": _iso(sale.occurred_at),
+            "currency": sale.currency, "original_amount": f"{sale.posted_amount:.2f}",
+            "original_currency": sale.posted_currency, "rate_status": sale.rate_status, "status": sale.status,
+            "occurred_at": _iso(sale.occurred_at),
             "refunded_at": _iso(sale.refunded_at), "customer_external_id": sale.customer_external_id,
             "customer_id": str(sale.customer.public_id) if sale.customer_id else None}
 

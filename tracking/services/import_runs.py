@@ -352,7 +352,7 @@ class _Runner:
             payload["occurred_at"] = occurred_at
         data = conversion_input.sale_input(payload, self.organization.currency)
         invoice = data["invoice_id"]
-        amount = f"{data['amount']:.2f}"
+        amount = f"{data['amount']:.2f} {data['currency']}"  # as imported: the original amount and currency
 
         seen = self.invoices_seen.get(invoice)
         if status == SaleStatus.PAID and seen is not None:
@@ -368,14 +368,15 @@ class _Runner:
 
         with tenant_scope(self.organization):
             existing = (Sale.objects.filter(organization=self.organization, invoice_id=invoice)
-                        .values("amount", "customer_external_id", "status").first())
+                        .values("amount", "currency", "original_amount", "original_currency", "customer_external_id",
+                                "status").first())
         if existing is not None and status == SaleStatus.PAID and seen is None:
-            stored = f"{existing['amount']:.2f}"
+            stored = (f"{existing['original_amount'] or existing['amount']:.2f} "
+                      f"{existing['original_currency'] or existing['currency']}")
             if stored != amount:
-                raise RowProblem("amount", f"Invoice {invoice} is already stored with amount {stored} "
-                                           f"{self.organization.currency}; a stored sale isn't changed by an "
-                                           "import. If it was wrong, refund it and import the sale under a new "
-                                           "invoice id.")
+                raise RowProblem("amount", f"Invoice {invoice} is already stored with amount {stored}; a stored "
+                                           "sale isn't changed by an import. If it was wrong, refund it and import "
+                                           "the sale under a new invoice id.")
             if existing["customer_external_id"] != data["customer_external_id"]:
                 raise RowProblem("customer_external_id", f"Invoice {invoice} is already stored for customer "
                                                          f"{existing['customer_external_id']}; not changed.")

@@ -45,7 +45,8 @@ FIELDS = {
         ("invoice_id", "Invoice ID", "Unique per sale: importing the same invoice again changes nothing."),
         ("customer_external_id", "Customer ID", "The buyer's id in your CRM (the same as in the leads file)."),
         ("amount", "Amount", "More than 0, at most 2 decimal places."),
-        ("currency", "Currency", "Optional: must be the organisation's currency; default that currency."),
+        ("currency", "Currency", "Optional: an ISO 4217 code, default the organisation's currency; "
+                                 "another is converted at the rate of the sale's day."),
         ("occurred_at", "Sale date", "When the sale was made; default: the time of the import."),
         ("status", "Status", "paid or refunded; default paid."),
     ],

