@@ -4,7 +4,11 @@ bar chart and a table), the campaigns' ROI and how ROI is worked out.
 
 Every figure comes from the selectors the pages use (summary.key_figures, roi.roi_list,
 summary.top_ambassadors, the cost function through summary.figures), formatted as on the pages,
-so the PDF and the overview of the same period show the same numbers. The charts are SVG drawn
+so the PDF and the overview of the same period show the same numbers, and its parts add up as
+theirs do: the campaign rows to the programme row, spend + rewards + time to the cost (each
+rounded once; reports.roi), with spend no segment carries on its own line if a filter ever
+leaves some unallocated. Sales awaiting an exchange rate or converted at an estimated rate are
+counted in a notice (reports.selectors.pending_sales), never silently left out. The charts are SVG drawn
 on the server (no script runs in WeasyPrint), their geometry computed here from those figures.
 
 The HTML is templates/reports/print/programme.html (a print template, not a web page: its CSS is
@@ -29,6 +33,7 @@ from .charts import hbars, line_chart
 from .figures import locale_of
 from .filters import ReportFilter
 from .periods import Period
+from .selectors.pending_sales import pending_sales
 from .selectors.roi import roi_list
 from .selectors.summary import change_display, display, key_figures, top_ambassadors
 from .selectors.timeline import timeline
@@ -85,6 +90,7 @@ def report_context(organization: Organization, period: Period) -> dict:
         "figures": current,
         "campaigns": rows[:-1],
         "campaign_total": rows[-1],
+        "pending": pending_sales(f),  # sales in another currency awaiting a rate or estimated: said, not dropped
         "top": top,
         "top_chart": hbars([(row.name, row.revenue) for row in top], width=700, row=22, label_w=190),
         "timeline": steps,
