@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ambassadors.models import Kind
@@ -255,3 +255,155 @@ def test_spend_without_shares_stays_unallocated(org, manager, login):
     assert 'data-figure="unallocated_spend"' in page and "largest remainder" in page
     listed = client.get(f"/o/{org.slug}/reports/roi/", query).content.decode()
     assert 'data-figure="unallocated_spend"' in listed
+
+
+# --- with leads, sales (some refunded) and rewards: every breakdown of revenue, credits and cost ---
+
+CHANNELS = ["linkedin", "x", "email"]
+touch_st = st.tuples(st.integers(0, 1), st.integers(0, 3), st.sampled_from(CHANNELS))  # campaign, ambassador, channel
+buyer_st = st.fixed_dictionaries({
+    "touches": st.lists(touch_st, min_size=1, max_size=3),  # several: the sale is split (linear model)
+    "amount": st.integers(1, 99999),  # cents
+    "day": st.sampled_from([6, 17, 31, 32]),  # 32: 1 April, after the period
+    "refunded": st.booleans(),
+})
+reward_st = st.tuples(st.integers(0, 1), st.integers(0, 3), st.integers(-500, 20000),
+                      st.sampled_from(["pending", "approved", "held", "canceled", "refunded"]))
+MONEY_PARTS = ("revenue", "spend", "rewards", "time_cost", "cost")
+CREDIT_PARTS = ("revenue", "leads", "customers")
+
+
+def _sum(items, name: str) -> Decimal:
+    return sum((Decimal(getattr(item, name)) for item in items), Decimal(0))
+
+
+def _build_with_sales(people, plans, buyers, rewards):
+    """An organisation built the way production builds one (tests.support.scenario): the people in
+    two groups, the campaigns' costs and shares, buyers who click one or several links (and
+    channels), become leads and buy (some refunded), then attribution; rewards as earnings entries."""
+    from rewards.models import EarningEntry
+    from tests.factories import RewardRuleFactory
+    from tests.support.scenario import Scenario
+    from tracking.services.conversions import record_sale
+
+    org = OrganizationFactory()
+    s = Scenario(org)
+    groups = [GroupFactory(organization=org, name="A"), GroupFactory(organization=org, name="B")]
+    ambassadors = []
+    for kind, group, rate in people:
+        ambassador = s.ambassador(kind=kind, hourly_rate=Decimal(rate) / 100)
+        with tenant_scope(org):
+            ambassador.groups.add(groups[group])
+        ambassadors.append(ambassador)
+    the_campaigns = [s.campaign(minutes_per_share=plan["minutes"]) for plan in plans]
+    links = {}
+
+    def link(campaign_index: int, ambassador_index: int):
+        key = (campaign_index % len(the_campaigns), ambassador_index % len(ambassadors))
+        if key not in links:
+            links[key] = s.link(the_campaigns[key[0]], ambassadors[key[1]])
+        return links[key]
+
+    for index, plan in enumerate(plans):
+        for day, cents in plan["costs"]:
+            s.cost(the_campaigns[index], day, Decimal(cents) / 100)
+        for who, times, day in plan["shares"]:
+            if times:
+                s.shares(link(index, who), at(org, day), times=times)
+    visitors = []
+    for n, buyer in enumerate(buyers):
+        visitor = s.visitor()
+        for minute, (campaign_index, who, channel) in enumerate(buyer["touches"]):
+            visitor.clicks(link(campaign_index, who), s.at(2026, 3, 5, 9, minute + n * 5), channel=channel)
+        visitors.append(visitor)
+    s.process()
+    for n, (visitor, buyer) in enumerate(zip(visitors, buyers, strict=True)):
+        day = date(2026, 3, buyer["day"]) if buyer["day"] <= 31 else date(2026, 4, 1)
+        visitor.lead(f"cus_{n}", at=s.at(2026, 3, 5, 12, n)).buys(Decimal(buyer["amount"]) / 100,
+                                                                   at=at(org, day))
+        if buyer["refunded"]:
+            with tenant_scope(org):
+                record_sale(org, customer_external_id=f"cus_{n}", amount=Decimal(buyer["amount"]) / 100,
+                            currency=org.currency, invoice_id=f"inv-cus_{n}", occurred_at=at(org, day),
+                            status="refunded")
+    s.attribute()
+    rule = RewardRuleFactory(organization=org)
+    with tenant_scope(org):
+        EarningEntry.objects.bulk_create([
+            EarningEntry(organization=org, rule=rule, ambassador=ambassadors[who % len(ambassadors)], cause=f"t:{n}",
+                         event="sale", campaign=the_campaigns[campaign_index % len(the_campaigns)], unit="money",
+                         currency=org.currency, amount=Decimal(cents) / 100, status=status,
+                         earned_at=at(org, date(2026, 3, 12)), approve_after=at(org, date(2026, 4, 12)))
+            for n, (campaign_index, who, cents, status) in enumerate(rewards)])
+    return org, groups, the_campaigns
+
+
+@pytest.mark.django_db
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(people=st.lists(ambassador_st, min_size=1, max_size=4), plans=st.lists(campaign_st, min_size=1, max_size=2),
+       buyers=st.lists(buyer_st, min_size=1, max_size=4), rewards=st.lists(reward_st, max_size=4))
+def test_every_breakdown_of_revenue_credits_and_cost_adds_up_with_sales(people, plans, buyers, rewards):
+    """For every filter (none, each kind, each group, each campaign) under the linear model (sales
+    split between touches, so cents and fractions of leads are handed out): the lines of every
+    breakdown — per ambassador, per kind, per campaign, per channel — add up to the shown total
+    for revenue, leads, customers and the costs; the kinds and the groups add up to the whole
+    (cost: plus the unallocated spend), and a campaign filter shows that campaign's row."""
+    from reports.selectors.channels import channel_split
+    from reports.selectors.summary import ambassador_rows
+
+    org, groups, the_campaigns = _build_with_sales(people, plans, buyers, rewards)
+    filters = {"all": {}, Kind.INTERNAL: {"kind": Kind.INTERNAL}, Kind.EXTERNAL: {"kind": Kind.EXTERNAL},
+               "A": {"group_id": groups[0].pk}, "B": {"group_id": groups[1].pk},
+               **{f"campaign {c.pk}": {"campaign_ids": (c.pk,)} for c in the_campaigns}}
+    seen = {}
+    with tenant_scope(org):
+        for name, kw in filters.items():
+            f = march(org, model="linear", **kw)
+            rows = roi_list(f)
+            details = {c.pk: campaign_roi(f, c.pk) for c in the_campaigns if kw.get("campaign_ids", (c.pk,)) == (c.pk,)}
+            seen[name] = (rows, details, channel_split(f), figures(f), ambassador_rows(f, only_active_or_busy=False))
+
+    for name, (rows, details, channels, dashboard, people_rows) in seen.items():
+        *campaign_rows, total = rows
+        fig = total.figures
+        for part in (*MONEY_PARTS, "leads", "customers", "shares"):  # per campaign
+            assert _sum((row.figures for row in campaign_rows), part) == getattr(fig, part), (name, part)
+        for part in CREDIT_PARTS:  # per channel, per ambassador, and the dashboard: the same totals
+            assert _sum(channels.rows, part) == getattr(fig, part), (name, "channel", part)
+            assert _sum(people_rows, part) == getattr(fig, part), (name, "ambassador", part)
+            assert getattr(dashboard, part) == getattr(fig, part), (name, "dashboard", part)
+        assert (dashboard.cost, dashboard.spend, dashboard.rewards, dashboard.time_cost) == (
+            fig.cost, fig.spend, fig.rewards, fig.time_cost), name
+        for row in campaign_rows:
+            detail = details[row.campaign.pk]
+            shown = detail.figures
+            assert (shown.revenue, shown.cost, shown.leads, shown.customers) == (
+                row.figures.revenue, row.figures.cost, row.figures.leads, row.figures.customers), name
+            assert shown.cost == shown.spend + shown.rewards + shown.time_cost, name
+            for part, line_part in (("time_cost", "time_cost"), ("revenue", "revenue"), ("leads", "leads")):
+                assert _sum(detail.ambassadors, line_part) == getattr(shown, part), (name, "ambassador", part)
+            for part in ("revenue", "rewards", "time_cost", "leads", "customers", "shares"):
+                assert _sum(detail.split, part) == getattr(shown, part), (name, "kind", part)
+            assert _sum(detail.split, "own_cost") + detail.unsplit_spend == shown.cost, name
+
+    whole_rows, whole_details = seen["all"][0], seen["all"][1]
+    whole = whole_rows[-1].figures
+    event("revenue" if whole.revenue else "no revenue")  # --hypothesis-show-statistics: what was exercised
+    lines = [line.leads for detail in whole_details.values() for line in detail.ambassadors]
+    event("a lead split" if any(leads != leads.to_integral_value() for leads in lines) else "no lead split")
+    event("unallocated spend" if seen[Kind.INTERNAL][0][-1].unallocated_spend else "all spend allocated")
+    for pair in ((Kind.INTERNAL, Kind.EXTERNAL), ("A", "B")):  # the segments partition the ambassadors
+        totals = [seen[name][0][-1] for name in pair]
+        for part in ("revenue", "leads", "customers", "rewards", "time_cost", "shares"):
+            assert _sum((t.figures for t in totals), part) == getattr(whole_rows[-1].figures, part), (pair, part)
+        assert (_sum((t.figures for t in totals), "cost") + totals[0].unallocated_spend
+                == whole_rows[-1].figures.cost), pair
+        for campaign in the_campaigns:
+            parts = [seen[name][1][campaign.pk] for name in pair]
+            whole = whole_details[campaign.pk].figures
+            assert _sum((p.figures for p in parts), "cost") + parts[0].unallocated_spend == whole.cost, pair
+            assert _sum((p.figures for p in parts), "revenue") == whole.revenue, pair
+    for campaign in the_campaigns:  # a campaign filter shows the campaign's row of the whole list
+        row = next(row for row in whole_rows[:-1] if row.campaign.pk == campaign.pk)
+        assert seen[f"campaign {campaign.pk}"][0][-1].figures == row.figures
