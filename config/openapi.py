@@ -10,9 +10,17 @@ not know their shape. This postprocessing hook adds, where the operation doesn't
   /api/v1/o/<slug>/ URL: see tenancy.api_keys);
 * 404 to every operation with a path parameter (another organisation's slug or object is a 404,
   like one that doesn't exist);
-* 400 to every operation that reads a body or a filtering query parameter;
-* 415 to every operation that reads a body (sent without a Content-Type, or another one).
+* 400 to every operation: invalid input (a body, a filter, paging beyond its bounds), and on any
+  operation a NUL character in the address or a form field (config.middleware.RefuseNulMiddleware);
+* 413 and 415 to every operation that reads a body (too large; sent without a Content-Type, or
+  another one);
+* 500 to every operation, with the Error shape (config/urls.py's handler500 answers JSON under /api/).
+
+A request line over 4,094 bytes (a very long query string) is refused with a 414 by gunicorn before
+Django sees it; that answer is gunicorn's plain text, not JSON, and not in the schema.
 """
+
+import re
 
 ERROR = "Error"
 VALIDATION_ERRORS = "ValidationErrors"
@@ -35,9 +43,6 @@ SCHEMAS = {
     },
 }
 
-PAGING = {"limit", "offset"}
-
-
 def _ref(name: str) -> dict:
     return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
 
@@ -46,20 +51,78 @@ def _error(description: str, name: str = ERROR) -> dict:
     return {"description": description, **_ref(name)}
 
 
+TRACK_ID = "^([A-Za-z0-9_-]{22})?$"  # a click or visitor id, or empty (not given)
+NO_NUL = "^[^\\u0000]*$"  # a JSON Schema (ECMA 262) pattern: any text without a NUL character
+
+
+def _refuse_nul(schema: dict) -> None:
+    """A free-text string sent to the API can't hold a NUL (PostgreSQL can't store one; the API
+    answers 400): said with a pattern, so generated data and clients know."""
+    if schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema):
+        schema["pattern"] = NO_NUL
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            _refuse_nul(schema[key])
+    for nested in schema.get("properties", {}).values():
+        _refuse_nul(nested)
+    for nested in schema.get("allOf", []) + schema.get("anyOf", []) + schema.get("oneOf", []):
+        _refuse_nul(nested)
+
+
+# Rules across fields that the serializers' validate() enforce, written where JSON Schema can say
+# them (anyOf of required sets, const), in words where it can't (an order between two dates).
+CONSTRAINTS = {
+    "LeadRequestRequest": {
+        "anyOf": [{"required": [name], "properties": {name: {"type": "string", "minLength": 1}}}
+                  for name in ("click_id", "visitor_id", "email", "customer_external_id")],
+        "description": "Who the lead is: at least one of click_id, visitor_id, email, customer_external_id "
+                       "(not empty).",
+    },
+    "RewardRuleRequest": {
+        "anyOf": [
+            {"properties": {"amount_kind": {"const": "flat"}, "amount": {"type": "string"}}, "required": ["amount"]},
+            {"properties": {"amount_kind": {"const": "percent"}, "event": {"const": "sale"},
+                            "unit": {"const": "money"}, "percent": {"type": "string"}},
+             "required": ["amount_kind", "event", "unit", "percent"]},
+        ],
+        "description": "A flat rule (amount_kind flat, the default) gives its amount; a percent rule is a money "
+                       "rule on sales and gives its percent. starts_at is before ends_at; a cap has a cap_period.",
+    },
+    "ProgrammeReportRequestRequest": {
+        "anyOf": [{"properties": {"period": {"not": {"const": "custom"}}}},
+                  {"properties": {"period": {"const": "custom"}}, "required": ["period", "start", "end"]}],
+        "description": "A preset period, or custom with start and end (start ≤ end, at most 1,098 days).",
+    },
+    "ReplayRangeRequest": {"description": "since is before until, at most 30 days apart."},
+    # The serializer names each unknown field in a 400 (tracking.api.serializers).
+    "PatchedTrackingSettingsRequest": {"additionalProperties": False},
+}
+
+
 def document_error_responses(result, generator, request, public):
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in SCHEMAS.items():
         schemas.setdefault(name, schema)
+    for name, constraint in CONSTRAINTS.items():
+        if name in schemas:
+            schemas[name].update(constraint)
+    for name in ("click_id", "visitor_id"):  # tracking.api.serializers.TrackIdField
+        schemas.get("LeadRequestRequest", {}).get("properties", {}).get(name, {})["pattern"] = TRACK_ID
+    for name, schema in schemas.items():
+        if name.endswith("Request"):  # the request bodies' components (COMPONENT_SPLIT_REQUEST)
+            _refuse_nul(schema)
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             security = [name for requirement in operation.get("security", []) for name in requirement]
             parameters = operation.get("parameters", [])
-            takes_input = "requestBody" in operation or any(
-                p["in"] == "query" and p["name"] not in PAGING for p in parameters)
-            if takes_input:
-                responses.setdefault("400", _error("Invalid input: messages per field or parameter.",
-                                                   VALIDATION_ERRORS))
+            for parameter in parameters:
+                _refuse_nul(parameter.get("schema", {}))
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                _refuse_nul(content.get("schema", {}))
+            responses.setdefault("400", _error(
+                "Invalid input: messages per field or parameter; {\"detail\": …} for a body that can't be read "
+                "or a NUL character (%00) in the address or a form field.", VALIDATION_ERRORS))
             if security:
                 responses.setdefault("401", _error("Not signed in, or a missing, unknown or revoked API key."))
             if "cookieAuth" in security:
@@ -68,6 +131,61 @@ def document_error_responses(result, generator, request, public):
             if any(p["in"] == "path" for p in parameters):
                 responses.setdefault("404", _error("No such organisation (or you are not a member) or object."))
             if "requestBody" in operation:
+                responses.setdefault("413", _error("The body is larger than the server reads."))
                 responses.setdefault("415", _error("The body's Content-Type is none of the documented ones."))
+            responses.setdefault("500", _error("Server error (logged and reported; the answer says no more)."))
             operation["responses"] = dict(sorted(responses.items()))
+    return result
+
+
+# Where a created object's id appears under another collection than its own (source path, target prefix).
+ELSEWHERE = [("/api/v1/o/{org_slug}/my/campaigns/{public_id}/link/", "/api/v1/o/{org_slug}/my/links/")]
+
+
+def _fields(result, response: dict) -> set:
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    if "$ref" in schema:
+        schema = result["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return set(schema.get("properties", {}))
+
+
+def _link(responses: dict, target: dict, parameters: dict, description: str) -> None:
+    for code, response in responses.items():
+        if code.startswith("2"):
+            response.setdefault("links", {})[target["operationId"]] = {
+                "operationId": target["operationId"], "parameters": parameters, "description": description}
+
+
+def link_operations(result, generator, request, public):
+    """OpenAPI links between operations, so a client (or schemathesis' stateful tests) can chain
+    create → read → update → delete: a POST to a collection links to each operation on the object
+    it created (the id from its answer, the rest of the path from the request), and an operation on
+    an object links to the others on the same object (a read after a delete must be a 404)."""
+    operations = [(path, method, operation) for path, methods in result.get("paths", {}).items()
+                  for method, operation in methods.items()]
+
+    def params(path):
+        return re.findall(r"\{(\w+)\}", path)
+
+    for path, method, operation in operations:
+        responses = operation.get("responses", {})
+        created = set().union(*(_fields(result, response) for code, response in responses.items()
+                                if code.startswith("2")))
+        prefixes = [path] + [target for source, target in ELSEWHERE if source == path]
+        for target_path, target_method, target in operations:
+            if method == "post":  # a creation: the new object's id
+                for prefix in prefixes:
+                    rest = target_path[len(prefix):] if target_path.startswith(prefix) else ""
+                    match = re.match(r"\{(\w+)\}", rest)
+                    field = match and (match[1] if match[1] in created else "id" if "id" in created else None)
+                    if field and set(params(target_path)) - {match[1]} <= set(params(path)):
+                        parameters = {name: f"$request.path.{name}" for name in params(target_path) if name != match[1]}
+                        _link(responses, target, {**parameters, match[1]: f"$response.body#/{field}"},
+                              f"The object just created, with {target_method.upper()} {target_path}.")
+            # The same object, another operation on it (the organisation itself is no object here).
+            base = path[:path.rfind("}") + 1]
+            if (set(params(path)) - {"org_slug"} and target is not operation and target_path.startswith(base)
+                    and params(target_path) == params(path)):
+                _link(responses, target, {name: f"$request.path.{name}" for name in params(path)},
+                      f"The same object, with {target_method.upper()} {target_path}.")
     return result
