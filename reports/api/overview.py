@@ -166,6 +166,11 @@ class OverviewSerializer(serializers.Serializer):
                                                                     "included).")
     top_ambassadors = OverviewTopAmbassadorSerializer(many=True, help_text="Up to five: only ambassadors with "
                                                                            "clicks, leads or revenue in the period.")
+    unallocated_spend = serializers.DecimalField(
+        **MONEY, help_text="Under a kind or group filter: the period's spend of campaigns with no shares in it, which "
+                           "no segment carries (not in current.cost; each segment's spend is its share of a "
+                           "campaign's by its shares, largest remainder to the cent); 0 without such a filter. "
+                           + MONEY_HELP)
     sales_awaiting_rate = awaiting_field()
     sales_estimated = estimated_field()
 
@@ -199,7 +204,7 @@ class OverviewView(APIView):
             "channels": [{"channel": value, "label": label,
                           "clicks": by_channel.get((value,), ClickTotals.zero()).clicks}
                          for value, label in Channel.choices],
-            "top_ambassadors": top, **pending_sales_data(f),
+            "top_ambassadors": top, "unallocated_spend": key.unallocated_spend, **pending_sales_data(f),
         }
         return Response(OverviewSerializer(data).data)
 

@@ -63,6 +63,9 @@ class KeyFigures:
     previous: Figures
     # field → change in % against the previous period (None: nothing to compare with); ROI's in points
     change: dict[str, Decimal | None]
+    # under a kind or group filter: the period's spend of campaigns with no shares in it, which no
+    # segment carries (not in current.cost; shown on its own line, as on the ROI pages)
+    unallocated_spend: Decimal = ZERO
 
     def cards(self, organization=None) -> list[dict]:
         """The figures shown as cards: name, label, value now and before, change in % (ROI's in
@@ -118,20 +121,28 @@ def figures(f: ReportFilter, *, people: dict[int, AmbassadorInfo] | None = None,
     """The programme's totals in f's period. people (ambassadors(f)), the_campaigns
     (campaigns(f)) and active (the credits version and reporting model) don't depend on the
     period: key_figures reads them once for both periods."""
+    return _figures(f, people=people, the_campaigns=the_campaigns, active=active)[0]
+
+
+def _figures(f: ReportFilter, *, people: dict[int, AmbassadorInfo] | None = None,
+             the_campaigns: dict[int, Campaign] | None = None,
+             active: tuple[int, str] | None = None) -> tuple[Figures, Decimal]:
+    """figures() and the spend no segment carries (Costs.unallocated_total; 0 without a filter)."""
     clicks = sum(click_sums(f, ()).values(), ClickTotals.zero())  # one row of totals
     credits = sum(credit_sums(f, (), active=active).values(), CreditTotals.zero())
     shares_by = share_counts(f, ("campaign_id", "ambassador_id"))
-    cost = costs_of(f, shares=shares_by, people=people, the_campaigns=the_campaigns).total
+    costs = costs_of(f, shares=shares_by, people=people, the_campaigns=the_campaigns)
     shares = sum(shares_by.values())
-    roi = roi_of(cost, credits, shares)
+    roi = roi_of(costs.total, credits, shares)
     return Figures.of(shares, clicks, credits, spend=roi.spend, rewards=roi.rewards, time_cost=roi.time_cost,
-                      cost=roi.cost, profit=roi.profit, roi=roi.roi, cost_per_lead=roi.cost_per_lead)
+                      cost=roi.cost, profit=roi.profit, roi=roi.roi,
+                      cost_per_lead=roi.cost_per_lead), costs.unallocated_total
 
 
 def key_figures(f: ReportFilter) -> KeyFigures:
     """The figures of the filter's period and of the period just before, and the change in %."""
     shared = {"people": ambassadors(f), "the_campaigns": campaigns(f), "active": active_version(f.organization_id)}
-    current, previous = figures(f, **shared), figures(f.with_period(f.period.previous()), **shared)
+    (current, unallocated), previous = _figures(f, **shared), figures(f.with_period(f.period.previous()), **shared)
     change = {}
     for field in fields(Figures):
         now, before = getattr(current, field.name), getattr(previous, field.name)
@@ -139,7 +150,7 @@ def key_figures(f: ReportFilter) -> KeyFigures:
     # ROI is itself a ratio: its change is in percentage points, not a percentage of a percentage.
     change["roi"] = (None if current.roi is None or previous.roi is None
                      else ((current.roi - previous.roi) * 100).quantize(PERCENT))
-    return KeyFigures(current, previous, change)
+    return KeyFigures(current, previous, change, unallocated)
 
 
 def percent_change(now, before) -> Decimal | None:

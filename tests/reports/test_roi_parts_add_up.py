@@ -255,6 +255,12 @@ def test_spend_without_shares_stays_unallocated(org, manager, login):
     assert 'data-figure="unallocated_spend"' in page and "largest remainder" in page
     listed = client.get(f"/o/{org.slug}/reports/roi/", query).content.decode()
     assert 'data-figure="unallocated_spend"' in listed
+    # The overview too: its cost is the segment's, the spend no segment carries on its own line.
+    overview = client.get(f"/api/v1/o/{org.slug}/reports/overview/", query).json()
+    assert (overview["current"]["cost"], overview["unallocated_spend"]) == ("0.00", "300.00")
+    unfiltered = {key: value for key, value in query.items() if key != "kind"}
+    assert client.get(f"/api/v1/o/{org.slug}/reports/overview/", unfiltered).json()["unallocated_spend"] == "0.00"
+    assert 'data-figure="unallocated_spend"' in client.get(f"/o/{org.slug}/reports/", query).content.decode()
 
 
 # --- with leads, sales (some refunded) and rewards: every breakdown of revenue, credits and cost ---
