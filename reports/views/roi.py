@@ -26,6 +26,7 @@ from ..selectors.base import campaign_by_public_id
 from ..selectors.comparison import MODELS, ComparisonError, model_comparison
 from ..selectors.funnel import STEPS, funnel
 from ..selectors.lead_modes import lead_modes
+from ..selectors.pending_sales import pending_sales
 from ..selectors.roi import campaign_roi, roi_list
 
 FUNNEL_TABLES = ("steps", "campaigns", "channels", "daily", "modes")
@@ -120,7 +121,9 @@ def roi_csv_rows(rows):
 def roi_page(request, org_slug):
     def build(f):
         rows = roi_list(f)
-        return {"rows": rows[:-1], "total": rows[-1]}
+        waiting = pending_sales(f).by_campaign  # campaign id → (awaiting a rate, estimated): a flag on its row
+        return {"rows": rows[:-1], "total": rows[-1],
+                "rows_pending": [(row, waiting.get(row.campaign.pk)) for row in rows[:-1]]}
     return _page(request, "reports/roi.html", build)
 
 

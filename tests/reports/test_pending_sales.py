@@ -82,6 +82,9 @@ def test_a_sale_awaiting_a_rate_is_shown_until_a_rate_is_uploaded(programme, org
         assert "100.00" in html.split('id="pending-sales"')[1].split("</div>")[0], url
         assert f"/o/{org.slug}/manage/rates/" not in html, url  # a manager can't upload rates: no link
     assert 'id="pending-sales"' not in client.get(f"{base}roi/{autumn.public_id}/", MARCH).content.decode()
+    listed = client.get(f"{base}roi/", MARCH).content.decode()  # the flag on Spring's row only
+    assert listed.count("data-pending=") == 1
+    assert 'data-pending="1 0"' in listed.split(f'data-campaign="{spring.public_id}"')[1].split("</tr>")[0]
     client.logout()
     login(admin_user)
     assert f"/o/{org.slug}/manage/rates/" in client.get(base, MARCH).content.decode()  # admins: the rates page
