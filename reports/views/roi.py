@@ -121,9 +121,9 @@ def roi_csv_rows(rows):
 def roi_page(request, org_slug):
     def build(f):
         rows = roi_list(f)
-        waiting = pending_sales(f).by_campaign  # campaign id → (awaiting a rate, estimated): a flag on its row
-        return {"rows": rows[:-1], "total": rows[-1],
-                "rows_pending": [(row, waiting.get(row.campaign.pk)) for row in rows[:-1]]}
+        pending = pending_sales(f)  # the notice, and on each campaign's row (awaiting a rate, estimated)
+        return {"rows": rows[:-1], "total": rows[-1], "pending": pending,
+                "rows_pending": [(row, pending.by_campaign.get(row.campaign.pk)) for row in rows[:-1]]}
     return _page(request, "reports/roi.html", build)
 
 
