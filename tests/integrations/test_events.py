@@ -91,7 +91,8 @@ def test_a_sale_publishes_sale_created_once_and_its_refund_sale_refunded_once(or
     record_sale(org, customer_external_id="crm-1", amount=Decimal("99.5"), currency="EUR", invoice_id="inv-1")
     (event,) = published("sale.created")
     assert event["data"]["sale"] == {
-        "id": str(sale.public_id), "invoice_id": "inv-1", "amount": "99.50", "currency": "EUR", "status": "paid",
+        "id": str(sale.public_id), "invoice_id": "inv-1", "amount": "99.50", "currency": "EUR",
+        "original_amount": "99.50", "original_currency": "EUR", "rate_status": "own", "status": "paid",
         "occurred_at": event["timestamp"], "refunded_at": None, "customer_external_id": "crm-1",
         "customer_id": str(customer.public_id)}
     assert published("sale.refunded") == []
