@@ -5,6 +5,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from common.api_fields import StrictModelSerializer
 from common.service_errors import api_errors
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
@@ -35,7 +36,7 @@ class StatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices)
 
 
-class GroupSerializer(serializers.ModelSerializer):
+class GroupSerializer(StrictModelSerializer):
     class Meta:
         model = AmbassadorGroup
         fields = ["id", "name", "description"]

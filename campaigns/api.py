@@ -15,15 +15,15 @@ from django.urls import reverse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ambassadors.selectors import ambassador_of
+from common.query import QueryBooleanField, QueryIntegerField, read_query
 from common.service_errors import api_errors
 from tenancy.models import Role
 from tenancy.roles import MinimumRole, has_role
@@ -405,6 +405,13 @@ class FirstRendererNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+class QRQuerySerializer(serializers.Serializer):
+    scale = QueryIntegerField(min_value=qr.MIN_SCALE, max_value=qr.MAX_SCALE, default=qr.DEFAULT_SCALE,
+                              help_text=f"Pixels per module, {qr.MIN_SCALE}–{qr.MAX_SCALE} "
+                                        f"(default {qr.DEFAULT_SCALE}).")
+    download = QueryBooleanField(default=False, help_text="Send as an attachment.")
+
+
 class LinkQRView(APIView):
     """A link's QR code (it encodes the plain short URL). For the link's ambassador and for managers."""
 
@@ -414,9 +421,7 @@ class LinkQRView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=list(qr.FORMATS), description="png or svg"),
-            OpenApiParameter("scale", int, description=f"Pixels per module, {qr.MIN_SCALE}–{qr.MAX_SCALE} "
-                                                       f"(default {qr.DEFAULT_SCALE})."),
-            OpenApiParameter("download", bool, description="Send as an attachment."),
+            QRQuerySerializer,
         ],
         responses={(200, "image/png"): OpenApiTypes.BINARY, (200, "image/svg+xml"): OpenApiTypes.STR,
                    400: OpenApiResponse(description="Bad scale."), 404: OpenApiResponse(description="No such link.")},
@@ -426,12 +431,9 @@ class LinkQRView(APIView):
                 if is_valid_code(code) else None)
         if link is None or not (link.ambassador.user_id == request.user.pk or has_role(request, Role.MANAGER)):
             raise Http404
-        try:
-            scale = qr.parse_scale(request.query_params.get("scale"))
-        except ValueError as error:
-            raise ValidationError({"scale": [str(error)]}) from error
-        response = HttpResponse(qr.qr_code(short_url(link), fmt, scale), content_type=qr.FORMATS[fmt])
-        disposition = "attachment" if request.query_params.get("download") in ("1", "true") else "inline"
+        query = read_query(QRQuerySerializer, request)
+        response = HttpResponse(qr.qr_code(short_url(link), fmt, query["scale"]), content_type=qr.FORMATS[fmt])
+        disposition = "attachment" if query["download"] else "inline"
         response["Content-Disposition"] = f'{disposition}; filename="link-{link.code}.{fmt}"'
         # The image only changes if the link's address does: let the browser keep it, privately.
         response["Cache-Control"] = "private, max-age=86400"

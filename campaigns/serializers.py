@@ -11,6 +11,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ambassadors.models import AmbassadorGroup
+from common.api_fields import (
+    StrictCharField,
+    StrictModelSerializer,
+    StrictRelatedField,
+    StrictSlugField,
+    StrictUUIDField,
+)
 from common.service_errors import api_errors
 
 from .channels import MESSAGE_LIMITS, SHARE_CHANNELS, message_length
@@ -39,7 +46,7 @@ def check_destination(value: str) -> None:
 
 @extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}],
                       "description": "A group of this organisation, by id or by name (names are shown)."})
-class GroupRefField(serializers.RelatedField):
+class GroupRefField(StrictRelatedField):
     """An ambassador group of the current organisation by id or by (case-insensitive) name.
     A group of another organisation is simply not found: the error is the same as for a
     group that doesn't exist."""
@@ -100,16 +107,15 @@ class CampaignImageSerializer(serializers.ModelSerializer):
         return self._url("campaign_image_thumbnail", image)
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(StrictModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     status = serializers.ChoiceField(choices=CampaignStatus.choices, required=False,
                                      help_text="draft (hidden from ambassadors), active, paused or ended (links lead "
                                                "to the fallback URL when paused or ended).")
-    slug = serializers.SlugField(max_length=60, required=False, allow_blank=True,
+    slug = StrictSlugField(max_length=60, required=False, allow_blank=True,
                                  help_text="Made from the name when left out.")
-    destination_url = serializers.CharField(max_length=2000, validators=[check_destination])
-    fallback_url = serializers.CharField(max_length=2000, required=False, allow_blank=True,
-                                         validators=[check_destination])
+    destination_url = StrictCharField(max_length=2000, validators=[check_destination])
+    fallback_url = StrictCharField(max_length=2000, required=False, allow_blank=True, validators=[check_destination])
     target_groups = GroupRefField(many=True, required=False,
                                   help_text="Group names or ids; empty means every active ambassador.")
     minutes_per_share = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=Decimal("0"),
@@ -151,7 +157,7 @@ class CampaignSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class CampaignMessageSerializer(serializers.ModelSerializer):
+class CampaignMessageSerializer(StrictModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     channel = serializers.ChoiceField(choices=[(str(c), c.label) for c in MESSAGE_LIMITS])
     length = serializers.SerializerMethodField(help_text="Characters the network counts, the link included.")
@@ -179,7 +185,7 @@ class CampaignMessageSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class CampaignCostSerializer(serializers.ModelSerializer):
+class CampaignCostSerializer(StrictModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     category = serializers.ChoiceField(choices=CostCategory.choices, default=CostCategory.OTHER)
     amount = serializers.DecimalField(
@@ -194,9 +200,9 @@ class CampaignCostSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
 
-class DomainSerializer(serializers.ModelSerializer):
+class DomainSerializer(StrictModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    host = serializers.CharField(max_length=253, help_text="e.g. links.example.com")
+    host = StrictCharField(max_length=253, help_text="e.g. links.example.com")
     verified = serializers.BooleanField(read_only=True,
                                         help_text="Set by platform staff once the host points at the platform.")
     cname_target = serializers.SerializerMethodField(help_text="Point a CNAME record of the host at this name.")
@@ -264,10 +270,10 @@ class MyCampaignSerializer(serializers.ModelSerializer):
 
 class ShareRequestSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=[(str(c), c.label) for c in SHARE_CHANNELS])
-    dialog_id = serializers.UUIDField(required=False, help_text=(
+    dialog_id = StrictUUIDField(required=False, help_text=(
         "The id of the share dialog your client opened: sending it again (a retry) records nothing new. "
         "Without it, the same network within a minute counts once."))
-    message = serializers.UUIDField(required=False, allow_null=True, help_text=(
+    message = StrictUUIDField(required=False, allow_null=True, help_text=(
         "With dialog_id: the post variant the dialog was given (its id); defaults to the ambassador's variant."))
     edited = serializers.BooleanField(required=False, default=False,
                                       help_text="With dialog_id: the ambassador changed the suggested text.")

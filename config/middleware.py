@@ -1,14 +1,20 @@
 """Request hygiene before any view runs (listed in MIDDLEWARE, config/settings.py)."""
 
+import logging
+
 import csp.middleware
 from csp.constants import HEADER
 from csp.middleware import CheckableLazyObject
 from csp.utils import build_policy
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.views import defaults
 
 from tenancy.middleware import UNTENANTED_PREFIXES
 
+logger = logging.getLogger(__name__)
 NUL_REFUSED = "Bad request: NUL characters (%00) are not accepted in addresses or form fields."
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -31,10 +37,38 @@ class RefuseNulMiddleware:
             return self.refuse(request)
         if "\x00" in request.META.get("HTTP_COOKIE", "") or "\\000" in request.META.get("HTTP_COOKIE", ""):
             request.COOKIES = {name: value for name, value in request.COOKIES.items() if "\x00" not in value}
-        if request.method == "POST" and request.content_type in FORM_TYPES and not self.large_upload(request) and any(
-                "\x00" in key or any("\x00" in value for value in values) for key, values in request.POST.lists()):
-            return self.refuse(request)
+        if request.method == "POST" and request.content_type in FORM_TYPES and not self.large_upload(request):
+            try:
+                has_nul = any("\x00" in key or any("\x00" in value for value in values)
+                              for key, values in request.POST.lists())
+            except MultiPartParserError as error:
+                return self.unreadable(request, error)
+            except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent) as error:
+                if request.path_info.startswith("/api/"):
+                    return self.unreadable(request, error)
+                raise  # the site's 400 page (templates/400.html) says what was too large
+            if has_nul:
+                return self.refuse(request)
         return self.get_response(request)
+
+    @staticmethod
+    def unreadable(request, error):
+        """A form body Django can't read (a multipart one without a boundary, say): a 400 (413 when
+        too large) and one log line, not Django's traceback — anyone can send one, signed in or not.
+        JSON {"detail": …} under /api/, like every API answer; the site's 400 page elsewhere."""
+        request._mark_post_parse_error()  # nothing reads the half-parsed body again
+        if not request.path_info.startswith("/api/"):
+            response = defaults.bad_request(request, error)
+        elif isinstance(error, RequestDataTooBig):
+            limit_kb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
+            response = JsonResponse({"detail": f"Request body too large: at most {limit_kb} kB."}, status=413)
+        elif isinstance(error, MultiPartParserError):
+            response = JsonResponse({"detail": f"Multipart form parse error - {error}"}, status=400)
+        else:
+            response = JsonResponse({"detail": str(error)}, status=400)
+        logger.warning("%s: %s %s (%s)", response.reason_phrase, request.method, request.path, error)
+        response._has_been_logged = True  # this line is the request's: Django's handler adds none
+        return response
 
     @staticmethod
     def large_upload(request) -> bool:

@@ -500,8 +500,10 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # A filter value the schema doesn't allow (empty ones too) is a 400 naming it: common/filtering.py.
+    "DEFAULT_FILTER_BACKENDS": ["common.filtering.StrictFilterBackend"],
+    # ?limit= 1–1000 and ?offset= 0–10,000,000, checked (a 400 naming the parameter): common/pagination.py.
+    "DEFAULT_PAGINATION_CLASS": "common.pagination.Pagination",
     "PAGE_SIZE": 50,
     # JSON nested too deep, NUL characters, oversized bodies: 4xx with a message (tenancy/drf.py).
     "DEFAULT_PARSER_CLASSES": ["tenancy.drf.SafeJSONParser", "rest_framework.parsers.FormParser",

@@ -9,7 +9,7 @@
 
 Everything under an organisation's slug is scoped to it by the tenant middleware. This module
 only adds what belongs to the site as a whole: sign-in (allauth), the admin, the OpenAPI schema
-and its docs, and the 404 handler."""
+and its docs, and the error handlers (JSON under /api/)."""
 
 from importlib import import_module
 
@@ -52,4 +52,28 @@ def not_found(request, exception):
     return defaults.page_not_found(request, exception)
 
 
+def bad_request(request, exception):
+    """Django's own 400s, before any view (a bad Host header, a body it can't read): JSON under /api/."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception):
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def server_error(request):
+    """An unexpected error: under /api/ a JSON error without details (the traceback goes to the
+    log and the error tracker, never into the answer), elsewhere the site's 500 page."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "Server error."}, status=500)
+    return defaults.server_error(request)
+
+
+handler400 = bad_request
+handler403 = permission_denied
 handler404 = not_found
+handler500 = server_error

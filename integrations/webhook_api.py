@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.events import EVENT_TYPES
+from common.query import QueryIntegerField
 from common.service_errors import api_errors
 from tenancy.drf import SafeJSONParser
 from tenancy.models import Role
@@ -188,8 +189,9 @@ class ReplayRangeSerializer(serializers.Serializer):
 
 
 class PageParamsSerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
-    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+    # ASCII digits only: DRF's IntegerField would take "1.0" and " 5" (common.query).
+    limit = QueryIntegerField(min_value=1, max_value=MAX_LIMIT, default=DEFAULT_LIMIT)
+    offset = QueryIntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
 
 
 class DeliveryFiltersSerializer(PageParamsSerializer):
@@ -198,9 +200,10 @@ class DeliveryFiltersSerializer(PageParamsSerializer):
 
 
 PAGE_PARAMETERS = [
-    OpenApiParameter("limit", OpenApiTypes.INT,
+    OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                      description=f"Items per page, 1–{MAX_LIMIT} (default {DEFAULT_LIMIT})."),
-    OpenApiParameter("offset", OpenApiTypes.INT, description=f"Items to skip, 0–{MAX_OFFSET} (default 0)."),
+    OpenApiParameter("offset", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+                     description=f"Items to skip, 0–{MAX_OFFSET} (default 0)."),
 ]
 
 

@@ -23,7 +23,7 @@ from tracking.models import AttributionModel
 
 from .filters import ReportFilter
 from .models import PointsRules
-from .periods import DEFAULT, PRESETS, PeriodError, period_for
+from .periods import DEFAULT, PRESETS, PeriodError, parse_date, period_for
 from .selectors.comparison import BY
 from .selectors.leaderboard import DEFAULT_METRIC, METRICS
 
@@ -37,14 +37,31 @@ class ParamError(ValueError):
         self.message = message
 
 
-def report_filter(organization, params) -> ReportFilter:
-    """The ReportFilter the query parameters ask for (`params`: a QueryDict or a dict of lists/values)."""
+API_PARAMETERS = ("period", "start", "end", "model", "campaign", "group", "kind")
+
+
+def report_filter(organization, params, *, strict: bool = False) -> ReportFilter:
+    """The ReportFilter the query parameters ask for (`params`: a QueryDict or a dict of lists/values).
+    `strict` (the API): a parameter given empty is a ParamError, where a page's form sends its
+    unset fields empty to mean "the default"; and a start or end is checked even when the period
+    is a preset, which ignores them."""
     get = params.get
+    if strict:
+        for name in API_PARAMETERS:
+            if name in params and any(not value.strip() for value in _getlist(params, name)):
+                raise ParamError(name, "May not be empty: leave the parameter out for the default.")
+        for name in ("start", "end"):
+            if get(name) and (get("period") or DEFAULT) != "custom":
+                try:
+                    parse_date(get(name))
+                except ValueError:
+                    raise ParamError(name, f"The {name} date “{get(name)[:40]}” is not a date like 2026-03-31.") \
+                        from None
     try:
         period = period_for(get("period") or None, organization.tzinfo, start=get("start") or None,
                             end=get("end") or None)
     except PeriodError as error:
-        raise ParamError("period", str(error)) from None
+        raise ParamError(error.field, str(error)) from None
 
     model = get("model") or None
     if model is not None and model not in AttributionModel.values:
@@ -66,10 +83,9 @@ def report_filter(organization, params) -> ReportFilter:
 
     group_id = None
     if get("group"):
-        try:
-            group_id = int(get("group"))
-        except ValueError:
-            raise ParamError("group", "A group is given by its number.") from None
+        if not get("group").isascii() or not get("group").isdigit() or len(get("group")) > 18:  # within bigint
+            raise ParamError("group", "A group is given by its number.")
+        group_id = int(get("group"))
         if not AmbassadorGroup.objects.filter(organization_id=organization.pk, pk=group_id).exists():
             raise ParamError("group", f"No group {group_id} here.")
 
@@ -81,17 +97,17 @@ def report_filter(organization, params) -> ReportFilter:
                         kind=kind)
 
 
-def metric_param(params) -> str:
-    """The leaderboard's `metric` (default points); ParamError if unknown."""
-    metric = params.get("metric") or DEFAULT_METRIC
+def metric_param(params, *, strict: bool = False) -> str:
+    """The leaderboard's `metric` (default points); ParamError if unknown (or, `strict`, empty)."""
+    metric = params.get("metric", DEFAULT_METRIC) if strict else params.get("metric") or DEFAULT_METRIC
     if metric not in METRICS:
         raise ParamError("metric", f"Unknown metric “{metric}”; use one of {', '.join(METRICS)}.")
     return metric
 
 
-def by_param(params) -> str:
-    """The model comparison's `by` (default ambassador); ParamError if unknown."""
-    by = params.get("by") or "ambassador"
+def by_param(params, *, strict: bool = False) -> str:
+    """The model comparison's `by` (default ambassador); ParamError if unknown (or, `strict`, empty)."""
+    by = params.get("by", "ambassador") if strict else params.get("by") or "ambassador"
     if by not in BY:
         raise ParamError("by", f"Compare by one of {', '.join(BY)}.")
     return by

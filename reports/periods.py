@@ -7,6 +7,7 @@ aware datetimes, [start 00:00 local, day after end 00:00 local), for tables keye
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -20,10 +21,16 @@ PRESETS = {
 }
 DEFAULT = "30d"
 MAX_DAYS = 3 * 366
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class PeriodError(ValueError):
-    """A period that can't be built; the message says why (for a 400)."""
+    """A period that can't be built; the message says why (for a 400) and `field` which parameter
+    is at fault: start or end for a date missing or not a date, else period."""
+
+    def __init__(self, message: str, field: str = "period"):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -101,11 +108,18 @@ def _date(value: str | date | None, name: str) -> date:
     if isinstance(value, date):
         return value
     if not value:
-        raise PeriodError(f"A custom period needs a {name} date (YYYY-MM-DD).")
+        raise PeriodError(f"A custom period needs a {name} date (YYYY-MM-DD).", name)
     try:
-        return date.fromisoformat(value)
+        return parse_date(value)
     except ValueError:
-        raise PeriodError(f"The {name} date “{value}” is not a date like 2026-03-31.") from None
+        raise PeriodError(f"The {name} date “{value[:40]}” is not a date like 2026-03-31.", name) from None
+
+
+def parse_date(value: str) -> date:
+    """A YYYY-MM-DD date, nothing else (fromisoformat also takes 20260331 and 2026-W14-2); ValueError."""
+    if not ISO_DATE.fullmatch(value):
+        raise ValueError(value)
+    return date.fromisoformat(value)
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,10 @@ class AmbassadorPerformanceView(_ReportView):
             raise Http404("No such ambassador.")  # DRF's 404, also for another organisation's
         f = self.report_filter(request)
         try:
-            performance = ambassador_performance(f, ambassador.pk, grain=request.query_params.get("grain") or None)
+            grain = request.query_params.get("grain")
+            if grain == "":  # given empty: not the default (leave it out)
+                raise GrainError("May not be empty: leave the parameter out for the default.")
+            performance = ambassador_performance(f, ambassador.pk, grain=grain)
         except GrainError as error:
             raise ValidationError({"grain": [str(error)]}) from None
         return Response(PerformanceSerializer(performance).data)

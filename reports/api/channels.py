@@ -58,6 +58,8 @@ class ChannelsView(_ReportView):
             channel = channel_param(request.query_params.get("channel"))
         except ChannelError as error:
             raise ValidationError({error.field: [error.message]}) from None
+        if request.query_params.get("channel") == "":  # given empty: not "every channel" (leave it out)
+            raise ValidationError({"channel": ["May not be empty: leave the parameter out for every channel."]})
         split = channel_split(f, channel=channel)
         data = self.envelope(request, f) | {"channel": channel, "rows": split.rows, "total": split.total,
                                             "roi_note": WHY_NO_CHANNEL_ROI}

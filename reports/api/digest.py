@@ -53,10 +53,13 @@ class DigestSubscriptionsView(APIView):
 
     @extend_schema(operation_id="report_digest_unsubscribe",
                    parameters=[OpenApiParameter("frequency", OpenApiTypes.STR, enum=Frequency.values, required=False,
-                                                description="Which digest to stop; all of yours here if left out.")],
+                                                description="Which digest to stop; all of yours here if left out "
+                                                            "(an empty or unknown value is a 400).")],
                    responses={204: None})
     def delete(self, request, org_slug):
-        frequency = request.query_params.get("frequency") or None
+        # Left out: every one of yours, as documented. Given, it must name one: an empty or unknown
+        # value is a 400, never "all" (it used to unsubscribe from both).
+        frequency = request.query_params.get("frequency")
         if frequency is not None and frequency not in Frequency.values:
             raise serializers.ValidationError(
                 {"frequency": [f"Frequency must be one of {', '.join(Frequency.values)}."]})

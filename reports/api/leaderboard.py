@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ambassadors.models import Kind
+from common.pagination import whole_number
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
 from tracking.models import AttributionModel
@@ -46,7 +47,7 @@ CREDITED = ("Credited under the model, exact (4 places): multi-touch attribution
 REVENUE = "Credited revenue in the organisation's currency (the ROI API's `currency`), exact to the cent."
 
 
-DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_PAGE = 100, 1000, 10_000_000
 
 
 class LeaderboardPeriodSerializer(serializers.Serializer):
@@ -97,11 +98,6 @@ class LeaderboardSerializer(serializers.Serializer):
     totals = LeaderboardTotalsSerializer(source="page.totals", help_text="The whole leaderboard's, every page.")
 
 
-class PageParamsSerializer(serializers.Serializer):
-    page = serializers.IntegerField(min_value=1, default=1)
-    page_size = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE)
-
-
 class FairGroupRowSerializer(serializers.Serializer):
     section = serializers.ChoiceField(choices=["group", "kind", "all"])
     key = serializers.CharField(help_text="The group id (\"none\": no group), the kind, or \"all\".")
@@ -137,8 +133,8 @@ FIELD_ERRORS = OpenApiResponse(
 
 def _filter(request, *, with_metric: bool):
     try:
-        f = report_filter(request.organization, request.query_params)
-        metric = metric_param(request.query_params) if with_metric else None
+        f = report_filter(request.organization, request.query_params, strict=True)
+        metric = metric_param(request.query_params, strict=True) if with_metric else None
     except ParamError as error:
         raise serializers.ValidationError({error.field: [error.message]}) from None
     return f, metric
@@ -155,18 +151,20 @@ class LeaderboardView(APIView):
 
     @extend_schema(parameters=[*FILTER_PARAMETERS, OpenApiParameter("metric", OpenApiTypes.STR, enum=list(METRICS),
                                                                     description="Default points."),
-                               OpenApiParameter("page", OpenApiTypes.INT, description="From 1 (default 1); past the "
-                                                "last page, the last page is served."),
-                               OpenApiParameter("page_size", OpenApiTypes.INT,
+                               OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                                                description="From 1 (default 1); past the last page, the last page "
+                                                            "is served."),
+                               OpenApiParameter("page_size", {"type": "integer", "minimum": 1,
+                                                              "maximum": MAX_PAGE_SIZE},
                                                 description=f"Rows per page, 1–{MAX_PAGE_SIZE} "
                                                             f"(default {DEFAULT_PAGE_SIZE}).")],
                    responses={200: LeaderboardSerializer, 400: FIELD_ERRORS})
     def get(self, request, org_slug):
         f, metric = _filter(request, with_metric=True)
-        paging = PageParamsSerializer(data={name: request.query_params[name] for name in ("page", "page_size")
-                                            if name in request.query_params})
-        paging.is_valid(raise_exception=True)
-        page = leaderboard_page(f, metric, paging.validated_data["page"], paging.validated_data["page_size"])
+        params = request.query_params
+        page = leaderboard_page(f, metric, whole_number(params, "page", minimum=1, maximum=MAX_PAGE, default=1),
+                                whole_number(params, "page_size", minimum=1, maximum=MAX_PAGE_SIZE,
+                                             default=DEFAULT_PAGE_SIZE))
         data = {"period": _period(f), "model": f.model or points_model(f), "metric": metric, "page": page}
         return Response(LeaderboardSerializer(data).data)
 

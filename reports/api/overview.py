@@ -186,7 +186,7 @@ class OverviewView(APIView):
     def get(self, request, org_slug):
         organization = request.organization
         try:
-            f = report_filter(organization, request.query_params)
+            f = report_filter(organization, request.query_params, strict=True)
         except ParamError as error:
             raise serializers.ValidationError({error.field: [error.message]}) from None
         key = key_figures(f)

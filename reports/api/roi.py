@@ -278,13 +278,13 @@ class _ReportView(APIView):
 
     def report_filter(self, request):
         try:
-            return report_filter(request.organization, request.query_params)
+            return report_filter(request.organization, request.query_params, strict=True)
         except ParamError as error:
             raise ValidationError({error.field: [error.message]}) from None
 
     def by(self, request) -> str:
         try:
-            return by_param(request.query_params)
+            return by_param(request.query_params, strict=True)
         except ParamError as error:
             raise ValidationError({error.field: [error.message]}) from None
 

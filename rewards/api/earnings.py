@@ -15,6 +15,7 @@ A bad filter value is a 400 naming the parameter: {"status": ["Select a valid ch
 from datetime import UTC, datetime
 
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import generics, serializers
 
 from tenancy.models import Role
@@ -113,7 +114,9 @@ class EarningFilter(filters.FilterSet):
     campaign = filters.UUIDFilter(field_name="campaign__public_id", help_text="A campaign's id.")
     event = filters.ChoiceFilter(choices=RewardEvent.choices)
     unit = filters.ChoiceFilter(choices=RewardUnit.choices)
-    currency = filters.CharFilter(field_name="currency", lookup_expr="iexact", max_length=3)
+    # The schema says what the form checks (drf-spectacular doesn't read max_length off a filter).
+    currency = extend_schema_field({"type": "string", "maxLength": 3, "description": "ISO 4217, any case."})(
+        filters.CharFilter(field_name="currency", lookup_expr="iexact", max_length=3))
     earned_at = UtcDateTimeRangeFilter(
         help_text="earned_at_after / earned_at_before: ISO 8601 times, both included.")
 

@@ -10,6 +10,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from common.api_fields import StrictCharField
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
 
@@ -52,7 +53,7 @@ class FraudCaseSerializer(serializers.ModelSerializer):
 
 
 class CaseDecisionSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, max_length=300,
+    note = StrictCharField(required=False, allow_blank=True, max_length=300,
                                  help_text="Kept with the case; required to confirm fraud (the cancel reason).")
 
 

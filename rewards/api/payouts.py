@@ -13,13 +13,15 @@ from django.db.models import Count, Sum
 from django.http import HttpResponse
 from django_scopes import scopes_disabled
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 
 from ambassadors.models import Ambassador
+from common.api_fields import StrictCharField, StrictUUIDField
+from common.query import read_query
 from common.service_errors import api_errors
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
@@ -98,9 +100,9 @@ class PayoutRunDetailSerializer(serializers.Serializer):
 
 
 class PayoutRunCreateSerializer(serializers.Serializer):
-    exclude = serializers.ListField(child=serializers.UUIDField(), required=False, default=list, max_length=10_000,
+    exclude = serializers.ListField(child=StrictUUIDField(), required=False, default=list, max_length=10_000,
                                     help_text="Ambassadors (ids) to leave out of this run.")
-    note = serializers.CharField(required=False, default="", allow_blank=True, max_length=300)
+    note = StrictCharField(required=False, default="", allow_blank=True, max_length=300)
 
     def validate_exclude(self, value):
         wanted = set(value)
@@ -108,6 +110,15 @@ class PayoutRunCreateSerializer(serializers.Serializer):
         if len(found) != len(wanted):
             raise serializers.ValidationError("Some of these ambassadors are not in this organisation.")
         return found
+
+
+class ExportQuerySerializer(serializers.Serializer):
+    file = serializers.ChoiceField(choices=[*payout_files.FILES],
+                                   help_text="paypal (PayPal Payouts bulk file), wise (Wise batch payments), "
+                                             "generic (every payment) or payroll (internal ambassadors).")
+    currency = serializers.RegexField(r"^[A-Za-z]{3}\Z", required=False,
+                                      help_text="PayPal only: the file's one currency, ISO 4217 (needed when the run "
+                                                "pays PayPal in several).")
 
 
 class FileNegotiation(BaseContentNegotiation):
@@ -196,11 +207,7 @@ class PayoutRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self._detail(run)
 
     @extend_schema(
-        parameters=[OpenApiParameter("file", str, enum=[*payout_files.FILES], required=True,
-                                     description="paypal (PayPal Payouts bulk file), wise (Wise batch payments), "
-                                                 "generic (every payment) or payroll (internal ambassadors)."),
-                    OpenApiParameter("currency", str, description="PayPal only: the file's one currency (needed "
-                                                                  "when the run pays PayPal in several).")],
+        parameters=[ExportQuerySerializer],
         responses={(200, "text/csv"): OpenApiTypes.STR,
                    400: OpenApiResponse(description="The run is not confirmed, or the file would be empty.")})
     @action(detail=True, methods=["get"], content_negotiation_class=FileNegotiation)
@@ -208,9 +215,9 @@ class PayoutRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         """A payout file of a confirmed or paid run: the only answer with payout details in full.
         The same file every time; each download is in the audit log."""
         run = self.get_object()
+        query = read_query(ExportQuerySerializer, request)
         with api_errors():
-            made = payout_files.export(run, request.query_params.get("file", ""), actor=request.user,
-                                       currency=request.query_params.get("currency") or None)
+            made = payout_files.export(run, query["file"], actor=request.user, currency=query.get("currency"))
         response = HttpResponse(made.content, content_type=made.content_type)
         response["Content-Disposition"] = f'attachment; filename="{made.filename}"'
         response["Cache-Control"] = "no-store"

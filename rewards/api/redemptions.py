@@ -24,6 +24,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from ambassadors.selectors import ambassador_of
+from common.api_fields import StrictCharField, StrictUUIDField
 from common.service_errors import api_errors
 from tenancy.models import Role
 from tenancy.roles import MinimumRole, has_role
@@ -65,11 +66,11 @@ class RedemptionSerializer(serializers.ModelSerializer):
 
 
 class RedemptionRequestSerializer(serializers.Serializer):
-    item = serializers.UUIDField(help_text="The catalogue item's id (GET catalogue/).")
+    item = StrictUUIDField(help_text="The catalogue item's id (GET catalogue/).")
 
 
 class DecisionSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX,
+    note = StrictCharField(required=False, allow_blank=True, max_length=NOTE_MAX,
                                  help_text="Optional; the ambassador sees it with the decision.")
 
 

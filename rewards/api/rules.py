@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from campaigns.models import Campaign
 from campaigns.serializers import GroupRefField
+from common.api_fields import StrictCharField, StrictModelSerializer
 from common.service_errors import api_errors
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
@@ -59,9 +60,9 @@ class CampaignRefField(serializers.RelatedField):
         return str(value.public_id)
 
 
-class RewardRuleSerializer(serializers.ModelSerializer):
+class RewardRuleSerializer(StrictModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    name = serializers.CharField(max_length=120, error_messages={"blank": rules.NAME_NEEDED,
+    name = StrictCharField(max_length=120, error_messages={"blank": rules.NAME_NEEDED,
                                                                  "required": rules.NAME_NEEDED})
     campaign = CampaignRefField(required=False, allow_null=True)
     group = GroupRefField(required=False, allow_null=True,

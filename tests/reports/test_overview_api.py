@@ -172,7 +172,7 @@ def test_the_hand_worked_week_in_the_api(ny_org, programme, login):
 @pytest.mark.parametrize(("params", "field", "fragment"), [
     ({"period": "fortnight"}, "period", "Unknown period"),
     ({"period": "custom", "start": "2026-03-31", "end": "2026-03-01"}, "period", "before the start"),
-    ({"period": "custom", "start": "2026-02-30", "end": "2026-03-01"}, "period", "is not a date"),
+    ({"period": "custom", "start": "2026-02-30", "end": "2026-03-01"}, "start", "is not a date"),
     ({"model": "gut_feeling"}, "model", "Unknown model"),
     ({"campaign": "not-a-uuid"}, "campaign", "UUID"),
     ({"kind": "robot"}, "kind", "Kind must be"),
