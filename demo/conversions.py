@@ -3,8 +3,10 @@ a few percent of the human visitors fill in a form minutes to days after a click
 them clicked several ambassadors' links first: multi-touch), a few leads come in directly
 (no click), one ambassador signs up through a colleague's link (self-referral); about a
 third of the leads buy, some weeks later, a couple of sales are refunded, one sale is
-reported before its customer's lead. Everything goes through the real ingestion services
-and the real attribution, so customers, sales and credits are what production would store.
+reported before its customer's lead, and every fifth sale is paid in another currency (USD, or
+EUR for a USD organisation: converted at the ECB's rates shipped with the project). Everything
+goes through the real ingestion services and the real attribution, so customers, sales and
+credits are what production would store.
 
 Deterministic for a given seed and click history, and idempotent: every lead carries an
 external id and every sale an invoice id derived from its customer's and a counter, so
@@ -61,6 +63,8 @@ class _Seeder:
         self.prefix = org.slug[:2].upper()
         self.leads = []  # (external_id, first_lead_at) of the leads recorded
         self.invoices: dict[str, int] = defaultdict(int)
+        self.sales_made = 0
+        self.foreign = "EUR" if org.currency == "USD" else "USD"
 
     def external_id(self, n: int) -> str:
         return f"{self.prefix}-CUS-{n:04d}"
@@ -138,7 +142,9 @@ class _Seeder:
         self.invoices[external_id] += 1  # numbered per customer: re-runs find the same invoices
         invoice_id = f"{external_id.replace('-CUS-', '-INV-')}-{self.invoices[external_id]}"
         amount = self.amount()
-        record_sale(self.org, customer_external_id=external_id, amount=amount, currency=self.org.currency,
+        self.sales_made += 1  # a counter, not the generator: the other draws stay as they were
+        currency = self.foreign if self.sales_made % 5 == 0 else self.org.currency
+        record_sale(self.org, customer_external_id=external_id, amount=amount, currency=currency,
                     invoice_id=invoice_id, occurred_at=occurred_at)
         return invoice_id, external_id, amount, occurred_at
 

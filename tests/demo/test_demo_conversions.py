@@ -50,7 +50,9 @@ def test_leads_and_sales_attributed_with_every_model(demo):
             sales = Sale.objects.filter(organization=org)
             assert 0.2 <= sales.count() / len(customers) <= 0.5
             assert set(sales.values_list("currency", flat=True)) == {org.currency}
-            assert all(Decimal("49.00") <= s.amount <= Decimal("4800.00") for s in sales)
+            assert all(Decimal("49.00") <= s.original_amount <= Decimal("4800.00") for s in sales)
+            foreign = sales.exclude(original_currency=org.currency)  # every fifth, converted at the ECB's rates
+            assert foreign.exists() and all(s.amount > 0 and s.rate for s in foreign)
             assert all(s.customer_id and s.attributed_at for s in sales)  # the deferred one was linked
             assert all(s.occurred_at >= s.customer.first_lead_at for s in sales.select_related("customer"))
             assert any(s.occurred_at - s.customer.first_lead_at >= timedelta(days=7)
