@@ -1,12 +1,12 @@
 from django_filters import rest_framework as filters
 from django_scopes import scopes_disabled
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from common.api_fields import StrictModelSerializer
-from common.service_errors import api_errors
+from common.service_errors import api_errors, conflict_errors
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
 
@@ -67,14 +67,16 @@ class AmbassadorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                 return Ambassador.objects.none()
         return Ambassador.objects.prefetch_related("groups", "social_profiles").order_by("display_name")
 
-    @extend_schema(request=StatusSerializer, responses=AmbassadorSerializer)
+    @extend_schema(request=StatusSerializer, responses={
+        200: AmbassadorSerializer,
+        409: OpenApiResponse(description="The ambassador's status can't become this one now (the message says).")})
     @action(detail=True, methods=["post"], permission_classes=[MinimumRole(Role.ADMIN)])
     def status(self, request, org_slug=None, public_id=None, **kwargs):  # kwargs: format (status.json)
         """Approve, pause, reactivate or remove an ambassador (admins)."""
         ambassador = self.get_object()
         body = StatusSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        with api_errors():
+        with conflict_errors(fields=("status",)):
             programme.set_status(ambassador, body.validated_data["status"])
         return Response(AmbassadorSerializer(ambassador).data)
 

@@ -9,12 +9,16 @@ machine-readable reason. The HTTP layers never restate the rule or its message:
   (`add_form_error` for one in hand, such as each of several problems a service lists);
 * DRF: `with api_errors(): …` — it becomes a 400 `{field: [message]}` (`non_field_errors` for None).
   Inside a serializer's `validate_<field>`, where DRF files the error under that field itself, use
-  `api_errors(in_field_validator=True)` (the 400 is then `{<field>: [message]}` all the same)."""
+  `api_errors(in_field_validator=True)` (the 400 is then `{<field>: [message]}` all the same).
+  Where the refusal is the state of things, not the input (a run already open, a redemption already
+  decided, a status that can't follow the current one): `with conflict_errors(): …`, a 409
+  `{"detail": message, "code": code}` — the same request may succeed another time."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rest_framework.exceptions import ValidationError
+from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.settings import api_settings
 
 
@@ -50,3 +54,21 @@ def api_errors(*, in_field_validator: bool = False) -> Iterator[None]:
         if in_field_validator:
             raise ValidationError([error.message]) from error
         raise ValidationError({error.field or api_settings.NON_FIELD_ERRORS_KEY: [error.message]}) from error
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Not possible in the current state."
+
+
+@contextmanager
+def conflict_errors(*, fields: tuple[str, ...] = ()) -> Iterator[None]:
+    """A ServiceError raised inside about the input as a whole (field None), or about one of
+    `fields` (whose valid values depend on the state), becomes a 409 {"detail": message, "code": code};
+    one about another field stays a 400 on that field, as with api_errors."""
+    try:
+        yield
+    except ServiceError as error:
+        if error.field is None or error.field in fields:
+            raise Conflict({"detail": error.message, **({"code": error.code} if error.code else {})}) from error
+        raise ValidationError({error.field: [error.message]}) from error

@@ -134,6 +134,9 @@ def document_error_responses(result, generator, request, public):
                 responses.setdefault("413", _error("The body is larger than the server reads."))
                 responses.setdefault("415", _error("The body's Content-Type is none of the documented ones."))
             responses.setdefault("500", _error("Server error (logged and reported; the answer says no more)."))
+            for code, response in responses.items():  # an error a view declares by its description alone
+                if code[0] in "45" and "content" not in response:
+                    response.update(_ref(VALIDATION_ERRORS if code == "400" else ERROR))
             operation["responses"] = dict(sorted(responses.items()))
     return result
 

@@ -5,7 +5,7 @@ required). A closed case answers 409."""
 
 from django_filters import rest_framework as filters
 from django_scopes import scopes_disabled
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -57,6 +57,20 @@ class CaseDecisionSerializer(serializers.Serializer):
                                  help_text="Kept with the case; required to confirm fraud (the cancel reason).")
 
 
+@extend_schema_field({"type": "string", "maxLength": 300, "pattern": r"^[^\u0000]*[^\s\u0000][^\u0000]*$"})
+class ConfirmationNote(StrictCharField):
+    """Documented as required text with something besides spaces: fraud.confirm refuses a blank one."""
+
+
+class FraudConfirmationSerializer(serializers.Serializer):
+    """Confirming fraud: why (required, not blank)."""
+
+    # The schema's side only: the view reads CaseDecisionSerializer, and fraud.confirm refuses a
+    # missing or blank note with its own message.
+
+    note = ConfirmationNote(max_length=300, help_text="Why this is fraud: kept as the canceled entries' reason.")
+
+
 class CaseFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=CaseStatus.choices)
 
@@ -102,7 +116,7 @@ class FraudCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         """Not fraud: the held entries go back to pending, or approved when their holding period is over."""
         return self._decide(request, fraud.release)
 
-    @extend_schema(request=CaseDecisionSerializer, responses=DECISION_RESPONSES)
+    @extend_schema(request=FraudConfirmationSerializer, responses=DECISION_RESPONSES)
     @action(detail=True, methods=["post"])
     def confirm(self, request, public_id=None, **kwargs):
         """Fraud: the held entries are canceled with the note as their reason (a note is required)."""

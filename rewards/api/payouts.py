@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from ambassadors.models import Ambassador
 from common.api_fields import StrictCharField, StrictUUIDField
 from common.query import read_query
-from common.service_errors import api_errors
+from common.service_errors import conflict_errors
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
 
@@ -131,7 +131,7 @@ class FileNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-ACTION_RESPONSES = {200: PayoutRunDetailSerializer, 400: OpenApiResponse(description="The run's status doesn't "
+ACTION_RESPONSES = {200: PayoutRunDetailSerializer, 409: OpenApiResponse(description="The run's status doesn't "
                                                                                       "allow it (the message says).")}
 
 
@@ -171,13 +171,13 @@ class PayoutRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return self._detail(self.get_object())
 
     @extend_schema(request=PayoutRunCreateSerializer, responses={
-        201: PayoutRunDetailSerializer,
-        400: OpenApiResponse(description="Another run is open, nothing is payable, or a bad exclusion.")})
+        201: PayoutRunDetailSerializer, 400: OpenApiResponse(description="A bad exclusion."),
+        409: OpenApiResponse(description="Another run is open, or nothing is payable now.")})
     def create(self, request, org_slug=None, **kwargs):
         """Make a draft run of every approved money payment due now (one open run at a time)."""
         body = PayoutRunCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        with api_errors():
+        with conflict_errors():
             run = payouts.create_run(request.organization.pk, request.user, exclude=body.validated_data["exclude"],
                                      note=body.validated_data["note"])
         return self._detail(run, status.HTTP_201_CREATED)
@@ -202,21 +202,22 @@ class PayoutRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def _act(self, perform) -> Response:
         run = self.get_object()
-        with api_errors():
+        with conflict_errors():
             run = perform(run, self.request.user)
         return self._detail(run)
 
     @extend_schema(
         parameters=[ExportQuerySerializer],
         responses={(200, "text/csv"): OpenApiTypes.STR,
-                   400: OpenApiResponse(description="The run is not confirmed, or the file would be empty.")})
+                   400: OpenApiResponse(description="The file would be empty, or PayPal's needs a currency."),
+                   409: OpenApiResponse(description="The run is not confirmed (or paid) yet.")})
     @action(detail=True, methods=["get"], content_negotiation_class=FileNegotiation)
     def export(self, request, org_slug=None, public_id=None, **kwargs):
         """A payout file of a confirmed or paid run: the only answer with payout details in full.
         The same file every time; each download is in the audit log."""
         run = self.get_object()
         query = read_query(ExportQuerySerializer, request)
-        with api_errors():
+        with conflict_errors():
             made = payout_files.export(run, query["file"], actor=request.user, currency=query.get("currency"))
         response = HttpResponse(made.content, content_type=made.content_type)
         response["Content-Disposition"] = f'attachment; filename="{made.filename}"'

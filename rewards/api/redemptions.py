@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from ambassadors.selectors import ambassador_of
 from common.api_fields import StrictCharField, StrictUUIDField
-from common.service_errors import api_errors
+from common.service_errors import api_errors, conflict_errors
 from tenancy.models import Role
 from tenancy.roles import MinimumRole, has_role
 
@@ -95,6 +95,8 @@ ERRORS = {400: OpenApiResponse(description="Refused, with the field at fault and
                                            '{"points": ["You have 120 points; this needs 500."]}.'),
           403: OpenApiResponse(description="No ambassador profile here (to redeem), or not an admin (to decide)."),
           404: OpenApiResponse(description="No such redemption in this organisation.")}
+DECIDED = {409: OpenApiResponse(description="Not possible in the redemption's status (decided already, or not "
+                                             "approved yet to be fulfilled).")}
 
 
 class RedemptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -140,23 +142,23 @@ class RedemptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         redemption = self.get_object()
         body = DecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        with api_errors():
+        with conflict_errors():
             redemption = decide(redemption, actor=request.user, note=body.validated_data.get("note", ""))
         return Response(RedemptionSerializer(redemption).data)
 
-    @extend_schema(request=DecisionSerializer, responses={200: RedemptionSerializer, **ERRORS})
+    @extend_schema(request=DecisionSerializer, responses={200: RedemptionSerializer, **ERRORS, **DECIDED})
     @action(detail=True, methods=["post"])
     def approve(self, request, org_slug=None, public_id=None):
         """Approve a requested redemption (admins)."""
         return self._decide(request, points_service.approve_redemption)
 
-    @extend_schema(request=DecisionSerializer, responses={200: RedemptionSerializer, **ERRORS})
+    @extend_schema(request=DecisionSerializer, responses={200: RedemptionSerializer, **ERRORS, **DECIDED})
     @action(detail=True, methods=["post"])
     def fulfil(self, request, org_slug=None, public_id=None):
         """Mark an approved redemption fulfilled: the reward was handed over (admins)."""
         return self._decide(request, points_service.fulfil_redemption)
 
-    @extend_schema(request=DecisionSerializer, responses={200: RedemptionSerializer, **ERRORS})
+    @extend_schema(request=DecisionSerializer, responses={200: RedemptionSerializer, **ERRORS, **DECIDED})
     @action(detail=True, methods=["post"])
     def decline(self, request, org_slug=None, public_id=None):
         """Decline a requested or approved redemption: the points go back to the ambassador's

@@ -97,8 +97,8 @@ def test_invited_person_cannot_be_activated_before_accepting(login, org, admin_u
     invited = AmbassadorFactory(organization=org, user=None, email="later@example.com", status=Status.INVITED)
     response = login(admin_user).post(f"/api/v1/o/{org.slug}/ambassadors/{invited.public_id}/status/",
                                       {"status": "active"})
-    assert response.status_code == 400
-    assert "can't become active" in response.json()["status"][0]
+    assert response.status_code == 409  # not now: the state of things, not the request
+    assert "can't become active" in response.json()["detail"]
 
 
 @pytest.mark.django_db

@@ -161,7 +161,7 @@ def test_the_api_lists_creates_and_decides_with_json_errors(org, ada, hoodie, ad
     approved = api(client, "post", approve, {"note": "OK"})
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
     again = api(client, "post", approve)
-    assert again.status_code == 400 and again.json() == {"non_field_errors": ["This redemption is already approved."]}
+    assert again.status_code == 409 and again.json() == {"detail": "This redemption is already approved."}
     declined = api(client, "post", f"{base}redemptions/{created.json()['id']}/decline/", {"note": "x" * 301})
     assert declined.status_code == 400 and "note" in declined.json()
     assert client.get(f"{base}redemptions/", {"status": "approved"}).json()["count"] == 1

@@ -55,7 +55,7 @@ def test_create_review_confirm_export_mark_paid(api, client, people):
     assert listing["results"][0]["totals"] == {"EUR": "35.00"}
 
     refused = client.get(f"{run}export/?file=generic")
-    assert refused.status_code == 400 and "Confirm the run first" in refused.json()["non_field_errors"][0]
+    assert refused.status_code == 409 and "Confirm the run first" in refused.json()["detail"]
     assert client.post(f"{run}confirm/").json()["status"] == "confirmed"
     download = client.get(f"{run}export/?file=paypal", HTTP_ACCEPT="application/json")
     assert download.status_code == 200 and download["Content-Type"] == "text/csv; charset=utf-8"
@@ -66,14 +66,14 @@ def test_create_review_confirm_export_mark_paid(api, client, people):
     paid = client.post(f"{run}mark-paid/")
     assert paid.status_code == 200 and paid.json()["status"] == "paid" and paid.json()["left_out"] == []
     again = client.post(f"{run}mark-paid/")
-    assert again.status_code == 400 and "marked paid" in again.json()["non_field_errors"][0]
+    assert again.status_code == 409 and "marked paid" in again.json()["detail"]
     assert "secret" not in client.get(run).content.decode()
 
 
 def test_refusals_are_json(api, client, people):
     assert client.post(api, {}, content_type="application/json").status_code == 201
     second = client.post(api, {}, content_type="application/json")
-    assert second.status_code == 400 and "already open" in second.json()["non_field_errors"][0]
+    assert second.status_code == 409 and "already open" in second.json()["detail"]
     bad = client.post(api, {"exclude": ["not-a-uuid"]}, content_type="application/json")
     assert bad.status_code == 400 and "exclude" in bad.json()
 
