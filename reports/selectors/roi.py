@@ -119,10 +119,11 @@ def reward_sums(f: ReportFilter) -> dict[tuple[int, int], Decimal]:
     * Counted: pending, approved, in a payout, paid, and held — held money is still owed unless
       a fraud case is confirmed (its entries are then canceled and drop out here), so the ROI
       doesn't improve by putting earnings on hold. Canceled and refunded entries never count.
-    * Money only in the organisation's currency: sales in other currencies are refused today,
-      so such entries exist only if the organisation changed its currency; adding them at face
-      value would be wrong, so they are left out until issue 17 converts them, and the reward
-      settings page shows admins what is left out (rewards.selectors.money.other_currency_totals).
+    * Money only in the organisation's currency: a sale in another currency is converted into it
+      when stored (tracking.services.rates), so rewards of sales are in it too; entries in another
+      currency exist only if the organisation changed its currency, and adding them at face value
+      would be wrong, so they are left out, and the reward settings page shows admins what is
+      left out (rewards.selectors.money.other_currency_totals).
     * An entry without a campaign would belong to no campaign's ROI (costs() counts rewards
       per campaign); every click, lead and sale entry carries its campaign."""
     currency = Organization.objects.values_list("currency", flat=True).get(pk=f.organization_id)
