@@ -24,8 +24,9 @@ follow its customer's lead), or by the first_touch / last_touch credits when the
 Percentages are of the sale's amount (always in the organisation's currency: a sale in another
 currency is converted when stored, and one awaiting a rate has no sale credits, so earns nothing
 until its rate arrives); flat money is in the organisation's currency. Each credit outside a
-campaign rule's campaign, and each ambassador outside a rule's group or kind, keeps its share unpaid (it is not handed to the others). A rule applies to events
-from max(starts_at, its creation) to ends_at: creating a rule never pays for last year's sales.
+campaign rule's campaign, and each ambassador outside a rule's group or kind, keeps its share
+unpaid (it is not handed to the others). A rule applies to events from max(starts_at, its
+creation) to ends_at: creating a rule never pays for last year's sales.
 
 When the active attribution version or reporting model differs from the one the ledger was last
 reconciled under (the "earnings.basis" audit entry), the run reconciles every attributed customer.
