@@ -12,7 +12,9 @@ from rest_framework import serializers
 
 from ambassadors.models import AmbassadorGroup
 from common.api_fields import (
+    StrictBooleanField,
     StrictCharField,
+    StrictDecimalField,
     StrictModelSerializer,
     StrictRelatedField,
     StrictSlugField,
@@ -118,14 +120,14 @@ class CampaignSerializer(StrictModelSerializer):
     fallback_url = StrictCharField(max_length=2000, required=False, allow_blank=True, validators=[check_destination])
     target_groups = GroupRefField(many=True, required=False,
                                   help_text="Group names or ids; empty means every active ambassador.")
-    minutes_per_share = serializers.DecimalField(max_digits=6, decimal_places=2, min_value=Decimal("0"),
-                                                 required=False)
+    minutes_per_share = StrictDecimalField(max_digits=6, decimal_places=2, min_value=Decimal("0"),
+                                           required=False)
     is_live = serializers.SerializerMethodField()
     link_count = serializers.IntegerField(read_only=True, default=None)
     share_count = serializers.IntegerField(read_only=True, default=None)
     cost_total = serializers.DecimalField(source="spend", max_digits=20, decimal_places=2, read_only=True,
                                           default=None, help_text="Sum of the cost ledger.")
-    featured = serializers.BooleanField(required=False, help_text="Shown first to ambassadors.")
+    featured = StrictBooleanField(required=False, help_text="Shown first to ambassadors.")
     images = CampaignImageSerializer(many=True, read_only=True)
 
     class Meta:
@@ -188,7 +190,7 @@ class CampaignMessageSerializer(StrictModelSerializer):
 class CampaignCostSerializer(StrictModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     category = serializers.ChoiceField(choices=CostCategory.choices, default=CostCategory.OTHER)
-    amount = serializers.DecimalField(
+    amount = StrictDecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal("0.01"),
         error_messages={"min_value": costs.AMOUNT_NOT_POSITIVE},
         help_text="In the organisation's currency, as a decimal string (\"1250.00\").",
@@ -275,8 +277,8 @@ class ShareRequestSerializer(serializers.Serializer):
         "Without it, the same network within a minute counts once."))
     message = StrictUUIDField(required=False, allow_null=True, help_text=(
         "With dialog_id: the post variant the dialog was given (its id); defaults to the ambassador's variant."))
-    edited = serializers.BooleanField(required=False, default=False,
-                                      help_text="With dialog_id: the ambassador changed the suggested text.")
+    edited = StrictBooleanField(required=False, default=False,
+                                help_text="With dialog_id: the ambassador changed the suggested text.")
 
 
 class ShareSerializer(serializers.Serializer):

@@ -1,5 +1,6 @@
 """Request hygiene before any view runs (listed in MIDDLEWARE, config/settings.py)."""
 
+import io
 import logging
 
 import csp.middleware
@@ -7,9 +8,8 @@ from csp.constants import HEADER
 from csp.middleware import CheckableLazyObject
 from csp.utils import build_policy
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpResponseBadRequest, JsonResponse
-from django.http.multipartparser import MultiPartParserError
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.views import defaults
 
 from tenancy.middleware import UNTENANTED_PREFIXES
@@ -24,8 +24,8 @@ class RefuseNulMiddleware:
     one, so a hand-made ?q=%00 or form field would be a 500 wherever it meets a query. A path,
     query string or form field (names and values) holding one is a 400 with a message; a cookie
     holding one is ignored (as if absent: a mangled session cookie logs out rather than locks out).
-    JSON bodies are checked by the API's parser (tenancy.drf). The redirect and static files are
-    left alone: they read no query or form."""
+    Bodies under /api/ are the API's parsers' and fields' to check (tenancy.drf; DRF's text fields
+    refuse NUL). The redirect and static files are left alone: they read no query or form."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -37,35 +37,41 @@ class RefuseNulMiddleware:
             return self.refuse(request)
         if "\x00" in request.META.get("HTTP_COOKIE", "") or "\\000" in request.META.get("HTTP_COOKIE", ""):
             request.COOKIES = {name: value for name, value in request.COOKIES.items() if "\x00" not in value}
+        if request.path_info.startswith("/api/"):
+            return self.api_body(request)
         if request.method == "POST" and request.content_type in FORM_TYPES and not self.large_upload(request):
             try:
                 has_nul = any("\x00" in key or any("\x00" in value for value in values)
                               for key, values in request.POST.lists())
             except MultiPartParserError as error:
                 return self.unreadable(request, error)
-            except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent) as error:
-                if request.path_info.startswith("/api/"):
-                    return self.unreadable(request, error)
-                raise  # the site's 400 page (templates/400.html) says what was too large
             if has_nul:
                 return self.refuse(request)
         return self.get_response(request)
 
+    def api_body(self, request):
+        """The API's body is its parsers' (tenancy.drf: JSON only, typed; the CSV import's multipart
+        upload), which refuse NUL, bad encodings and oversized bodies with a JSON 4xx, and answer 415
+        for a type they don't take. Reading request.POST here would consume a form body a JSON
+        endpoint would then see as empty ("field required" instead of 415). Only a multipart body
+        whose boundary can't be used is refused here, by its header alone: a JSON 400 for anyone."""
+        if request.content_type == "multipart/form-data":
+            try:
+                MultiPartParser(request.META, io.BytesIO(), [], request.encoding)
+            except MultiPartParserError as error:
+                return self.unreadable(request, error)
+        return self.get_response(request)
+
     @staticmethod
     def unreadable(request, error):
-        """A form body Django can't read (a multipart one without a boundary, say): a 400 (413 when
-        too large) and one log line, not Django's traceback — anyone can send one, signed in or not.
-        JSON {"detail": …} under /api/, like every API answer; the site's 400 page elsewhere."""
+        """A multipart body Django can't read (no boundary, say): a 400 and one log line, not
+        Django's traceback — anyone can send one, signed in or not. JSON {"detail": …} under /api/,
+        like every API answer; the site's 400 page elsewhere."""
         request._mark_post_parse_error()  # nothing reads the half-parsed body again
-        if not request.path_info.startswith("/api/"):
-            response = defaults.bad_request(request, error)
-        elif isinstance(error, RequestDataTooBig):
-            limit_kb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
-            response = JsonResponse({"detail": f"Request body too large: at most {limit_kb} kB."}, status=413)
-        elif isinstance(error, MultiPartParserError):
+        if request.path_info.startswith("/api/"):
             response = JsonResponse({"detail": f"Multipart form parse error - {error}"}, status=400)
         else:
-            response = JsonResponse({"detail": str(error)}, status=400)
+            response = defaults.bad_request(request, error)
         logger.warning("%s: %s %s (%s)", response.reason_phrase, request.method, request.path, error)
         response._has_been_logged = True  # this line is the request's: Django's handler adds none
         return response

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ambassadors.models import Kind
+from common.api_fields import StrictDecimalField
 from common.pagination import whole_number
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
@@ -182,12 +183,12 @@ class FairView(APIView):
 
 
 class PointsRulesSerializer(serializers.Serializer):
-    per_share = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=0, required=False)
-    per_unique_click = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=0, required=False,
-                                                help_text="Bot and self clicks are never unique: they earn nothing.")
-    per_lead = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=0, required=False)
-    per_revenue_unit = serializers.DecimalField(max_digits=8, decimal_places=4, min_value=0, required=False,
-                                                help_text="Points per 1.00 of revenue credited.")
+    per_share = StrictDecimalField(max_digits=8, decimal_places=2, min_value=0, required=False)
+    per_unique_click = StrictDecimalField(max_digits=8, decimal_places=2, min_value=0, required=False,
+                                          help_text="Bot and self clicks are never unique: they earn nothing.")
+    per_lead = StrictDecimalField(max_digits=8, decimal_places=2, min_value=0, required=False)
+    per_revenue_unit = StrictDecimalField(max_digits=8, decimal_places=4, min_value=0, required=False,
+                                          help_text="Points per 1.00 of revenue credited.")
     updated_at = serializers.DateTimeField(read_only=True)
 
 

@@ -18,6 +18,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api_fields import StrictBooleanField
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
 
@@ -53,7 +54,7 @@ class ProgrammeReportRequestSerializer(serializers.Serializer):
                                      help_text="A preset ending today (the organisation's time zone), or custom.")
     start = serializers.DateField(required=False, help_text="First day of a custom period (YYYY-MM-DD).")
     end = serializers.DateField(required=False, help_text="Last day of a custom period (YYYY-MM-DD), included.")
-    email = serializers.BooleanField(default=False, help_text="E-mail me the download link when it is ready.")
+    email = StrictBooleanField(default=False, help_text="E-mail me the download link when it is ready.")
 
     def validate(self, attrs):
         tz = self.context["organization"].tzinfo

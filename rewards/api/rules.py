@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from campaigns.models import Campaign
 from campaigns.serializers import GroupRefField
-from common.api_fields import StrictCharField, StrictModelSerializer
+from common.api_fields import StrictCharField, StrictDecimalField, StrictIntegerField, StrictModelSerializer
 from common.service_errors import api_errors
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
@@ -73,16 +73,16 @@ class RewardRuleSerializer(StrictModelSerializer):
     unit = serializers.ChoiceField(choices=RewardUnit.choices)
     amount_kind = serializers.ChoiceField(choices=AmountKind.choices, required=False,
                                           help_text="flat (amount) or percent (of the sale: money sale rules only).")
-    amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True,
-                                      help_text="Flat amount: money in the organisation's currency, or whole points.")
-    percent = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True,
-                                       help_text="Percentage of the sale, 0.01 to 100.")
+    amount = StrictDecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True,
+                                help_text="Flat amount: money in the organisation's currency, or whole points.")
+    percent = StrictDecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True,
+                                 help_text="Percentage of the sale, 0.01 to 100.")
     split = serializers.ChoiceField(choices=Split.choices, required=False)
     recurrence = serializers.ChoiceField(choices=Recurrence.choices, required=False)
-    recurrence_months = serializers.IntegerField(required=False, allow_null=True,
-                                                 help_text="With recurrence months: 1 to 120.")
-    cap_amount = serializers.DecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True,
-                                          help_text="At most this much per ambassador per cap_period.")
+    recurrence_months = StrictIntegerField(required=False, allow_null=True,
+                                           help_text="With recurrence months: 1 to 120.")
+    cap_amount = StrictDecimalField(max_digits=12, decimal_places=2, required=False, allow_null=True,
+                                    help_text="At most this much per ambassador per cap_period.")
     cap_period = serializers.ChoiceField(choices=[("", "No cap"), *CapPeriod.choices], required=False,
                                          allow_blank=True)
 

@@ -54,7 +54,7 @@ def test_a_name_taken_at_the_same_moment_is_the_name_error_on_the_page_and_in_th
     client = login(admin_user)
     page = client.post(reverse("ambassador_groups", args=[org.slug]), {"name": "sales"})
     assert page.status_code == 200 and "There is already a group called “sales”." in page.content.decode()
-    answer = client.post(f"/api/v1/o/{org.slug}/groups/", {"name": "SALES"})
+    answer = client.post(f"/api/v1/o/{org.slug}/groups/", {"name": "SALES"}, content_type="application/json")
     assert (answer.status_code, answer.json()) == (400, {"name": ["There is already a group called “SALES”."]})
     with tenant_scope(org):
         assert list(AmbassadorGroup.objects.values_list("name", flat=True)) == ["Sales"]

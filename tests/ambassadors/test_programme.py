@@ -96,7 +96,7 @@ def test_status_changes_follow_the_rules(login, org, admin_user):
 def test_invited_person_cannot_be_activated_before_accepting(login, org, admin_user):
     invited = AmbassadorFactory(organization=org, user=None, email="later@example.com", status=Status.INVITED)
     response = login(admin_user).post(f"/api/v1/o/{org.slug}/ambassadors/{invited.public_id}/status/",
-                                      {"status": "active"})
+                                      {"status": "active"}, content_type="application/json")
     assert response.status_code == 409  # not now: the state of things, not the request
     assert "can't become active" in response.json()["detail"]
 
@@ -165,5 +165,5 @@ def test_group_names_are_unique_per_org_case_insensitively(login, org, other_org
     assert client.post(reverse("ambassador_groups", args=[org.slug]), {"name": "Sales"}).status_code == 302
     again = client.post(reverse("ambassador_groups", args=[org.slug]), {"name": "sales"})
     assert "already a group called" in again.content.decode()
-    api = client.post(f"/api/v1/o/{org.slug}/groups/", {"name": "SALES"})
+    api = client.post(f"/api/v1/o/{org.slug}/groups/", {"name": "SALES"}, content_type="application/json")
     assert api.status_code == 400 and "already a group" in api.json()["name"][0]

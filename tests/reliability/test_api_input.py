@@ -7,8 +7,9 @@ covered as soon as it is documented:
   the schema states (2^63 was a PostgreSQL "bigint out of range", a 500);
 * every query parameter with a type, format or enum refuses a value outside it, empty included
   (an unknown `kind` or a `start` that isn't a date was silently ignored);
-* every JSON body field documented as a string refuses a number, every array an object (DRF
-  coerced 12 to "12" and iterated an object's keys as ids);
+* every JSON body field refuses a value of another JSON type than its schema's: a number for a
+  string, "true" for a boolean, "5" for an integer, an object for an array (DRF coerced 12 to
+  "12" and iterated an object's keys as ids); a body of another media type is a 415;
 * a DELETE narrowed by a query parameter refuses an empty or unknown value (an empty `frequency`
   removed every digest subscription);
 * whatever fails, an answer under /api/ is JSON: an unreadable multipart body (one log line, no
@@ -236,6 +237,18 @@ def test_an_unknown_kind_or_status_and_a_bad_date_name_the_parameter(world):
 
 
 @pytest.mark.django_db
+def test_times_with_any_offset_are_compared_in_utc(world):
+    """An ISO 8601 offset beyond ±15:59 reached PostgreSQL ("time zone displacement out of range", a 500)."""
+    client = world["session"]
+    for url in ("/api/v1/o/acme/audit-log/?since=1739-04-17T01:31:28%2B23:12",
+                "/api/v1/o/acme/audit-log/?until=9999-12-31T23:00-05:00",
+                "/api/v1/o/acme/earnings/?earned_at_after=0001-01-01T00:00%2B18:00&earned_at_before=2026-01-01T00:00-23:59",
+                "/api/v1/me/earnings/?earned_at_before=9999-12-31T23:59:59-18:16"):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.content[:300])
+
+
+@pytest.mark.django_db
 def test_an_empty_or_unknown_digest_frequency_deletes_nothing(world):
     """DELETE reports/digest/?frequency= answered 204 and removed every subscription of the user."""
     client = world["session"]
@@ -267,13 +280,18 @@ def body_properties(label: str) -> dict[str, dict]:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("label", WITH_JSON_BODY)
-def test_a_number_for_a_string_and_an_object_for_a_list_are_a_400(label, world):
+def test_a_value_of_another_json_type_is_a_400(label, world):
+    """A number for a string (or a decimal string), text for a boolean or an integer, an object for a list."""
     checked = 0
     for name, prop in body_properties(label).items():
         if prop["readOnly"]:
             continue
-        if prop.get("type") == "string" and prop.get("format") not in ("binary", "decimal"):
+        if prop.get("type") == "string" and prop.get("format") != "binary":
             for value in (12345, 12.5, True):
+                assert_refused(call(label, world, body={name: value}), name, f"{label} {name}={value!r}")
+                checked += 1
+        elif prop.get("type") in ("boolean", "integer"):
+            for value in (("true", 1, "yes") if prop["type"] == "boolean" else ("5", 5.5, True)):
                 assert_refused(call(label, world, body={name: value}), name, f"{label} {name}={value!r}")
                 checked += 1
         elif prop.get("type") == "array":
@@ -310,28 +328,46 @@ def test_an_unreadable_multipart_body_is_a_json_400_and_one_log_line(content_typ
     calls = [(anonymous, "post", "/api/v1/track/lead"), (world["key"], "post", "/api/v1/track/lead"),
              (world["key"], "post", "/api/v1/imports/"), (world["session"], "post", "/api/v1/o/acme/imports/"),
              (world["session"], "post", "/api/v1/o/acme/campaigns/"), (anonymous, "post", "/api/v1/me/"),
+             (anonymous, "get", "/api/v1/o/acme/ambassadors/"),
              (world["session"], "patch", f"/api/v1/o/acme/groups/{world['path']['id']}/"),
              (world["session"], "put", f"/api/v1/o/acme/domains/{world['objects']['domain'].public_id}/")]
     for client, method, url in calls:
         caplog.clear()
         with caplog.at_level(logging.INFO):
-            response = getattr(client, method)(url, b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nb\r\n",
-                                               content_type=content_type)
+            response = client.generic(method.upper(), url, b"--x\r\nContent-Disposition: form-data; name=\"a\""
+                                      b"\r\n\r\nb\r\n--x--\r\n", content_type=content_type)
         assert_refused(response, "detail", f"{method} {url}")
+        assert "Multipart form parse error" in response.json()["detail"], url
         assert "Traceback" not in caplog.text and not any(r.exc_info for r in caplog.records), url
         assert len(warnings_of(caplog)) == 1, (url, [r.getMessage() for r in warnings_of(caplog)])
 
 
 @pytest.mark.django_db
-def test_oversized_and_overfull_forms_under_api_are_json(world, settings, caplog):
+def test_a_body_of_a_type_an_operation_does_not_take_is_a_json_415(world, caplog):
+    """Bodies are JSON (the CSV import: multipart). A form body used to be read as "no fields" by
+    a JSON operation once the middleware had parsed it (a misleading "field required")."""
+    group = f"/api/v1/o/acme/groups/{world['path']['id']}/"
+    for client, method, url, content_type in [
+            (world["session"], "post", "/api/v1/o/acme/groups/", "multipart/form-data; boundary=x"),
+            (world["session"], "patch", group, "application/x-www-form-urlencoded"),
+            (world["key"], "post", "/api/v1/track/lead", "multipart/form-data; boundary=x"),
+            (world["key"], "post", "/api/v1/imports/", "application/x-www-form-urlencoded")]:
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            response = client.generic(method.upper(), url, b"name=x", content_type=content_type)
+        assert_refused(response, "detail", f"{method} {url} {content_type}", status=415)
+        assert len(warnings_of(caplog)) == 1 and "Traceback" not in caplog.text, url
+
+
+@pytest.mark.django_db
+def test_oversized_and_overfull_multipart_bodies_under_api_are_json(world, settings, caplog):
     big = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1024)
     with caplog.at_level(logging.INFO):
-        response = world["session"].post("/api/v1/o/acme/imports/", urlencode({"kind": big}),
-                                          content_type="application/x-www-form-urlencoded")
+        response = world["session"].post("/api/v1/o/acme/imports/", {"kind": "leads", "mapping": big})
     assert_refused(response, "detail", "too large", status=413)
-    many = "&".join(f"f{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 10))
+    many = {f"f{i}": "1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 10)}
     with caplog.at_level(logging.INFO):
-        response = Client().post("/api/v1/track/lead", many, content_type="application/x-www-form-urlencoded")
+        response = world["key"].post("/api/v1/imports/", many)
     assert_refused(response, "detail", "too many fields")
     assert "Traceback" not in caplog.text
 

@@ -16,7 +16,7 @@ import json
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from tenancy.api_keys import ApiKeyScopedView
@@ -41,7 +41,7 @@ ERRORS = {400: OpenApiResponse(description="Bad kind, file or mapping: field mes
 # --- shared behaviour ----------------------------------------------------------------------------------
 
 class ImportApi:
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]  # a file upload: multipart/form-data only
 
     def organization(self):
         return self.request.auth.organization if self.request.auth is not None and hasattr(

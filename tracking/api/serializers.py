@@ -15,6 +15,8 @@ from rest_framework.exceptions import ErrorDetail
 from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
+from common.api_fields import StrictBooleanField, StrictIntegerField
+
 from ..models import (
     COOKIE_DAYS_MAX,
     COOKIE_DAYS_MIN,
@@ -256,10 +258,10 @@ class RecomputeSerializer(serializers.Serializer):
 class AttributionSettingsSerializer(serializers.Serializer):
     reporting_model = serializers.ChoiceField(choices=AttributionModel.choices, required=False,
                                               help_text="The model reports show; switching is instant.")
-    window_days = serializers.IntegerField(min_value=MIN_DAYS, max_value=MAX_DAYS, required=False,
-                                           help_text="The attribution window in use, in days.")
-    half_life_days = serializers.IntegerField(min_value=MIN_DAYS, max_value=MAX_DAYS, required=False,
-                                              help_text="The time-decay half-life in use, in days.")
+    window_days = StrictIntegerField(min_value=MIN_DAYS, max_value=MAX_DAYS, required=False,
+                                     help_text="The attribution window in use, in days.")
+    half_life_days = StrictIntegerField(min_value=MIN_DAYS, max_value=MAX_DAYS, required=False,
+                                        help_text="The time-decay half-life in use, in days.")
     recompute = serializers.SerializerMethodField(
         help_text="While new credits for a changed window or half-life are being computed: the values being "
                   "applied and the progress; null otherwise. Reports use the values in use until it finishes.")
@@ -275,9 +277,9 @@ class TrackingSettingsSerializer(serializers.Serializer):
         choices=TrackingMode.choices, required=False,
         help_text="The snippet's mode: full (first-party cookie), consent (nothing stored until the visitor "
                   "consents), cookieless (the click id only travels in links and form fields).")
-    cookie_days = serializers.IntegerField(min_value=COOKIE_DAYS_MIN, max_value=COOKIE_DAYS_MAX, required=False,
-                                           help_text="The lifetime of the snippet's cookie, in days.")
-    visitor_cookie = serializers.BooleanField(
+    cookie_days = StrictIntegerField(min_value=COOKIE_DAYS_MIN, max_value=COOKIE_DAYS_MAX, required=False,
+                                     help_text="The lifetime of the snippet's cookie, in days.")
+    visitor_cookie = StrictBooleanField(
         required=False, help_text="Whether short links set the visitor cookie amb_vid; without it a visitor is a "
                                   "daily-salted hash of address and user agent.")
     snippet_url = serializers.SerializerMethodField(help_text="The snippet's address for this organisation.")
