@@ -24,6 +24,7 @@ import re
 
 ERROR = "Error"
 VALIDATION_ERRORS = "ValidationErrors"
+ANY_JSON = "AnyJson"
 
 SCHEMAS = {
     ERROR: {
@@ -33,6 +34,14 @@ SCHEMAS = {
             "code": {"type": "string", "description": "A machine-readable reason, on some errors."},
         },
         "required": ["detail"],
+    },
+    ANY_JSON: {
+        "description": "Any JSON value without a NUL character in its text (what the API's parser refuses).",
+        "anyOf": [{"type": "number"}, {"type": "boolean"}, {"type": "string", "pattern": "^[^\\u0000]*$"},
+                  {"type": "array", "items": {"$ref": f"#/components/schemas/{ANY_JSON}"}},
+                  {"type": "object", "propertyNames": {"pattern": "^[^\\u0000]*$"},
+                   "additionalProperties": {"$ref": f"#/components/schemas/{ANY_JSON}"}}],
+        "nullable": True,
     },
     VALIDATION_ERRORS: {
         "type": "object",
@@ -65,6 +74,10 @@ def _refuse_nul(schema: dict) -> None:
             _refuse_nul(schema[key])
     for nested in schema.get("properties", {}).values():
         _refuse_nul(nested)
+    if schema.get("type") == "object" and "additionalProperties" not in schema:
+        # Fields the API doesn't read are ignored, but NUL-free like the rest of the body.
+        schema["propertyNames"] = {"pattern": NO_NUL}
+        schema["additionalProperties"] = {"$ref": f"#/components/schemas/{ANY_JSON}"}
     for nested in schema.get("allOf", []) + schema.get("anyOf", []) + schema.get("oneOf", []):
         _refuse_nul(nested)
 
@@ -94,9 +107,61 @@ CONSTRAINTS = {
         "description": "A preset period, or custom with start and end (start ≤ end, at most 1,098 days).",
     },
     "ReplayRangeRequest": {"description": "since is before until, at most 30 days apart."},
+    "CampaignMessageRequest": {
+        "anyOf": [{"properties": {"channel": {"const": "email"}}},
+                  {"properties": {"subject": {"maxLength": 0}}}],
+        "description": "A post for one network; only e-mail messages have a subject. The text (with {link}) "
+                       "fits the network's limit; at most 5 variants per network and campaign.",
+    },
     # The serializer names each unknown field in a 400 (tracking.api.serializers).
     "PatchedTrackingSettingsRequest": {"additionalProperties": False},
 }
+
+
+# What some text fields must look like, as the models' validators check it (patterns in the schema).
+LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST = rf"^(?:{LABEL}\.)+(?:[A-Za-z]{{2,63}}|[Xx][Nn]--[A-Za-z0-9-]{{1,59}})$"  # campaigns.models.validate_host
+URL_HOST = r"(?:[^\s/?#@:.\[\]\\\u0000]+(?:\.[^\s/?#@:.\[\]\\\u0000]+)+|localhost)"
+URL = rf"[Hh][Tt][Tt][Pp][Ss]?://{URL_HOST}(?::\d{{1,5}})?(?:[/?#][^\s\u0000]*)?"  # validate_destination
+PATTERNS = {
+    "host": ("^" + HOST[1:-1] + "$", ["DomainRequest", "PatchedDomainRequest"]),
+    "destination_url": (f"^{URL}$", ["CampaignRequest", "PatchedCampaignRequest"]),
+    "fallback_url": (f"^(?:{URL})?$", ["CampaignRequest", "PatchedCampaignRequest"]),
+}
+# Decimal amounts in strings: at least one digit (drf-spectacular's pattern allows "" and "-"), and
+# the sign the serializer's min_value allows.
+POSITIVE, NOT_NEGATIVE = "positive", "not negative"
+DECIMALS = {
+    ("CampaignCostRequest", "amount"): POSITIVE, ("PatchedCampaignCostRequest", "amount"): POSITIVE,
+    ("SaleRequestRequest", "amount"): POSITIVE,
+    ("CampaignRequest", "minutes_per_share"): NOT_NEGATIVE,
+    ("PatchedCampaignRequest", "minutes_per_share"): NOT_NEGATIVE,
+    **{("PatchedPointsRulesRequest", name): NOT_NEGATIVE
+       for name in ("per_share", "per_unique_click", "per_lead", "per_revenue_unit")},
+}
+SPECTACULAR_DECIMAL = re.compile(r"^\^-\?\\d\{0,(\d+)\}\(\?:\\\.\\d\{0,(\d+)\}\)\?\$$")
+
+
+def _decimal_pattern(pattern: str, sign: str | None) -> str:
+    match = SPECTACULAR_DECIMAL.match(pattern)
+    if not match:
+        return pattern
+    whole, places = int(match[1]), int(match[2])
+    if sign == POSITIVE and places == 2:  # > 0: a non-zero digit somewhere
+        return rf"^(?:0*[1-9]\d{{0,{whole - 1}}}(?:\.\d{{0,2}})?|0*\.(?:[1-9]\d?|0[1-9]))$"
+    number = rf"(?:\d{{1,{whole}}}(?:\.\d{{0,{places}}})?|\.\d{{1,{places}}})"
+    return f"^{number}$" if sign in (POSITIVE, NOT_NEGATIVE) else f"^-?{number}$"
+
+
+def _fix_formats(schemas: dict) -> None:
+    for name, schema in schemas.items():
+        if not name.endswith("Request"):
+            continue
+        for field, prop in schema.get("properties", {}).items():
+            if prop.get("format") == "decimal" and "pattern" in prop:
+                prop["pattern"] = _decimal_pattern(prop["pattern"], DECIMALS.get((name, field)))
+            if field in PATTERNS and name in PATTERNS[field][1]:
+                prop["pattern"] = PATTERNS[field][0]
 
 
 def document_error_responses(result, generator, request, public):
@@ -106,8 +171,14 @@ def document_error_responses(result, generator, request, public):
     for name, constraint in CONSTRAINTS.items():
         if name in schemas:
             schemas[name].update(constraint)
+    _fix_formats(schemas)
+    for name in ("EndpointCreateRequest", "PatchedEndpointUpdateRequest"):  # "This list may not be empty."
+        schemas.get(name, {}).get("properties", {}).get("events", {})["minItems"] = 1
+    lead = schemas.get("LeadRequestRequest", {}).get("properties", {})
     for name in ("click_id", "visitor_id"):  # tracking.api.serializers.TrackIdField
-        schemas.get("LeadRequestRequest", {}).get("properties", {}).get(name, {})["pattern"] = TRACK_ID
+        lead.get(name, {})["pattern"] = TRACK_ID
+    if "metadata" in lead:
+        lead["metadata"]["type"] = "object"
     for name, schema in schemas.items():
         if name.endswith("Request"):  # the request bodies' components (COMPONENT_SPLIT_REQUEST)
             _refuse_nul(schema)
@@ -120,6 +191,8 @@ def document_error_responses(result, generator, request, public):
                 _refuse_nul(parameter.get("schema", {}))
             for content in operation.get("requestBody", {}).get("content", {}).values():
                 _refuse_nul(content.get("schema", {}))
+                if content.get("schema", {}).get("$ref", "").endswith("/LeadRequestRequest"):
+                    operation["requestBody"]["required"] = True  # it names the lead: never empty
             responses.setdefault("400", _error(
                 "Invalid input: messages per field or parameter; {\"detail\": …} for a body that can't be read "
                 "or a NUL character (%00) in the address or a form field.", VALIDATION_ERRORS))

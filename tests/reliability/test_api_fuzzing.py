@@ -215,6 +215,11 @@ def served_schema():
         _APP["app"] = get_wsgi_application()
         with one_connection():
             _APP["schema"] = schemathesis.openapi.from_wsgi("/api/schema/?format=json", _APP["app"])
+        # No NUL in generated text: the API refuses one anywhere in a JSON body (its parser: PostgreSQL can't
+        # store it), which the schema says for each field and for the fields it ignores (AnyJson,
+        # config/openapi.py); but schemathesis cuts that recursive schema off a few levels down and
+        # generates anything below. The NUL refusals have their own tests (here and tests/reliability).
+        _APP["schema"].config.generation.update(allow_x00=False)
     return _APP["schema"]
 
 
@@ -339,18 +344,23 @@ COUNTED = {check.__name__: counted(check) for check in CHECKS}
 # API's refusal depends on what the schema can't say (or doesn't say yet): the 400 is documented, its
 # reason in the message. Refusals because of the state of things are 409s (common.service_errors), which
 # the check accepts; these are what remains, each worth a closer look (formats and patterns).
-NAME_TAKEN = "a name already taken in the organisation is a 400 on `name` (unique, checked against the data)"
+NAME_TAKEN = "a group name or a domain already taken is a 400 on the field (unique, checked against the data)"
 REFERENCE = "a value must name an existing object of the organisation (campaign, group, item, ambassador, " \
-            "message) or a file's contents must be a CSV with rows: generated values name none"
+            "message) or a file's contents must be a CSV with rows: generated values name none (campaigns: " \
+            "target_groups; also UTM templates' placeholders and Django's URL validator)"
 CONTENT = "the value's content is checked beyond what the schema states yet (a redirectable URL, a domain " \
           "name, a decimal > 0 in a string, a provider's secret format, a date order or span, subject " \
           "only for e-mail messages)"
 NOT_POSITIVE = {
     **dict.fromkeys([
         "POST /api/v1/o/{org_slug}/groups/", "PUT /api/v1/o/{org_slug}/groups/{id}/",
-        "PATCH /api/v1/o/{org_slug}/groups/{id}/"], NAME_TAKEN),
+        "PATCH /api/v1/o/{org_slug}/groups/{id}/", "POST /api/v1/o/{org_slug}/domains/",
+        "PUT /api/v1/o/{org_slug}/domains/{public_id}/", "PATCH /api/v1/o/{org_slug}/domains/{public_id}/"],
+        NAME_TAKEN),
     **dict.fromkeys([
         "POST /api/v1/o/{org_slug}/payouts/", "POST /api/v1/o/{org_slug}/redemptions/",
+        "POST /api/v1/o/{org_slug}/campaigns/", "PUT /api/v1/o/{org_slug}/campaigns/{public_id}/",
+        "PATCH /api/v1/o/{org_slug}/campaigns/{public_id}/",
         "POST /api/v1/o/{org_slug}/reward-rules/",
         "PUT /api/v1/o/{org_slug}/reward-rules/{public_id}/", "PATCH /api/v1/o/{org_slug}/reward-rules/{public_id}/",
         "POST /api/v1/o/{org_slug}/my/links/{code}/shares/", "POST /api/v1/imports/",
@@ -359,21 +369,16 @@ NOT_POSITIVE = {
           ("channels", "funnel", "leaderboard", "leaderboard/fair", "models", "overview", "roi", "roi/{public_id}"))],
         REFERENCE),
     **dict.fromkeys([
-        "POST /api/v1/o/{org_slug}/campaigns/", "PUT /api/v1/o/{org_slug}/campaigns/{public_id}/",
-        "PATCH /api/v1/o/{org_slug}/campaigns/{public_id}/",
-        "POST /api/v1/o/{org_slug}/campaigns/{campaign_id}/costs/",
-        "PUT /api/v1/o/{org_slug}/campaigns/{campaign_id}/costs/{public_id}/",
-        "PATCH /api/v1/o/{org_slug}/campaigns/{campaign_id}/costs/{public_id}/",
         "POST /api/v1/o/{org_slug}/campaigns/{campaign_id}/messages/",
         "PUT /api/v1/o/{org_slug}/campaigns/{campaign_id}/messages/{public_id}/",
         "PATCH /api/v1/o/{org_slug}/campaigns/{campaign_id}/messages/{public_id}/",
-        "POST /api/v1/o/{org_slug}/domains/", "PUT /api/v1/o/{org_slug}/domains/{public_id}/",
-        "PATCH /api/v1/o/{org_slug}/domains/{public_id}/",
         "POST /api/v1/o/{org_slug}/integrations/connections/",
         "PATCH /api/v1/o/{org_slug}/integrations/connections/{provider}/",
-        "PATCH /api/v1/o/{org_slug}/points-rules/", "POST /api/v1/o/{org_slug}/reports/pdf/",
+        "POST /api/v1/o/{org_slug}/reports/pdf/",
         "POST /api/v1/o/{org_slug}/webhooks/", "PATCH /api/v1/o/{org_slug}/webhooks/{endpoint_id}/",
         "POST /api/v1/o/{org_slug}/webhooks/{endpoint_id}/replay/", "POST /api/v1/track/sale"], CONTENT),
+    "POST /api/v1/track/lead": "occurred_at may not be in the future: a bound that moves with the clock, which "
+                               "JSON Schema can't state (the description says it)",
 }
 EXCLUDED = {(label, "positive_data_acceptance"): reason for label, reason in NOT_POSITIVE.items()} | {
     # A form body is text: DRF reads an empty field as "not given" and 0/1 as booleans, where the
