@@ -83,7 +83,7 @@ def report_filter(organization, params, *, strict: bool = False) -> ReportFilter
 
     group_id = None
     if get("group"):
-        if not get("group").isascii() or not get("group").isdigit() or len(get("group")) > 18:  # within bigint
+        if not (get("group").isascii() and get("group").isdigit() and 0 < int(get("group")) < 2**63):  # a bigint
             raise ParamError("group", "A group is given by its number.")
         group_id = int(get("group"))
         if not AmbassadorGroup.objects.filter(organization_id=organization.pk, pk=group_id).exists():

@@ -38,7 +38,8 @@ FILTER_PARAMETERS = [
     OpenApiParameter("model", OpenApiTypes.STR, enum=AttributionModel.values,
                      description="Default: the organisation's reporting model."),
     OpenApiParameter("campaign", OpenApiTypes.UUID, many=True, description="Campaign id(s) (repeatable)."),
-    OpenApiParameter("group", OpenApiTypes.INT, description="Ambassador group id."),
+    OpenApiParameter("group", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                     description="Ambassador group id."),
     OpenApiParameter("kind", OpenApiTypes.STR, enum=Kind.values),
 ]
 

@@ -67,7 +67,8 @@ FILTER_PARAMETERS = [
     OpenApiParameter("model", str, enum=list(AttributionModel.values),
                      description="Attribution model (default: the organisation's reporting model)."),
     OpenApiParameter("campaign", OpenApiTypes.UUID, many=True, description="Campaign id(s) to limit the report to."),
-    OpenApiParameter("group", int, description="Ambassador group id."),
+    OpenApiParameter("group", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                     description="Ambassador group id."),
     OpenApiParameter("kind", str, enum=["internal", "external"], description="Kind of ambassador."),
 ]
 

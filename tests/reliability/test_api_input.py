@@ -187,6 +187,11 @@ def test_a_page_beyond_bigint_was_a_500_on_postgresql(world):
     assert response.status_code == 400 and response.json() == {"limit": ["Must be a whole number from 1 to 1000."]}
     response = world["session"].get(f"/api/v1/o/acme/groups/?offset={2**63}")
     assert response.status_code == 400 and "offset" in response.json()
+    for method in ("get", "patch", "delete"):  # an id beyond bigint in the path: no such group
+        response = getattr(world["session"], method)(f"/api/v1/o/acme/groups/{2**64}/", content_type="application/json")
+        assert response.status_code == 404 and list(response.json()) == ["detail"], method
+    response = world["session"].get(f"/api/v1/o/acme/reports/roi/?group={2**63}")
+    assert response.status_code == 400 and "group" in response.json()
 
 
 # --- query parameters -------------------------------------------------------------------------------------
