@@ -27,7 +27,7 @@ import schemathesis
 from django.conf import settings as django_settings
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.test import Client
 from django_scopes import scopes_disabled
 from drf_spectacular.generators import SchemaGenerator
@@ -44,6 +44,7 @@ from schemathesis.generation.drivers import CoverageGenerator
 from schemathesis.generation.feedback import NO_FEEDBACK
 from schemathesis.generation.meta import CoveragePhaseData, CoverageScenario
 from schemathesis.generation.overrides import Override
+from schemathesis.generation.stateful.state_machine import normalize_name
 
 from accounts.models import User
 from ambassadors.models import Ambassador
@@ -499,9 +500,11 @@ def test_operation(label, world):
 STATEFUL_SCENARIOS = 5  # per family: sequences of linked calls (create → read → update → delete),
 STATEFUL_STEPS = 6  # each at most this many calls long
 # The families of linked operations, each its own state machine: one machine over all of them spends
-# its scenarios on the first root operation it finds.
+# its scenarios on the first root operation it finds. Not payouts/: the world's runs are open, so a
+# new one is always a 409 and no scenario gets past its first call (Hypothesis then finds nothing to
+# draw and calls the machine flaky); the unit phase covers the payout operations on the world's runs.
 FAMILIES = ["campaigns/", "domains/", "groups/", "reward-rules/", "webhooks/", "integrations/connections/",
-            "redemptions/", "payouts/", "reports/pdf/", "my/", "imports/"]
+            "redemptions/", "reports/pdf/", "my/", "imports/"]
 
 
 @pytest.mark.django_db
@@ -513,8 +516,20 @@ def test_stateful(family, world):
     is a 404: ensure_resource_availability, use_after_free)."""
     schema = served_schema().include(path_regex=f"^/api/v1/o/{{org_slug}}/{re.escape(family)}")
     failures, statuses = [], collections.Counter()
+    machine = schema.as_state_machine()
 
-    class Workflow(schema.as_state_machine()):
+    class Workflow(machine):
+        def setup(self):
+            # Each scenario starts from the same world (the same answers to the same calls: Hypothesis
+            # replays scenarios and wants them to behave alike), rolled back after it.
+            self.savepoint = transaction.savepoint()
+            link_cache.clear()
+
+        def teardown(self):
+            transaction.savepoint_rollback(self.savepoint)
+            link_cache.clear()
+            super().teardown()
+
         def before_call(self, case):
             # A root call's organisation is generated: ours, unless the case breaks the path on purpose.
             if "org_slug" in case.path_parameters and not (
@@ -534,6 +549,12 @@ def test_stateful(family, world):
                 mode = case.meta.generation.mode.value if case.meta else ""
                 failures.append(failures_of(case, response, group, f"stateful {mode}"))
 
+    # Scenarios start with a creation or a list: an object's own operations are reached through the
+    # links (with a random id they would only be 404s).
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if set(re.findall(r"\{(\w+)\}", operation.path)) - {"org_slug"}:
+            setattr(Workflow, normalize_name(f"RANDOM -> {operation.label}"), None)
     run_state_machine_as_test(Workflow, settings=hypothesis_settings(
         max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS, derandomize=True, database=None,
         deadline=None, phases=[Phase.generate], suppress_health_check=list(HealthCheck)))
