@@ -348,6 +348,14 @@ def test_an_unreadable_multipart_body_is_a_json_400_and_one_log_line(content_typ
 
 
 @pytest.mark.django_db
+def test_an_unreadable_multipart_body_on_a_page_is_the_site_s_400_and_one_log_line(world, caplog):
+    with caplog.at_level(logging.INFO):
+        response = world["session"].post("/o/acme/manage/campaigns/new/", b"x", content_type="multipart/form-data")
+    assert response.status_code == 400 and response["Content-Type"].startswith("text/html")
+    assert "Traceback" not in caplog.text and len(warnings_of(caplog)) == 1
+
+
+@pytest.mark.django_db
 def test_a_body_of_a_type_an_operation_does_not_take_is_a_json_415(world, caplog):
     """Bodies are JSON (the CSV import: multipart). A form body used to be read as "no fields" by
     a JSON operation once the middleware had parsed it (a misleading "field required")."""
