@@ -16,8 +16,8 @@ not know their shape. This postprocessing hook adds, where the operation doesn't
   another one);
 * 500 to every operation, with the Error shape (config/urls.py's handler500 answers JSON under /api/).
 
-A request line over 4,094 bytes (a very long query string) is refused with a 414 by gunicorn before
-Django sees it; that answer is gunicorn's plain text, not JSON, and not in the schema.
+* 414 to every operation: a request line over 4,094 bytes (a very long query string) is refused by
+  gunicorn before Django sees it, in plain text — the one answer under /api/ that is not JSON.
 """
 
 import re
@@ -207,6 +207,10 @@ def document_error_responses(result, generator, request, public):
                 responses.setdefault("413", _error("The body is larger than the server reads."))
                 responses.setdefault("415", _error("The body's Content-Type is none of the documented ones."))
             responses.setdefault("500", _error("Server error (logged and reported; the answer says no more)."))
+            responses.setdefault("414", {
+                "description": "The request line (method, address and query string) is over 4,094 bytes: refused by "
+                               "the web server (gunicorn) before the application, in plain text, not JSON.",
+                "content": {"text/plain": {"schema": {"type": "string"}}}})
             for code, response in responses.items():  # an error a view declares by its description alone
                 if code[0] in "45" and "content" not in response:
                     response.update(_ref(VALIDATION_ERRORS if code == "400" else ERROR))
