@@ -5,13 +5,15 @@ empty `?status=` or `?campaign=` is "no filter", and a boolean it can't read (`?
 "unknown", i.e. no filter either. An integrator who wrote such a value meant something; the
 schema says what is valid (an enum, a uuid, a date-time, a boolean), so anything else is a 400
 naming the parameter as it is written in the query string (`earned_at_after`, not the filter's
-`earned_at`). Free-text filters (CharFilter) may be empty: "" is a valid string.
+`earned_at`). Free-text filters (CharFilter) may be empty: "" is a valid string. A parameter
+that takes one value is given once.
 
 Times are compared in UTC whatever offset they were written with: PostgreSQL refuses an offset
 beyond ±15:59, which an ISO 8601 time may carry (1739-04-17T01:31+23:12 was a 500)."""
 
 from datetime import UTC, datetime
 
+from django import forms
 from django_filters import rest_framework as filters
 from django_filters.widgets import BooleanWidget, SuffixedMultiWidget
 from rest_framework.exceptions import ValidationError
@@ -35,7 +37,9 @@ def strict_errors(filterset) -> dict[str, list[str]]:
         names = [key for key in parameter_names(name, field) if key in data]
         for key in names:
             values = data.getlist(key) if hasattr(data, "getlist") else [data[key]]
-            if isinstance(field.widget, BooleanWidget) and any(value not in BOOLEAN_TEXT for value in values):
+            if len(values) > 1 and not isinstance(field, forms.MultipleChoiceField):
+                errors[key] = ["Give this parameter once (the last value would win, the others be ignored)."]
+            elif isinstance(field.widget, BooleanWidget) and any(value not in BOOLEAN_TEXT for value in values):
                 errors[key] = ["Must be true or false."]
             elif not free_text and any(value.strip() == "" for value in values):
                 errors[key] = ["May not be empty: leave the parameter out for no filter."]

@@ -20,11 +20,11 @@ _DIGITS = re.compile(r"[0-9]{1,20}")  # int() would also take " 5", "+5", "1_000
 
 def whole_number(params, name: str, *, minimum: int, maximum: int, default: int | None) -> int | None:
     """The query parameter `name` as an int in [minimum, maximum]; `default` when absent;
-    ValidationError({name: [...]}) when present but anything else (empty included)."""
+    ValidationError({name: [...]}) when present but anything else (empty or repeated included)."""
     if name not in params:
         return default
     raw = params.get(name)
-    if not _DIGITS.fullmatch(raw) or not minimum <= int(raw) <= maximum:
+    if len(params.getlist(name)) > 1 or not _DIGITS.fullmatch(raw) or not minimum <= int(raw) <= maximum:
         raise ValidationError({name: [f"Must be a whole number from {minimum} to {maximum}."]})
     return int(raw)
 

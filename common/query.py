@@ -37,13 +37,17 @@ class QueryBooleanField(serializers.BooleanField):
 
 def read_query(serializer_class, request) -> dict:
     """The validated query parameters the serializer declares; ValidationError (a 400) otherwise.
-    A repeated parameter is read as a list where the field is a list (ListField, MultipleChoiceField),
-    else its last value, as Django's QueryDict.get does."""
+    A parameter is repeated for a list field (ListField, MultipleChoiceField) only: given twice
+    for a single value it is a 400, not "the last one wins"."""
     params = request.query_params
     fields = serializer_class().fields
-    data = {name: (params.getlist(name) if isinstance(field, serializers.ListField | serializers.MultipleChoiceField)
-                   else params[name])
-            for name, field in fields.items() if name in params}
+    lists = {name for name, field in fields.items()
+             if isinstance(field, serializers.ListField | serializers.MultipleChoiceField)}
+    repeated = {name: ["Give this parameter once."] for name in fields
+                if name not in lists and len(params.getlist(name)) > 1}
+    if repeated:
+        raise serializers.ValidationError(repeated)
+    data = {name: params.getlist(name) if name in lists else params[name] for name in fields if name in params}
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data

@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.events import EVENT_TYPES
-from common.query import QueryIntegerField
+from common.query import QueryIntegerField, read_query
 from common.service_errors import api_errors
 from tenancy.drf import SafeJSONParser
 from tenancy.models import Role
@@ -208,10 +208,7 @@ PAGE_PARAMETERS = [
 
 
 def _query(serializer_class, request) -> dict:
-    params = serializer_class(data={name: request.query_params[name] for name in serializer_class().fields
-                                    if name in request.query_params})
-    params.is_valid(raise_exception=True)
-    return params.validated_data
+    return read_query(serializer_class, request)  # a parameter given twice is a 400 too
 
 
 def _page(queryset, params, item_serializer, **kwargs) -> dict:

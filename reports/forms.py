@@ -42,14 +42,16 @@ API_PARAMETERS = ("period", "start", "end", "model", "campaign", "group", "kind"
 
 def report_filter(organization, params, *, strict: bool = False) -> ReportFilter:
     """The ReportFilter the query parameters ask for (`params`: a QueryDict or a dict of lists/values).
-    `strict` (the API): a parameter given empty is a ParamError, where a page's form sends its
-    unset fields empty to mean "the default"; and a start or end is checked even when the period
-    is a preset, which ignores them."""
+    `strict` (the API): a parameter given empty or twice is a ParamError, where a page's form sends
+    its unset fields empty to mean "the default"; and a start or end is checked even when the
+    period is a preset, which ignores them."""
     get = params.get
     if strict:
         for name in API_PARAMETERS:
             if name in params and any(not value.strip() for value in _getlist(params, name)):
                 raise ParamError(name, "May not be empty: leave the parameter out for the default.")
+            if name != "campaign" and len(_getlist(params, name)) > 1:
+                raise ParamError(name, "Give this parameter once (campaign is the one that repeats).")
         for name in ("start", "end"):
             if get(name) and (get("period") or DEFAULT) != "custom":
                 try:
@@ -100,6 +102,8 @@ def report_filter(organization, params, *, strict: bool = False) -> ReportFilter
 def metric_param(params, *, strict: bool = False) -> str:
     """The leaderboard's `metric` (default points); ParamError if unknown (or, `strict`, empty)."""
     metric = params.get("metric", DEFAULT_METRIC) if strict else params.get("metric") or DEFAULT_METRIC
+    if strict and len(_getlist(params, "metric")) > 1:
+        raise ParamError("metric", "Give this parameter once.")
     if metric not in METRICS:
         raise ParamError("metric", f"Unknown metric “{metric}”; use one of {', '.join(METRICS)}.")
     return metric
@@ -108,6 +112,8 @@ def metric_param(params, *, strict: bool = False) -> str:
 def by_param(params, *, strict: bool = False) -> str:
     """The model comparison's `by` (default ambassador); ParamError if unknown (or, `strict`, empty)."""
     by = params.get("by", "ambassador") if strict else params.get("by") or "ambassador"
+    if strict and len(_getlist(params, "by")) > 1:
+        raise ParamError("by", "Give this parameter once.")
     if by not in BY:
         raise ParamError("by", f"Compare by one of {', '.join(BY)}.")
     return by

@@ -87,6 +87,8 @@ class AmbassadorPerformanceView(_ReportView):
             grain = request.query_params.get("grain")
             if grain == "":  # given empty: not the default (leave it out)
                 raise GrainError("May not be empty: leave the parameter out for the default.")
+            if len(request.query_params.getlist("grain")) > 1:
+                raise GrainError("Give this parameter once.")
             performance = ambassador_performance(f, ambassador.pk, grain=grain)
         except GrainError as error:
             raise ValidationError({"grain": [str(error)]}) from None

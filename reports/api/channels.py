@@ -60,6 +60,8 @@ class ChannelsView(_ReportView):
             raise ValidationError({error.field: [error.message]}) from None
         if request.query_params.get("channel") == "":  # given empty: not "every channel" (leave it out)
             raise ValidationError({"channel": ["May not be empty: leave the parameter out for every channel."]})
+        if len(request.query_params.getlist("channel")) > 1:
+            raise ValidationError({"channel": ["Give this parameter once."]})
         split = channel_split(f, channel=channel)
         data = self.envelope(request, f) | {"channel": channel, "rows": split.rows, "total": split.total,
                                             "roi_note": WHY_NO_CHANNEL_ROI}

@@ -60,7 +60,8 @@ class DigestSubscriptionsView(APIView):
         # Left out: every one of yours, as documented. Given, it must name one: an empty or unknown
         # value is a 400, never "all" (it used to unsubscribe from both).
         frequency = request.query_params.get("frequency")
-        if frequency is not None and frequency not in Frequency.values:
+        if len(request.query_params.getlist("frequency")) > 1 or (frequency is not None
+                                                                  and frequency not in Frequency.values):
             raise serializers.ValidationError(
                 {"frequency": [f"Frequency must be one of {', '.join(Frequency.values)}."]})
         digest.unsubscribe(request.organization, request.user, frequency)

@@ -171,7 +171,7 @@ def test_paging_parameters_out_of_their_bounds_are_a_400_on_every_list(label, wo
     parameters = {p["name"]: p["schema"] for p in query_parameters(OPERATIONS[label])}
     for name in PAGING:
         maximum = parameters[name]["maximum"]
-        for value in [*BAD_WHOLE_NUMBERS, str(parameters[name]["minimum"] - 1), str(maximum + 1)]:
+        for value in [*BAD_WHOLE_NUMBERS, str(parameters[name]["minimum"] - 1), str(maximum + 1), ["1", "1"]]:
             assert_refused(call(label, world, {name: value}), name, f"{label} ?{name}={value!r}")
     response = call(label, world, {"limit": "1", "offset": "0"})
     assert response.status_code == 200, (label, response.content[:300])
@@ -223,6 +223,10 @@ def test_query_parameters_outside_their_schema_are_a_400(label, world):
         for value in bad_values(parameter["schema"]):
             assert_refused(call(label, world, {name: value}), name, f"{label} ?{name}={value!r}")
             checked += 1
+        if "enum" in parameter["schema"]:  # one value, given twice: not "the last one wins"
+            twice = [parameter["schema"]["enum"][0]] * 2
+            assert_refused(call(label, world, {name: twice}), name, f"{label} ?{name} twice")
+            checked += 1
     if label.startswith("DELETE"):
         assert frequencies(world) == ["monthly", "weekly"], "a refused DELETE removed subscriptions"
     print(f"QUERY {label}: refused={checked}")
@@ -257,7 +261,8 @@ def test_times_with_any_offset_are_compared_in_utc(world):
 def test_an_empty_or_unknown_digest_frequency_deletes_nothing(world):
     """DELETE reports/digest/?frequency= answered 204 and removed every subscription of the user."""
     client = world["session"]
-    for query in ("frequency=", "frequency=daily", "frequency=weekly&frequency=", "frequency=%20"):
+    for query in ("frequency=", "frequency=daily", "frequency=weekly&frequency=", "frequency=%20",
+                  "frequency=weekly&frequency=monthly"):
         response = client.delete(f"/api/v1/o/acme/reports/digest/?{query}")
         assert_refused(response, "frequency", query)
         assert frequencies(world) == ["monthly", "weekly"], query
