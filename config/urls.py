@@ -13,7 +13,9 @@ and its docs, and the error handlers (JSON under /api/)."""
 
 from importlib import import_module
 
+from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import JsonResponse
 from django.urls import include, path
 from django.views import defaults
@@ -53,10 +55,22 @@ def not_found(request, exception):
 
 
 def bad_request(request, exception):
-    """Django's own 400s, before any view (a bad Host header, a body it can't read): JSON under /api/."""
-    if request.path_info.startswith("/api/"):
-        return JsonResponse({"detail": "Bad request."}, status=400)
-    return defaults.bad_request(request, exception)
+    """Django's own 400s, outside the API's parsers (a bad Host header, a body read too early):
+    JSON under /api/, 413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE as tenancy.drf answers it."""
+    if not request.path_info.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        limit_kb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
+        return JsonResponse({"detail": f"Request body too large: at most {limit_kb} kB."}, status=413)
+    if isinstance(exception, DisallowedHost):
+        return JsonResponse({"detail": "Bad request: the Host header names no host of this site."}, status=400)
+    if isinstance(exception, TooManyFieldsSent):
+        return JsonResponse({"detail": f"Too many fields: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS}."},
+                            status=400)
+    if isinstance(exception, TooManyFilesSent):
+        return JsonResponse({"detail": f"Too many files: at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES}."},
+                            status=400)
+    return JsonResponse({"detail": "Bad request."}, status=400)
 
 
 def permission_denied(request, exception):

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings as django_settings
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
 from django_scopes import scopes_disabled
@@ -394,6 +395,7 @@ def test_oversized_and_overfull_multipart_bodies_under_api_are_json(world, setti
 def test_django_s_own_errors_under_api_are_json(world):
     response = Client().get("/api/v1/me/", HTTP_HOST="bad host!")  # DisallowedHost, before any view
     assert_refused(response, "detail", "bad Host")
+    assert "Host header" in response.json()["detail"]
     assert Client().get("/o/acme/", HTTP_HOST="bad host!")["Content-Type"].startswith("text/html")
     for method, url in [("delete", "/api/v1/me/"), ("put", "/api/v1/o/acme/reports/digest/"),
                         ("post", "/api/v1/o/acme/ambassadors/")]:
@@ -410,9 +412,14 @@ def page_boom(request):
     raise RuntimeError("an unexpected failure deep in a page")
 
 
+def read_form(request):
+    return HttpResponse(str(len(request.POST)))  # a plain Django view reading a form body itself
+
+
 # This module is also a URLconf (test_an_api_500_is_json): the site's routes and error handlers, plus two
 # views that fail.
-urlpatterns = [path("api/v1/test-boom/", boom), path("test-boom/", page_boom), *config.urls.urlpatterns]
+urlpatterns = [path("api/v1/test-boom/", boom), path("test-boom/", page_boom), path("api/v1/test-form/", read_form),
+               *config.urls.urlpatterns]
 handler400, handler403, handler404, handler500 = (config.urls.handler400, config.urls.handler403,
                                                   config.urls.handler404, config.urls.handler500)
 
@@ -428,6 +435,20 @@ def test_an_api_500_is_json_without_the_traceback(settings, caplog):
     assert "Traceback" in caplog.text  # in the log, for us; not in the answer
     response = client.get("/test-boom/")
     assert response.status_code == 500 and response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+def test_django_s_400s_outside_the_api_s_parsers_are_json(settings):
+    """A body Django itself refuses (read by a view that isn't REST framework's) under /api/."""
+    settings.ROOT_URLCONF = __name__
+    client = Client(raise_request_exception=False)
+    big = urlencode({"a": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)})
+    response = client.post("/api/v1/test-form/", big, content_type="application/x-www-form-urlencoded")
+    assert_refused(response, "detail", "too large", status=413)
+    many = "&".join(f"f{i}=1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 10))
+    response = client.post("/api/v1/test-form/", many, content_type="application/x-www-form-urlencoded")
+    assert_refused(response, "detail", "too many fields")
+    assert "fields" in response.json()["detail"]
 
 
 def test_the_site_wires_the_json_handlers():
