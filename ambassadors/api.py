@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from common.api_fields import StrictModelSerializer
-from common.service_errors import api_errors, conflict_errors
+from common.service_errors import TAKEN, conflict_errors
 from tenancy.models import Role
 from tenancy.roles import MinimumRole
 
@@ -97,12 +97,12 @@ class GroupViewSet(viewsets.ModelViewSet):
         return AmbassadorGroup.objects.order_by("name")
 
     def perform_create(self, serializer):
-        with api_errors():
+        with conflict_errors(codes=(TAKEN,)):  # a name another group has: 409
             serializer.instance = groups.create_group(organization=self.request.organization,
                                                       **serializer.validated_data)
 
     def perform_update(self, serializer):
-        with api_errors():
+        with conflict_errors(codes=(TAKEN,)):
             groups.update_group(serializer.instance, **serializer.validated_data)
 
     def perform_destroy(self, instance):

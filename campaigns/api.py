@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 
 from ambassadors.selectors import ambassador_of
 from common.query import QueryBooleanField, QueryIntegerField, read_query
-from common.service_errors import api_errors
+from common.service_errors import TAKEN, api_errors, conflict_errors
 from tenancy.models import Role
 from tenancy.roles import MinimumRole, has_role
 
@@ -221,11 +221,11 @@ class DomainViewSet(viewsets.ModelViewSet):
         return Domain.objects.order_by("host")
 
     def perform_create(self, serializer):
-        with api_errors():
+        with conflict_errors(codes=(TAKEN,)):  # a host another domain has (a concurrent twin): 409
             serializer.instance = domains.add_domain(self.request.organization, serializer.validated_data["host"])
 
     def perform_update(self, serializer):
-        with api_errors():
+        with conflict_errors(codes=(TAKEN,)):
             domains.change_domain(serializer.instance, serializer.validated_data.get("host"))
 
     def perform_destroy(self, instance):

@@ -20,7 +20,7 @@ from common.api_fields import (
     StrictSlugField,
     StrictUUIDField,
 )
-from common.service_errors import api_errors
+from common.service_errors import TAKEN, api_errors, conflict_errors
 
 from .channels import MESSAGE_LIMITS, SHARE_CHANNELS, message_length
 from .models import (
@@ -219,7 +219,7 @@ class DomainSerializer(StrictModelSerializer):
         return domains.platform_host()
 
     def validate_host(self, value):
-        with api_errors(in_field_validator=True):
+        with conflict_errors(codes=(TAKEN,), in_field_validator=True):  # a host another domain has: 409
             return domains.clean_domain_host(value, instance=self.instance)
 
 

@@ -61,14 +61,20 @@ class Conflict(APIException):
     default_detail = "Not possible in the current state."
 
 
+TAKEN = "taken"  # the code of a refusal of a name or address another object holds
+
+
 @contextmanager
-def conflict_errors(*, fields: tuple[str, ...] = ()) -> Iterator[None]:
-    """A ServiceError raised inside about the input as a whole (field None), or about one of
-    `fields` (whose valid values depend on the state), becomes a 409 {"detail": message, "code": code};
-    one about another field stays a 400 on that field, as with api_errors."""
+def conflict_errors(*, fields: tuple[str, ...] = (), codes: tuple[str, ...] = (),
+                    in_field_validator: bool = False) -> Iterator[None]:
+    """A ServiceError raised inside about the input as a whole (field None), about one of `fields`
+    (whose valid values depend on the state) or with one of `codes` (TAKEN) becomes a 409
+    {"detail": message, "code": code}; another stays a 400 on its field, as with api_errors."""
     try:
         yield
     except ServiceError as error:
-        if error.field is None or error.field in fields:
+        if error.field is None or error.field in fields or (error.code and error.code in codes):
             raise Conflict({"detail": error.message, **({"code": error.code} if error.code else {})}) from error
+        if in_field_validator:
+            raise ValidationError([error.message]) from error
         raise ValidationError({error.field: [error.message]}) from error

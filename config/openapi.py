@@ -164,6 +164,13 @@ def _fix_formats(schemas: dict) -> None:
                 prop["pattern"] = PATTERNS[field][0]
 
 
+# A name or address another object holds: a 409 {"detail", "code": "taken"} (common.service_errors).
+TAKEN = {
+    "/api/v1/o/{org_slug}/groups/": ("post",), "/api/v1/o/{org_slug}/groups/{id}/": ("put", "patch"),
+    "/api/v1/o/{org_slug}/domains/": ("post",), "/api/v1/o/{org_slug}/domains/{public_id}/": ("put", "patch"),
+}
+
+
 def document_error_responses(result, generator, request, public):
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in SCHEMAS.items():
@@ -182,9 +189,11 @@ def document_error_responses(result, generator, request, public):
     for name, schema in schemas.items():
         if name.endswith("Request"):  # the request bodies' components (COMPONENT_SPLIT_REQUEST)
             _refuse_nul(schema)
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
+            if method in TAKEN.get(path, ()):
+                responses.setdefault("409", _error("The name (or host) is taken by another group (or domain)."))
             security = [name for requirement in operation.get("security", []) for name in requirement]
             parameters = operation.get("parameters", [])
             for parameter in parameters:

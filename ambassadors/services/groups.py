@@ -4,7 +4,7 @@ on the lower-cased name decides between two requests taking a name at once."""
 
 from django.db import IntegrityError, transaction
 
-from common.service_errors import ServiceError
+from common.service_errors import TAKEN, ServiceError
 
 from ..models import AmbassadorGroup
 
@@ -14,7 +14,7 @@ class GroupError(ServiceError):
 
 
 def _name_taken(name: str) -> GroupError:
-    return GroupError("name", f"There is already a group called “{name}”.")
+    return GroupError("name", f"There is already a group called “{name}”.", code=TAKEN)
 
 
 def check_name(name: str, *, group: AmbassadorGroup | None = None) -> str:

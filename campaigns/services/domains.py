@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from common.service_errors import TAKEN
+
 from ..models import Domain, normalize_host
 from ..models import validate_host as check_host
 from . import CampaignError
@@ -33,7 +35,7 @@ def clean_domain_host(value: str, *, instance: Domain | None = None) -> str:
     if instance is not None:
         taken = taken.exclude(pk=instance.pk)
     if taken.exists():
-        raise CampaignError("host", HOST_TAKEN)
+        raise CampaignError("host", HOST_TAKEN, code=TAKEN)
     return host
 
 
@@ -42,7 +44,7 @@ def _save(domain: Domain) -> Domain:
         with transaction.atomic():
             domain.save()
     except IntegrityError as error:  # a concurrent twin of the same host
-        raise CampaignError("host", HOST_TAKEN) from error
+        raise CampaignError("host", HOST_TAKEN, code=TAKEN) from error
     return domain
 
 

@@ -39,7 +39,8 @@ def test_a_name_taken_on_the_rename_form_and_through_the_api(login, org, admin_u
     assert page.status_code == 200 and "There is already a group called “sales”." in page.content.decode()
     answer = client.patch(f"/api/v1/o/{org.slug}/groups/{partners.pk}/", {"name": "SALES"},
                           content_type="application/json")
-    assert (answer.status_code, answer.json()) == (400, {"name": ["There is already a group called “SALES”."]})
+    assert (answer.status_code, answer.json()) == (409, {"detail": "There is already a group called “SALES”.",
+                                                         "code": "taken"})
     renamed = client.patch(f"/api/v1/o/{org.slug}/groups/{sales.pk}/", {"name": "Field sales"},
                            content_type="application/json")
     assert renamed.status_code == 200 and renamed.json()["name"] == "Field sales"
@@ -55,7 +56,8 @@ def test_a_name_taken_at_the_same_moment_is_the_name_error_on_the_page_and_in_th
     page = client.post(reverse("ambassador_groups", args=[org.slug]), {"name": "sales"})
     assert page.status_code == 200 and "There is already a group called “sales”." in page.content.decode()
     answer = client.post(f"/api/v1/o/{org.slug}/groups/", {"name": "SALES"}, content_type="application/json")
-    assert (answer.status_code, answer.json()) == (400, {"name": ["There is already a group called “SALES”."]})
+    assert (answer.status_code, answer.json()) == (409, {"detail": "There is already a group called “SALES”.",
+                                                         "code": "taken"})
     with tenant_scope(org):
         assert list(AmbassadorGroup.objects.values_list("name", flat=True)) == ["Sales"]
 

@@ -166,4 +166,4 @@ def test_group_names_are_unique_per_org_case_insensitively(login, org, other_org
     again = client.post(reverse("ambassador_groups", args=[org.slug]), {"name": "sales"})
     assert "already a group called" in again.content.decode()
     api = client.post(f"/api/v1/o/{org.slug}/groups/", {"name": "SALES"}, content_type="application/json")
-    assert api.status_code == 400 and "already a group" in api.json()["name"][0]
+    assert api.status_code == 409 and "already a group" in api.json()["detail"]

@@ -226,14 +226,14 @@ def test_admins_manage_domains_and_cannot_verify_them(login, org, admin_user, ap
     assert api.delete(url(org, "domains", domain_id)).status_code == 204
 
 
-def test_a_host_taken_by_another_org_is_a_400_that_names_nobody(login, org, other_org, admin_user, api):
+def test_a_host_taken_by_another_org_is_a_409_that_names_nobody(login, org, other_org, admin_user, api):
     from tests.factories import DomainFactory
 
     DomainFactory(organization=other_org, host="go.shared.example")
     login(admin_user)
     response = api.post(url(org, "domains"), {"host": "GO.shared.example."})
-    assert response.status_code == 400
-    assert response.json() == {"host": ["This host is already in use."]}
+    assert response.status_code == 409  # a conflict with what is stored, not a malformed host
+    assert response.json() == {"detail": "This host is already in use.", "code": "taken"}
     assert "Rival" not in response.content.decode() and "rival" not in response.content.decode()
 
 

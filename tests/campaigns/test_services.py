@@ -192,4 +192,4 @@ def test_a_host_taken_at_the_same_moment_is_the_host_error_on_the_page_and_in_th
     page = client.post(reverse("campaign_domains", args=[org.slug]), {"host": "taken.example.com"})
     assert page.status_code == 400 and "This host is already in use." in page.content.decode()
     answer = api.post(api_url(org, "domains"), {"host": "taken.example.com"})
-    assert (answer.status_code, answer.json()) == (400, {"host": ["This host is already in use."]})
+    assert (answer.status_code, answer.json()) == (409, {"detail": "This host is already in use.", "code": "taken"})
