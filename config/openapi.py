@@ -39,8 +39,7 @@ SCHEMAS = {
         "description": "Any JSON value without a NUL character in its text (what the API's parser refuses).",
         "anyOf": [{"type": "number"}, {"type": "boolean"}, {"type": "string", "pattern": "^[^\\u0000]*$"},
                   {"type": "array", "items": {"$ref": f"#/components/schemas/{ANY_JSON}"}},
-                  {"type": "object", "propertyNames": {"pattern": "^[^\\u0000]*$"},
-                   "additionalProperties": {"$ref": f"#/components/schemas/{ANY_JSON}"}}],
+                  {"type": "object", "additionalProperties": {"$ref": f"#/components/schemas/{ANY_JSON}"}}],
         "nullable": True,
     },
     VALIDATION_ERRORS: {
@@ -75,15 +74,16 @@ def _refuse_nul(schema: dict) -> None:
     for nested in schema.get("properties", {}).values():
         _refuse_nul(nested)
     if schema.get("type") == "object" and "additionalProperties" not in schema:
-        # Fields the API doesn't read are ignored, but NUL-free like the rest of the body.
-        schema["propertyNames"] = {"pattern": NO_NUL}
+        # Fields the API doesn't read are ignored, but NUL-free like the rest of the body (their names
+        # too, which OpenAPI 3.0 can't say: propertyNames is JSON Schema 2019+).
         schema["additionalProperties"] = {"$ref": f"#/components/schemas/{ANY_JSON}"}
     for nested in schema.get("allOf", []) + schema.get("anyOf", []) + schema.get("oneOf", []):
         _refuse_nul(nested)
 
 
 # Rules across fields that the serializers' validate() enforce, written where JSON Schema can say
-# them (anyOf of required sets, const), in words where it can't (an order between two dates).
+# them (anyOf of required sets, one-value enums: OpenAPI 3.0 has no const), in words where it
+# can't (an order between two dates).
 CONSTRAINTS = {
     "LeadRequestRequest": {
         "anyOf": [{"required": [name], "properties": {name: {"type": "string", "minLength": 1}}}
@@ -93,22 +93,22 @@ CONSTRAINTS = {
     },
     "RewardRuleRequest": {
         "anyOf": [
-            {"properties": {"amount_kind": {"const": "flat"}, "amount": {"type": "string"}}, "required": ["amount"]},
-            {"properties": {"amount_kind": {"const": "percent"}, "event": {"const": "sale"},
-                            "unit": {"const": "money"}, "percent": {"type": "string"}},
+            {"properties": {"amount_kind": {"enum": ["flat"]}, "amount": {"type": "string"}}, "required": ["amount"]},
+            {"properties": {"amount_kind": {"enum": ["percent"]}, "event": {"enum": ["sale"]},
+                            "unit": {"enum": ["money"]}, "percent": {"type": "string"}},
              "required": ["amount_kind", "event", "unit", "percent"]},
         ],
         "description": "A flat rule (amount_kind flat, the default) gives its amount; a percent rule is a money "
                        "rule on sales and gives its percent. starts_at is before ends_at; a cap has a cap_period.",
     },
     "ProgrammeReportRequestRequest": {
-        "anyOf": [{"properties": {"period": {"not": {"const": "custom"}}}},
-                  {"properties": {"period": {"const": "custom"}}, "required": ["period", "start", "end"]}],
+        "anyOf": [{"properties": {"period": {"not": {"enum": ["custom"]}}}},
+                  {"properties": {"period": {"enum": ["custom"]}}, "required": ["period", "start", "end"]}],
         "description": "A preset period, or custom with start and end (start ≤ end, at most 1,098 days).",
     },
     "ReplayRangeRequest": {"description": "since is before until, at most 30 days apart."},
     "CampaignMessageRequest": {
-        "anyOf": [{"properties": {"channel": {"const": "email"}}},
+        "anyOf": [{"properties": {"channel": {"enum": ["email"]}}},
                   {"properties": {"subject": {"maxLength": 0}}}],
         "description": "A post for one network; only e-mail messages have a subject. The text (with {link}) "
                        "fits the network's limit; at most 5 variants per network and campaign.",
