@@ -404,8 +404,12 @@ def test_a_batch_gives_exactly_what_one_at_a_time_gives(org, make_link, django_a
         Customer.objects.update(attributed_at=None)
         Sale.objects.update(attributed_at=None)
     # Fixed: one upsert per rollup table, not per customer (and the history generation raised once
-    # per rollup write, the conversions being on closed days: tracking.services.history).
-    with django_assert_max_num_queries(31):
+    # per rollup write, the conversions being on closed days: tracking.services.history). Credits go
+    # in by one COPY on PostgreSQL; SQLite's bulk insert is cut into batches of 999 parameters (9 for
+    # these ~600 credits of 14 columns), hence its bound.
+    from django.db import connection
+
+    with django_assert_max_num_queries(31 if connection.vendor == "postgresql" else 32):
         run = attribution.attribute_pending(org.pk)
     assert run.customers == 40 and not run.more
     assert row_set(org) == one_at_a_time
