@@ -27,6 +27,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api_fields import StrictBooleanField, StrictCharField
 from common.events import EVENT_TYPES
 from common.query import QueryIntegerField, read_query
 from common.service_errors import api_errors
@@ -51,26 +52,6 @@ FIELD_ERRORS = OpenApiResponse(
 NOT_FOUND = OpenApiResponse(
     {"type": "object", "properties": {"detail": {"type": "string"}}, "required": ["detail"]},
     description="No such endpoint (or delivery) in this organisation.")
-
-
-# --- strict fields: JSON types as the schema says, no coercion -------------------------------------
-
-class StrictCharField(serializers.CharField):
-    default_error_messages = {"invalid": "Must be a string."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    default_error_messages = {"invalid": "Must be true or false."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
 
 
 class EventTypesField(serializers.ListField):

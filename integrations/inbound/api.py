@@ -18,6 +18,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.api_fields import StrictBooleanField, StrictCharField
 from common.service_errors import api_errors
 from integrations.models import InboundOutcome, Provider
 from tenancy.drf import SafeJSONParser
@@ -43,24 +44,6 @@ SETTINGS_SCHEMA = {
                    "default_amount: a decimal string such as \"1200.00\" or \"\" for none.",
     "properties": {name: {"type": "string", "maxLength": 100} for name in services.HUBSPOT_DEFAULTS},
 }
-
-
-class StrictCharField(serializers.CharField):
-    default_error_messages = {"invalid": "Must be a string."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    default_error_messages = {"invalid": "Must be true or false."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
 
 
 @extend_schema_field(SETTINGS_SCHEMA)
