@@ -5,15 +5,21 @@
   (PostgreSQL refuses them in text and jsonb) and lone surrogates (not encodable as UTF-8)
   are a 400 parse error, not a 500.
 * `exception_handler`: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is 413 and too many form fields
-  400, each as JSON {"detail": …}, rather than Django's bare HTML 400 page."""
+  400, each as JSON {"detail": …}, rather than Django's bare HTML 400 page; a 404 from
+  get_object_or_404 says "Not found." rather than naming our model ("No AmbassadorGroup matches
+  the given query."), like the 404 of an organisation or URL that doesn't exist."""
+
+import re
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.views import exception_handler as drf_exception_handler
 
 MAX_JSON_DEPTH = 32
+GENERIC_404 = re.compile(r"No \w+ matches the given query\.")  # django.shortcuts.get_object_or_404's text
 
 
 class SafeJSONParser(JSONParser):
@@ -68,4 +74,6 @@ def exception_handler(exc, context):
         exc = PayloadTooLarge(f"Request body too large: at most {limit_kb} kB (files: use a file upload).")
     elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
         exc = exceptions.ParseError(str(exc))
+    elif isinstance(exc, Http404) and GENERIC_404.fullmatch(str(exc)):
+        exc = exceptions.NotFound()
     return drf_exception_handler(exc, context)

@@ -19,6 +19,7 @@ Each refusal is a 400 (or the status named) with `application/json` and the para
 named in the body."""
 
 import logging
+import uuid
 from urllib.parse import urlencode
 
 import pytest
@@ -392,6 +393,17 @@ def test_oversized_and_overfull_multipart_bodies_under_api_are_json(world, setti
 
 
 @pytest.mark.django_db
+def test_a_404_says_not_found_without_naming_a_model(world, other_org):
+    """get_object_or_404's text named our models ("No AmbassadorGroup matches the given query.");
+    a missing object, or another organisation's, is "Not found." like any other 404."""
+    with tenant_scope(other_org):
+        theirs = GroupFactory(organization=other_org, name="Theirs")
+    for url in ("/api/v1/o/acme/groups/999999999/", f"/api/v1/o/acme/groups/{theirs.pk}/",
+                f"/api/v1/o/acme/domains/{uuid.uuid4()}/", f"/api/v1/o/acme/campaigns/{uuid.uuid4()}/"):
+        response = world["session"].get(url)
+        assert response.status_code == 404 and response.json() == {"detail": "Not found."}, (url, response.content)
+
+
 def test_django_s_own_errors_under_api_are_json(world):
     response = Client().get("/api/v1/me/", HTTP_HOST="bad host!")  # DisallowedHost, before any view
     assert_refused(response, "detail", "bad Host")
