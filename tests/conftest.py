@@ -75,6 +75,12 @@ def other_org(db):
 
 
 @pytest.fixture
+def ny_org(db):
+    """An organisation in New York's time zone selling in USD (local days ≠ UTC days)."""
+    return OrganizationFactory(name="Gotham Goods", slug="gotham", time_zone="America/New_York", currency="USD")
+
+
+@pytest.fixture
 def scoped():
     """Enter an organisation's scope in a test: `with scoped(org): ...`."""
     return tenant_scope

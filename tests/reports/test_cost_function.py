@@ -15,7 +15,6 @@ from reports.selectors import roi as roi_selectors
 from reports.selectors.base import share_counts
 from reports.selectors.summary import key_figures
 from tenancy.scoping import tenant_scope
-from tests.factories import OrganizationFactory
 from tests.support.programmes import WEEK, build_programme
 
 
@@ -56,11 +55,6 @@ def test_sums_add_exactly_from_zero():
     activity = Activity.of(2, clicks, credits)
     assert (activity.shares, activity.clicks, activity.unique, activity.revenue) == (2, 3, 2, Decimal("0.30"))
     assert activity + Activity.zero() == activity and activity.is_active and not Activity.zero().has_activity
-
-
-@pytest.fixture
-def ny_org(db):
-    return OrganizationFactory(name="Gotham Goods", slug="gotham", time_zone="America/New_York", currency="USD")
 
 
 def test_the_dashboard_and_the_roi_page_have_one_cost_rewards_included(ny_org, monkeypatch):

@@ -14,7 +14,7 @@ import pytest
 from reports.figures import format_money, locale_of, roi_percent
 from reports.selectors.summary import change_display, display
 from tenancy.models import Role
-from tests.factories import OrganizationFactory, member
+from tests.factories import member
 from tests.support.programmes import WEEK, build_programme
 from tests.support.tracking import api as api_key_client
 
@@ -28,11 +28,6 @@ FILTERS = [
     CUSTOM_WEEK | {"campaign": "<the campaign>"},
     {"period": "quarter", "model": "position_based"},
 ]
-
-
-@pytest.fixture
-def ny_org(db):
-    return OrganizationFactory(name="Gotham Goods", slug="gotham", time_zone="America/New_York", currency="USD")
 
 
 @pytest.fixture

@@ -12,13 +12,8 @@ from reports.periods import Period
 from reports.selectors.summary import key_figures, top_ambassadors
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
-from tests.factories import OrganizationFactory, member
+from tests.factories import member
 from tests.support.programmes import WEEK, build_programme
-
-
-@pytest.fixture
-def ny_org(db):
-    return OrganizationFactory(name="Gotham Goods", slug="gotham", time_zone="America/New_York", currency="USD")
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from rewards.services import ledger
 from rewards.services.settings import update_settings
 from tenancy.models import Role
 from tenancy.scoping import tenant_scope
-from tests.factories import CampaignFactory, GroupFactory, OrganizationFactory, PayoutItemFactory, member
+from tests.factories import CampaignFactory, GroupFactory, PayoutItemFactory, member
 from tests.support.points import earn, money_rule, points_rule
 from tests.support.programmes import NEW_YORK, WEEK, build_programme
 from tests.support.responses import content, without_units
@@ -45,11 +45,6 @@ QUERY = {"period": "custom", "start": WEEK[0], "end": WEEK[1]}
 
 def ny(day: str, hour: int, minute: int = 0) -> datetime:
     return datetime.fromisoformat(f"{day}T{hour:02d}:{minute:02d}").replace(tzinfo=NEW_YORK)
-
-
-@pytest.fixture
-def ny_org(db):
-    return OrganizationFactory(name="Gotham Goods", slug="gotham", time_zone="America/New_York", currency="USD")
 
 
 @pytest.fixture
